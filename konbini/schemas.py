@@ -1,0 +1,115 @@
+"""JSON Schemas of the wire contract, shared by the services.
+
+Each schema both validates request bodies (konbini.validation) and appears in
+the OpenAPI documents the services publish, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .wire import CERTIFICATE_TYPES, MAX_COPIES
+
+Schema = dict[str, Any]
+
+B64URL: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 16384}
+ISO_TIME: Schema = {"type": "string", "format": "date-time", "minLength": 10, "maxLength": 40}
+YEN: Schema = {"type": "integer", "minimum": 0, "maximum": 1_000_000}
+CERT_TYPE: Schema = {"type": "string", "enum": list(CERTIFICATE_TYPES)}
+CREDENTIAL: Schema = {"type": "string", "enum": ["card", "face_auth", "smartphone"]}
+MUNICIPALITY_CODE: Schema = {"type": "string", "pattern": "^[0-9]{6}$"}
+RESIDENT_CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z-]{1,32}$"}
+ID: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+MEMBER_ID: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+SHORT_TEXT: Schema = {"type": "string", "maxLength": 200}
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None, **extra: Any) -> Schema:
+    """A closed object: unknown fields are refused (422 with ``unknown field``)."""
+    schema: Schema = {"type": "object", "properties": properties,
+                      "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    schema.update(extra)
+    return schema
+
+
+ORDER_OPTIONS: Schema = obj({
+    "members": {"oneOf": [
+        {"const": "household"},
+        {"type": "array", "items": MEMBER_ID, "minItems": 1, "maxItems": 20,
+         "uniqueItems": True},
+    ]},
+    "relationship": {"type": "boolean"},
+    "domicile": {"type": "boolean"},
+    "nationality": {"type": "boolean"},
+    "fiscal_year": {"type": "integer", "minimum": 1950, "maximum": 2100},
+    "disaster_id": ID,
+})
+
+KIOSK = obj({"terminal_id": SHORT_TEXT, "chain": SHORT_TEXT, "store_id": SHORT_TEXT},
+            ["terminal_id", "chain", "store_id"])
+
+MENU_ITEM: Schema = {
+    "type": "object",
+    "required": ["type", "label", "fee_yen", "available"],
+    "properties": {"type": CERT_TYPE, "label": {"type": "string"}, "fee_yen": YEN,
+                   "available": {"type": "boolean"}, "reason": {"type": "string"},
+                   "message": {"type": "string"}},
+}
+HOUSEHOLD_MEMBER: Schema = {
+    "type": "object",
+    "required": ["member_id", "name", "relationship", "self"],
+    "properties": {"member_id": MEMBER_ID, "name": {"type": "string"},
+                   "relationship": {"type": "string"}, "self": {"type": "boolean"}},
+}
+MENU: Schema = {
+    "type": "object",
+    "required": ["items", "household", "max_copies"],
+    "properties": {"items": {"type": "array", "items": MENU_ITEM},
+                   "household": {"type": "array", "items": HOUSEHOLD_MEMBER},
+                   "max_copies": {"type": "integer"}},
+}
+
+# -- municipal server API (called by the center) ------------------------------
+MUNICIPAL_MENU_REQUEST = obj({"resident_code": RESIDENT_CODE, "at": ISO_TIME},
+                             ["resident_code", "at"])
+MUNICIPAL_CERTIFICATES_REQUEST = obj({
+    "request_id": ID,
+    "resident_code": RESIDENT_CODE,
+    "type": CERT_TYPE,
+    "copies": {"type": "integer", "minimum": 1, "maximum": MAX_COPIES},
+    "options": ORDER_OPTIONS,
+    "at": ISO_TIME,
+    "kiosk": KIOSK,
+}, ["request_id", "resident_code", "type", "copies", "options", "at", "kiosk"])
+MUNICIPAL_CERTIFICATES_RESPONSE: Schema = {
+    "type": "object",
+    "required": ["fee_yen", "certificates"],
+    "properties": {
+        "fee_yen": YEN,
+        "certificates": {"type": "array", "minItems": 1, "maxItems": MAX_COPIES, "items": {
+            "type": "object",
+            "required": ["certificate_number", "pdf", "sha256", "fee_yen"],
+            "properties": {"certificate_number": {"type": "string", "maxLength": 64},
+                           "pdf": {"type": "string"},
+                           "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                           "fee_yen": YEN},
+        }},
+    },
+}
+HEALTH: Schema = {"type": "object", "required": ["status", "code"],
+                  "properties": {"status": {"const": "ok"}, "code": MUNICIPALITY_CODE}}
+
+PROBLEM: Schema = {
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "code": {"type": "string"},
+        "detail": {"type": "string"}, "reason": {"type": "string"},
+        "opens_at": ISO_TIME, "fee_yen": YEN, "remaining": {"type": "integer"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}

@@ -1,0 +1,100 @@
+"""Mutual-TLS contexts and the identity a peer's certificate carries.
+
+API.md fixes the subjects: kiosk terminals ``CN=<terminal id>, O=<chain>,
+OU=<store id>``; municipal servers ``CN=<municipality code>``; the center
+``CN=center``. All are issued by the TLS CA of the (dev) PKI."""
+
+from __future__ import annotations
+
+import re
+import ssl
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from aiohttp import web
+
+_MUNICIPALITY_CN = re.compile(r"^\d{6}$")
+
+
+class PeerRole(StrEnum):
+    KIOSK = "kiosk"
+    MUNICIPALITY = "municipality"
+    CENTER = "center"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class PeerIdentity:
+    """Who is on the other end of a mutual-TLS connection."""
+
+    common_name: str
+    organization: str | None = None
+    organizational_unit: str | None = None
+
+    @property
+    def role(self) -> PeerRole:
+        if self.organization and self.organizational_unit:
+            return PeerRole.KIOSK
+        if self.common_name == "center" and not self.organization:
+            return PeerRole.CENTER
+        if _MUNICIPALITY_CN.match(self.common_name) and not self.organization:
+            return PeerRole.MUNICIPALITY
+        return PeerRole.UNKNOWN
+
+    @property
+    def terminal_id(self) -> str:
+        return self.common_name
+
+    @property
+    def chain(self) -> str:
+        return self.organization or ""
+
+    @property
+    def store_id(self) -> str:
+        return self.organizational_unit or ""
+
+
+def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
+    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate)."""
+    if not peercert:
+        return None
+    fields: dict[str, str] = {}
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            fields.setdefault(key, value)
+    cn = fields.get("commonName")
+    if not cn:
+        return None
+    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"))
+
+
+def peer_identity(request: web.Request) -> PeerIdentity | None:
+    transport = request.transport
+    if transport is None:
+        return None
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    return identity_from_peercert(ssl_object.getpeercert())
+
+
+def server_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:
+    """A TLS server context; with ``client_ca`` every client must present a
+    certificate issued by it, so a caller without one never reaches a handler."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=str(client_ca))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def client_context(cert: Path | None, key: Path | None, server_ca: Path) -> ssl.SSLContext:
+    """A TLS client context presenting ``cert`` and trusting only ``server_ca``."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(server_ca))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert is not None and key is not None:
+        context.load_cert_chain(cert, key)
+    return context

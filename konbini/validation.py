@@ -1,0 +1,92 @@
+"""Request bodies are checked against the JSON Schemas the OpenAPI document
+publishes, so the contract and the checks cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .problems import Problem, invalid_request
+
+_UNEXPECTED = re.compile(r"'([^']+)' was unexpected")
+
+
+def _field(error: ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        found = _UNEXPECTED.findall(error.message)
+        if found:
+            names = [f"{path}.{n}" if path else n for n in found]
+            return ", ".join(names)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        return f"{path}.{missing}" if path else missing
+    return path or "body"
+
+
+def _message(error: ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return "unknown field"
+    if error.validator == "required":
+        return "required"
+    return error.message if len(error.message) < 200 else error.message[:200] + "…"
+
+
+class BodySchema:
+    """A compiled JSON Schema for one request body."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        Draft202012Validator.check_schema(schema)
+        self.schema = schema
+        self._validator = Draft202012Validator(schema)
+
+    def errors(self, value: Any) -> list[dict[str, str]]:
+        found = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        return [{"field": _field(e), "message": _message(e)} for e in found]
+
+    def check(self, value: Any) -> dict[str, Any]:
+        errors = self.errors(value)
+        if errors:
+            raise invalid_request(errors)
+        return value
+
+
+async def read_json(request: web.Request, schema: BodySchema | None = None,
+                    *, optional: bool = False) -> dict[str, Any]:
+    """Read, parse and validate a JSON body; 422 ``invalid-request`` otherwise.
+
+    ``optional`` lets an empty body stand for ``{}`` (as ``POST /v1/sessions``
+    allows). Bodies over the app's ``client_max_size`` are refused by aiohttp
+    before we read them and come back as 413 ``request-too-large``."""
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            value: Any = {}
+        else:
+            raise invalid_request([{"field": "body", "message": "a JSON object is required"}])
+    else:
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise invalid_request([{"field": "body", "message": "not UTF-8"}]) from exc
+        except json.JSONDecodeError as exc:
+            raise invalid_request(
+                [{"field": "body", "message": f"malformed JSON: {exc.msg} at {exc.pos}"}]
+            ) from exc
+    if not isinstance(value, dict):
+        raise invalid_request([{"field": "body", "message": "must be a JSON object"}])
+    return schema.check(value) if schema else value
+
+
+def require(condition: bool, field: str, message: str) -> None:
+    """Raise 422 for a check JSON Schema cannot express."""
+    if not condition:
+        raise invalid_request([{"field": field, "message": message}])
+
+
+__all__ = ["BodySchema", "Problem", "read_json", "require"]

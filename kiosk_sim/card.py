@@ -1,0 +1,382 @@
+"""The virtual My Number card (個人番号カード) and its user-authentication
+certificate (利用者証明用電子証明書), behaving like the real IC chip.
+
+What the chip guarantees, and so does this object:
+
+- the private key is generated inside the card and never leaves it: no
+  method returns it; the kiosk only ever gets signatures;
+- the card itself checks the 4-digit PIN (暗証番号) and counts consecutive
+  failures; the third wrong PIN in a row locks it, and only the municipal
+  counter (市区町村窓口) can reset it;
+- the certificate is readable without the PIN, the signature needs it;
+- a face-authentication card (顔認証マイナンバーカード) has no PIN and cannot
+  be used at a kiosk.
+
+The one place the key is serialised is :meth:`VirtualCard.to_record`, which
+stands for the chip's non-volatile memory: the wallet stores it so that the
+failure counter survives restarts, like the real chip's EEPROM does.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from http import HTTPStatus
+from typing import Any, Literal, NoReturn
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+
+Credential = Literal["card", "face_auth", "smartphone"]
+CREDENTIALS: tuple[str, ...] = ("card", "face_auth", "smartphone")
+
+MAX_PIN_ATTEMPTS = 3
+RECORD_FORMAT = "konbini-virtual-card/1"
+_PIN = re.compile(r"[0-9]{4}")
+_CARD_ID = re.compile(r"[0-9a-f]{32}")
+
+ChangeHook = Callable[["VirtualCard"], None]
+# Entered around every read-modify-write of the chip's state; yields the latest
+# stored record (or None) so that several processes sharing one card agree.
+SyncHook = Callable[[], AbstractContextManager[dict[str, Any] | None]]
+
+
+# --- errors the card answers with (API.md, "The card itself answers the kiosk") ---
+
+
+class CardError(Exception):
+    """An answer from the card that the kiosk shows to the resident."""
+
+    code = "card-error"
+    status = HTTPStatus.FORBIDDEN
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem document the kiosk client reports."""
+        return {
+            "type": "about:blank",
+            "title": self.status.phrase,
+            "status": int(self.status),
+            "code": self.code,
+            "detail": self.detail,
+            **self.extra,
+        }
+
+
+class PinIncorrect(CardError):
+    code = "pin-incorrect"
+
+    def __init__(self, remaining: int) -> None:
+        super().__init__(
+            f"暗証番号が違います。あと{remaining}回間違えるとロックされます。"
+            f" / Incorrect PIN: {remaining} attempt(s) left before the card locks.",
+            remaining=remaining,
+        )
+        self.remaining = remaining
+
+
+class PinLocked(CardError):
+    code = "pin-locked"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "暗証番号がロックされています。お住まいの市区町村窓口で初期化してください。"
+            " / The PIN is locked after three wrong entries;"
+            " only the municipal counter can reset it."
+        )
+
+
+class FaceAuthCard(CardError):
+    code = "card-face-auth"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "顔認証マイナンバーカードは暗証番号がないため、コンビニ交付には利用できません。"
+            " / A face-authentication card has no PIN and cannot be used here."
+        )
+
+
+class NoCertificate(CardError):
+    code = "card-not-issued"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "利用者証明用電子証明書が搭載されていません。"
+            " / No user-authentication certificate is installed on this card."
+        )
+
+
+# --- the card ---
+
+
+def _check_pin_format(pin: object) -> str:
+    # The kiosk keypad can only send four digits; anything else is a caller bug,
+    # so it is refused without touching the failure counter.
+    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
+        raise ValueError("PIN must be 4 digits")
+    return pin
+
+
+def _load_certificate(data: str | bytes | x509.Certificate) -> x509.Certificate:
+    if isinstance(data, x509.Certificate):
+        return data
+    raw = data.encode("ascii") if isinstance(data, str) else bytes(data)
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_certificate(raw)
+    return x509.load_der_x509_certificate(raw)
+
+
+def _spki(key: CertificatePublicKeyTypes) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class VirtualCard:
+    """A My Number card (or smartphone credential) holding an RSA key.
+
+    Build one with :meth:`create` (new chip) or :meth:`from_record` (a chip
+    read back from storage), not with the constructor."""
+
+    def __init__(
+        self,
+        *,
+        _key: rsa.RSAPrivateKey,
+        credential: str,
+        pin: str | None,
+        card_id: str,
+        failures: int = 0,
+        certificate_der: bytes | None = None,
+        on_change: ChangeHook | None = None,
+        sync: SyncHook | None = None,
+    ) -> None:
+        if credential not in CREDENTIALS:
+            raise ValueError(f"credential must be one of {', '.join(CREDENTIALS)}")
+        if credential == "face_auth":
+            if pin is not None:
+                raise ValueError("a face-authentication card has no PIN")
+        else:
+            _check_pin_format(pin)
+        if not _CARD_ID.fullmatch(card_id):
+            raise ValueError("card_id must be 32 hex digits")
+        if not isinstance(failures, int) or isinstance(failures, bool) or not (
+            0 <= failures <= MAX_PIN_ATTEMPTS
+        ):
+            raise ValueError(f"failures must be 0..{MAX_PIN_ATTEMPTS}")
+        # Name-mangled so it is not even a single-underscore attribute of the instance.
+        self.__key = _key
+        self.__pin = pin
+        self.credential: str = credential
+        self.card_id: str = card_id
+        self._failures = failures
+        self._certificate_der = certificate_der
+        self.on_change: ChangeHook | None = on_change
+        self.sync: SyncHook | None = sync
+        self._syncing = False
+        if certificate_der is not None:
+            self._check_certificate(_load_certificate(certificate_der))
+
+    # --- construction ---
+
+    @classmethod
+    def create(cls, *, credential: str = "card", pin: str | None = "1234",
+               key_size: int = 2048, on_change: ChangeHook | None = None,
+               sync: SyncHook | None = None) -> VirtualCard:
+        """A new card; the key pair is generated inside it (face_auth: no PIN)."""
+        if credential == "face_auth":
+            pin = None
+        key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+        return cls(_key=key, credential=credential, pin=pin, card_id=secrets.token_hex(16),
+                   on_change=on_change, sync=sync)
+
+    def to_record(self) -> dict[str, Any]:
+        """The chip's non-volatile memory as a JSON-able dict.
+
+        This is the only place the private key is serialised: it exists so the
+        wallet can keep the card (and its failure counter) across restarts."""
+        key_pem = self.__key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+        cert_pem = None
+        if self._certificate_der is not None:
+            cert_pem = x509.load_der_x509_certificate(self._certificate_der).public_bytes(
+                serialization.Encoding.PEM).decode("ascii")
+        return {
+            "format": RECORD_FORMAT,
+            "card_id": self.card_id,
+            "credential": self.credential,
+            "pin": self.__pin,
+            "failures": self._failures,
+            "private_key_pem": key_pem,
+            "certificate_pem": cert_pem,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], *, on_change: ChangeHook | None = None,
+                    sync: SyncHook | None = None) -> VirtualCard:
+        """Rebuild a card from :meth:`to_record`; ValueError if malformed."""
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            raise ValueError(f"not a {RECORD_FORMAT} record")
+        try:
+            key = serialization.load_pem_private_key(
+                str(record["private_key_pem"]).encode("ascii"), password=None)
+            cert_pem = record.get("certificate_pem")
+            cert_der = (None if cert_pem is None
+                        else _load_certificate(str(cert_pem)).public_bytes(
+                            serialization.Encoding.DER))
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise ValueError("the card key must be RSA")
+            return cls(_key=key, credential=record["credential"], pin=record.get("pin"),
+                       card_id=record["card_id"], failures=record.get("failures", 0),
+                       certificate_der=cert_der, on_change=on_change, sync=sync)
+        except (KeyError, TypeError, UnicodeEncodeError) as exc:
+            raise ValueError(f"malformed card record: {exc}") from exc
+
+    # --- keeping several processes in step ---
+
+    @contextmanager
+    def _state(self) -> Iterator[None]:
+        """Hold the storage lock (if any) and adopt the stored state first.
+
+        Re-entrant: a property read inside an operation does not lock twice."""
+        if self.sync is None or self._syncing:
+            yield
+            return
+        with self.sync() as record:
+            self._syncing = True
+            try:
+                if record is not None:
+                    self._adopt(record)
+                yield
+            finally:
+                self._syncing = False
+
+    def _adopt(self, record: dict[str, Any]) -> None:
+        if record.get("card_id") != self.card_id:
+            raise ValueError("the stored record belongs to another card")
+        stored = VirtualCard.from_record(record)
+        self.__pin = stored.__pin
+        self._failures = stored._failures
+        self._certificate_der = stored._certificate_der
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
+    # --- state ---
+
+    @property
+    def failures(self) -> int:
+        """Consecutive wrong PINs so far (0..3)."""
+        with self._state():
+            return self._failures
+
+    @property
+    def locked(self) -> bool:
+        with self._state():
+            return self._failures >= MAX_PIN_ATTEMPTS
+
+    @property
+    def pin_remaining(self) -> int:
+        """Wrong PINs still allowed before the card locks."""
+        with self._state():
+            return MAX_PIN_ATTEMPTS - self._failures
+
+    @property
+    def has_certificate(self) -> bool:
+        with self._state():
+            return self._certificate_der is not None
+
+    # --- what the kiosk can do ---
+
+    def public_key_pem(self) -> str:
+        """The card's public key, PEM SubjectPublicKeyInfo (for certification)."""
+        return self.__key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo,
+        ).decode("ascii")
+
+    def certificate_der(self) -> bytes:
+        """The user-authentication certificate; readable without the PIN."""
+        with self._state():
+            if self._certificate_der is None:
+                raise NoCertificate()
+            return self._certificate_der
+
+    def verify_pin(self, pin: str | None) -> None:
+        """Check the PIN as the chip does; raises a :class:`CardError` if refused."""
+        with self._state():
+            self._check_pin(pin)
+
+    def sign_challenge(self, challenge: bytes, pin: str | None) -> bytes:
+        """RSASSA-PKCS1-v1_5 / SHA-256 signature of ``challenge``, after the PIN."""
+        if not isinstance(challenge, bytes | bytearray | memoryview):
+            raise TypeError("challenge must be bytes")
+        with self._state():
+            self._check_pin(pin)
+            return self.__key.sign(bytes(challenge), padding.PKCS1v15(), hashes.SHA256())
+
+    def _check_pin(self, pin: str | None) -> None:
+        # Order as on the chip: a locked card answers "locked" without looking at
+        # the PIN, so a locked card cannot be used as a PIN oracle.
+        if self._failures >= MAX_PIN_ATTEMPTS:
+            raise PinLocked()
+        if self.__pin is None:
+            raise FaceAuthCard()
+        candidate = _check_pin_format(pin)
+        if hmac.compare_digest(candidate, self.__pin):
+            if self._failures:
+                self._failures = 0
+                self._changed()
+            return
+        self._failures += 1
+        self._changed()
+        if self._failures >= MAX_PIN_ATTEMPTS:
+            raise PinLocked()
+        raise PinIncorrect(MAX_PIN_ATTEMPTS - self._failures)
+
+    # --- what the municipality does ---
+
+    def install_certificate(self, certificate: str | bytes | x509.Certificate) -> None:
+        """Write the certificate (PEM or DER) the JPKI CA issued for this card's key."""
+        parsed = _load_certificate(certificate)
+        self._check_certificate(parsed)
+        with self._state():
+            self._certificate_der = parsed.public_bytes(serialization.Encoding.DER)
+            self._changed()
+
+    def _check_certificate(self, certificate: x509.Certificate) -> None:
+        if _spki(certificate.public_key()) != _spki(self.__key.public_key()):
+            raise ValueError("the certificate is not for this card's key")
+
+    def reset_pin_counter(self, *, new_pin: str | None = None) -> None:
+        """The municipal counter's PIN reset (初期化): unlock, optionally a new PIN."""
+        with self._state():
+            if new_pin is not None:
+                if self.__pin is None:
+                    raise ValueError("a face-authentication card has no PIN")
+                self.__pin = _check_pin_format(new_pin)
+            self._failures = 0
+            self._changed()
+
+    def unlock(self, *, new_pin: str | None = None) -> None:
+        """Same as :meth:`reset_pin_counter`."""
+        self.reset_pin_counter(new_pin=new_pin)
+
+    # --- a chip cannot be read out or cloned ---
+
+    def __repr__(self) -> str:
+        return (f"VirtualCard(card_id={self.card_id!r}, credential={self.credential!r}, "
+                f"failures={self._failures}, certificate={self._certificate_der is not None})")
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        # pickle/copy would carry the key out; to_record() is the one deliberate way.
+        raise TypeError("a card cannot be copied or pickled; use to_record() for storage")

@@ -1,0 +1,368 @@
+"""Drawing helpers shared by the certificate forms (証明書の様式).
+
+Everything is drawn on one portrait A4 page with reportlab's canvas, in the
+embedded Mincho font, in points with the origin at the bottom left. The page
+itself is never filled: the center later lays a faint tint (地紋) under it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Literal
+
+from PIL import Image
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from municipal_server.era import wareki, western
+from municipal_server.render.fonts import MINCHO, ensure_fonts
+from municipal_server.render.inputs import Municipality
+from municipal_server.render.seal import official_seal_png
+
+PAGE_W, PAGE_H = A4
+MARGIN = 18 * mm
+LEFT, RIGHT = MARGIN, PAGE_W - MARGIN
+TOP, BOTTOM = PAGE_H - MARGIN, MARGIN
+CONTENT_W = RIGHT - LEFT
+
+RULE = 0.5  # inner ruling of tables
+FRAME = 1.2  # outer border of a table
+# The 職印 is printed at about its real size, 22 mm square; 260 px is 300 dpi at that size,
+# and fewer pixels keep the per-render image encoding cheap.
+OFFICIAL_SEAL = 22 * mm
+OFFICIAL_SEAL_PX = 260
+# A CJK glyph sits roughly between -0.12 em and 0.88 em around the baseline; this is the
+# offset from the baseline to the visual middle, used to centre text in cells.
+GLYPH_MIDDLE = 0.38
+FURNITURE_H = 16  # the page-foot line with the issuing municipality
+# wrap() keeps runs of these together (番地 numbers, 201号).
+_UNBREAKABLE = frozenset(
+    "0123456789０１２３４５６７８９-－ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+# Write binary streams rather than ASCII85-armoured ones: both are valid PDF, but without
+# reportlab's optional C extension (rl_accel) the armour is pure Python and costs about a
+# third of a render, plus 25% in size. This is process-wide reportlab configuration.
+rl_config.useA85 = 0
+
+
+Align = Literal["left", "center", "right"]
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A rectangle on the page; ``y`` is its bottom edge."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def top(self) -> float:
+        return self.y + self.h
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+
+class Document:
+    """One A4 page being drawn; ``finish()`` gives the PDF bytes."""
+
+    def __init__(self, title: str, municipality: Municipality) -> None:
+        ensure_fonts()
+        self._out = io.BytesIO()
+        self.canvas = Canvas(
+            self._out,
+            pagesize=A4,
+            pageCompression=1,
+            initialFontName=MINCHO,
+            initialFontSize=10,
+            lang="ja",
+        )
+        self.canvas.setTitle(title)
+        self.canvas.setAuthor(f"{municipality.prefecture}{municipality.name}")
+        self.canvas.setCreator("konbini-issuance municipal_server")
+        self.canvas.setSubject(title)
+
+    def finish(self) -> bytes:
+        self.canvas.showPage()
+        self.canvas.save()
+        return self._out.getvalue()
+
+
+def date_text(d: date, use_western: bool = False) -> str:
+    """和暦, or 西暦 for a foreign resident (外国人住民) who chose it."""
+    return western(d) if use_western else wareki(d)
+
+
+def text_width(text: str, size: float) -> float:
+    return stringWidth(text, MINCHO, size)
+
+
+def fit_size(text: str, size: float, width: float, min_size: float) -> float:
+    """The largest size up to ``size`` (but not below ``min_size``) at which ``text`` fits."""
+    natural = text_width(text, size)
+    if natural <= width:
+        return size
+    return max(min_size, size * width / natural)
+
+
+def wrap(text: str, size: float, width: float) -> list[str]:
+    """Break ``text`` into lines of at most ``width``; Japanese breaks between any two chars."""
+    lines: list[str] = []
+    line = ""
+    for char in text:
+        if line and text_width(line + char, size) > width:
+            # Keep a number with what follows it (1203号, 15階) and Latin words whole, by moving
+            # the run ending the line onto the next one, if that run is not the whole line.
+            run = _trailing_run(line)
+            if not char.isspace() and 0 < run < len(line):
+                lines.append(line[:-run])
+                line = line[-run:] + char
+            else:
+                lines.append(line)
+                line = char.lstrip()
+        else:
+            line += char
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _trailing_run(line: str) -> int:
+    """How many characters at the end of ``line`` belong to an unbreakable run."""
+    run = 0
+    while run < len(line) and line[-1 - run] in _UNBREAKABLE:
+        run += 1
+    return run
+
+
+def draw_text(
+    c: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    size: float,
+    align: Align = "left",
+    char_space: float = 0.0,
+) -> None:
+    """Draw one line with its baseline at ``y``; ``align`` is left, center or right of ``x``."""
+    c.setFont(MINCHO, size)
+    width = text_width(text, size) + char_space * max(len(text) - 1, 0)
+    if align == "center":
+        x -= width / 2
+    elif align == "right":
+        x -= width
+    c.drawString(x, y, text, charSpace=char_space)
+
+
+def baseline_for_middle(middle: float, size: float) -> float:
+    """The baseline that puts the visual middle of CJK text at ``middle``."""
+    return middle - size * GLYPH_MIDDLE
+
+
+def rule_box(c: Canvas, box: Box, width: float = RULE) -> None:
+    c.setLineWidth(width)
+    c.rect(box.x, box.y, box.w, box.h, stroke=1, fill=0)
+
+
+def cell(
+    c: Canvas,
+    box: Box,
+    text: str,
+    size: float,
+    align: Align = "left",
+    *,
+    min_size: float | None = None,
+    pad: float = 4.0,
+) -> None:
+    """A ruled table cell with ``text`` centred vertically; see fitted_text()."""
+    rule_box(c, box)
+    fitted_text(c, box, text, size, align, min_size=min_size, pad=pad)
+
+
+def fitted_text(
+    c: Canvas,
+    box: Box,
+    text: str,
+    size: float,
+    align: Align = "left",
+    *,
+    min_size: float | None = None,
+    pad: float = 4.0,
+) -> None:
+    """``text`` centred vertically in ``box``, never cut off.
+
+    Too-long text first shrinks (down to ``min_size``), then wraps onto as many lines as
+    the box height allows, shrinking further if even that is not enough."""
+    if not text:
+        return
+    room = box.w - 2 * pad
+    min_size = min_size if min_size is not None else size * 0.75
+    size = fit_size(text, size, room, min_size)
+    lines = [text] if text_width(text, size) <= room else wrap(text, size, room)
+    leading = size * 1.15
+    # Still too many lines for the cell height: shrink until they fit.
+    while len(lines) > 1 and len(lines) * leading > box.h - 2 and size > 4:
+        size *= 0.9
+        leading = size * 1.15
+        lines = wrap(text, size, room)
+    middle = box.y + box.h / 2 + (len(lines) - 1) * leading / 2
+    x = {"left": box.x + pad, "center": box.x + box.w / 2, "right": box.right - pad}[align]
+    for i, line in enumerate(lines):
+        draw_text(c, x, baseline_for_middle(middle - i * leading, size), line, size, align)
+
+
+def label_cell(c: Canvas, box: Box, label: str, size: float) -> None:
+    """A 項目名 cell; short labels are spread across the cell (均等割り) like on printed forms."""
+    rule_box(c, box)
+    chars = len(label)
+    baseline = baseline_for_middle(box.y + box.h / 2, size)
+    if 1 < chars <= 4:
+        spread_w = min(box.w - 2 * size, size * chars * 1.9)
+        space = (spread_w - text_width(label, size)) / (chars - 1)
+        draw_text(c, box.x + box.w / 2, baseline, label, size, "center", char_space=space)
+    else:
+        size = fit_size(label, size, box.w - 6, size * 0.7)
+        draw_text(c, box.x + box.w / 2, baseline, label, size, "center")
+
+
+def name_cell(c: Canvas, box: Box, name: str, kana: str, size: float) -> None:
+    """氏名 with its ふりがな printed small above it."""
+    rule_box(c, box)
+    pad = 5.0
+    kana_size = size * 0.55
+    kana_size = fit_size(kana, kana_size, box.w - 2 * pad, kana_size * 0.7)
+    kana_band = kana_size + 3.5
+    draw_text(c, box.x + pad, box.top - kana_band + 1, kana, kana_size)
+    # A long (often foreign) name shrinks, then takes two lines, below the ふりがな.
+    name_box = Box(box.x, box.y, box.w, box.h - kana_band)
+    fitted_text(c, name_box, name, size, min_size=size * 0.6, pad=pad)
+
+
+def header(c: Canvas, title: str, certificate_number: str) -> float:
+    """The コンビニ交付 mark, 証明書番号 and the form's title; returns the y below them."""
+    mark = "コンビニ交付"
+    mark_size = 8.0
+    mark_w = text_width(mark, mark_size) + 10
+    rule_box(c, Box(LEFT, TOP - 14, mark_w, 14), 0.6)
+    draw_text(
+        c, LEFT + mark_w / 2, baseline_for_middle(TOP - 7, mark_size), mark, mark_size, "center"
+    )
+    number_size = 9.0
+    number = f"証明書番号　{certificate_number}"
+    draw_text(c, RIGHT, baseline_for_middle(TOP - 7, number_size), number, number_size, "right")
+
+    title_size = 22.0
+    # Titles are set letter-spaced, as on printed forms; the text still extracts as one word.
+    draw_text(c, PAGE_W / 2, TOP - 52, title, title_size, "center", char_space=title_size * 0.4)
+    return TOP - 70
+
+
+def page_furniture(c: Canvas, municipality: Municipality, right_note: str = "") -> None:
+    """The foot of the page: who issued it and how, above a thin rule."""
+    y = BOTTOM + FURNITURE_H
+    c.setLineWidth(0.4)
+    c.line(LEFT, y, RIGHT, y)
+    size = 7.5
+    base = y - 10
+    draw_text(
+        c,
+        LEFT,
+        base,
+        f"{municipality.prefecture}{municipality.name}（{municipality.code}）"
+        "　この証明書はコンビニエンスストア等の多機能端末で交付したものです。",
+        size,
+    )
+    if right_note:
+        draw_text(c, RIGHT, base, right_note, size, "right")
+
+
+def end_of_entries(c: Canvas, y_top: float) -> float:
+    """「以下余白」 under the last entry, so nothing can be added after it; returns the y below."""
+    size = 9.0
+    draw_text(c, RIGHT, y_top - size - 3, "以下余白", size, "right")
+    return y_top - size - 6
+
+
+# Height of certification(): the 認証文, the date and the mayor's line with the 職印.
+CERTIFICATION_H = 118.0
+
+
+def certification(
+    c: Canvas, y_top: float, sentence: str, issued_on: date, municipality: Municipality
+) -> float:
+    """認証文, 交付日 and 「千代田区長　樋口 高顕」 with the 職印 pressed over the end of the name.
+
+    Returns the y below the block (``y_top - CERTIFICATION_H``)."""
+    size = 11.5
+    sentence_size = fit_size(sentence, size, CONTENT_W - size, size * 0.7)
+    # The 認証文 is indented one character, like the first line of a paragraph.
+    draw_text(c, LEFT + size, y_top - size - 4, sentence, sentence_size)
+    draw_text(c, LEFT + size * 2, y_top - size * 2 - 22, wareki(issued_on), size)
+
+    name_size = 15.0
+    name = municipality.mayor_name
+    title = municipality.mayor_title
+    baseline = y_top - CERTIFICATION_H + OFFICIAL_SEAL / 2 - name_size * GLYPH_MIDDLE
+    # The 職印 covers about the last character of the name and overhangs it to the right.
+    overhang = OFFICIAL_SEAL / 2 - name_size * 0.9
+    name_right = RIGHT - OFFICIAL_SEAL / 2 - overhang
+    draw_text(c, name_right, baseline, name, name_size, "right")
+    title_right = name_right - text_width(name, name_size) - name_size * 1.5
+    draw_text(c, title_right, baseline, title, name_size, "right")
+
+    centre_x = name_right + overhang
+    centre_y = baseline + name_size * GLYPH_MIDDLE
+    c.drawImage(
+        official_seal_reader(f"{title}之印"),
+        centre_x - OFFICIAL_SEAL / 2,
+        centre_y - OFFICIAL_SEAL / 2,
+        OFFICIAL_SEAL,
+        OFFICIAL_SEAL,
+        mask="auto",
+    )
+    return y_top - CERTIFICATION_H
+
+
+@lru_cache(maxsize=64)
+def official_seal_reader(text: str) -> ImageReader:
+    """The 職印 image, drawn once per seal text per process."""
+    return png_reader(official_seal_png(text, OFFICIAL_SEAL_PX))
+
+
+# Small: a registered 印影 is only reused across the copies of one request, and every decoded
+# image holds its raw pixels.
+@lru_cache(maxsize=32)
+def png_reader(png: bytes) -> ImageReader:
+    """A reportlab image for PNG bytes, decoded once (keyed by the bytes themselves)."""
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    reader = ImageReader(image)
+    # Decode now, colour and alpha: the cached reader is shared by renders running on several
+    # threads, and reportlab's lazy decoding on first use is not thread-safe.
+    reader.getSize()
+    reader.getRGBData()
+    alpha = getattr(reader, "_dataA", None)
+    if alpha is not None:
+        alpha.getSize()
+        alpha.getRGBData()
+    return reader
+
+
+def draw_image_fit(c: Canvas, png: bytes, box: Box, max_side: float) -> None:
+    """Draw a PNG centred in ``box``, as large as fits but no larger than ``max_side``."""
+    reader = png_reader(png)
+    px_w, px_h = reader.getSize()
+    scale = min(box.w / px_w, box.h / px_h, max_side / max(px_w, px_h))
+    w, h = px_w * scale, px_h * scale
+    c.drawImage(reader, box.x + (box.w - w) / 2, box.y + (box.h - h) / 2, w, h, mask="auto")

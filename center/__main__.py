@@ -1,0 +1,44 @@
+"""``python -m center``: run the certificate exchange center."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+
+from konbini.http import configure_logging
+from konbini.service import serve_until_stopped
+
+from .app import running_center
+from .config import CenterConfig
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m center",
+                                     description="certificate exchange center (証明書交付センター)")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the center (default)")
+    for p in (parser, serve):
+        p.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
+                       help="state directory (default: var)")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--api-port", type=int, default=8443)
+        p.add_argument("--public-port", type=int, default=8080)
+        p.add_argument("--dev", action="store_true",
+                       default=os.environ.get("KONBINI_DEV", "") == "1",
+                       help="test environment: allow moving the clock over the API")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    configure_logging("center")
+    config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
+                          host=args.host, api_port=args.api_port,
+                          public_port=args.public_port, dev_mode=args.dev)
+    asyncio.run(serve_until_stopped(lambda: running_center(config)))
+
+
+if __name__ == "__main__":
+    main()

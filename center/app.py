@@ -1,0 +1,159 @@
+"""Wires the center: the mutual-TLS API (kiosks, municipalities) and the
+public site, their middlewares, and the background upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from konbini.clock import Clock
+from konbini.http import (
+    access_log_middleware,
+    client_role_middleware,
+    json_response,
+    peer,
+    problem_middleware,
+    request_id_middleware,
+)
+from konbini.problems import Problem
+from konbini.tls import PeerRole, client_context, server_context
+from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
+
+from . import kiosk_api, municipality_api
+from .config import CenterConfig
+from .context import CENTER, CenterContext, context
+from .jpki import JpkiAuthority
+from .municipal_client import MunicipalClient
+from .openapi import center_openapi
+from .qr_keys import QrKeyring
+from .rate_limit import RateLimiter
+from .storage import CenterStore
+
+log = logging.getLogger(__name__)
+# Tests shorten this to see a forgotten order voided within seconds.
+UPKEEP_SECONDS = float(os.environ.get("KONBINI_UPKEEP_SECONDS", "15"))
+
+KIOSK, MUNICIPALITY = frozenset({PeerRole.KIOSK}), frozenset({PeerRole.MUNICIPALITY})
+ROLE_RULES = [
+    ("/v1/sessions", KIOSK),
+    ("/v1/orders", KIOSK),
+    ("/v1/municipalities", MUNICIPALITY),
+    ("/v1/jpki", MUNICIPALITY),
+    ("/v1/dev", KIOSK | MUNICIPALITY),
+]
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    wait = context(request).limiter.allow(peer(request).common_name)
+    if wait > 0:
+        raise Problem("rate-limited", "too many requests from this terminal",
+                      retry_after_seconds=round(wait, 2))
+    return await handler(request)
+
+
+async def trust_list(request: web.Request) -> web.Response:
+    ctx = context(request)
+    return json_response(ctx.qr_keys.trust_list())
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(center_openapi(context(request).config.dev_mode))
+
+
+async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
+    ca_certificate = x509.load_pem_x509_certificate(config.jpki_ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(config.jpki_ca_key.read_bytes(), password=None)
+    store = await CenterStore.open(config.database)
+    municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
+                                timeout_seconds=config.municipal_timeout_seconds)
+    await municipal.start()
+    return CenterContext(
+        config=config, store=store, clock=clock,
+        jpki=JpkiAuthority(ca_key, ca_certificate),  # type: ignore[arg-type]
+        qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
+        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
+
+
+async def upkeep(ctx: CenterContext) -> None:
+    """Void orders whose result never came, drop their PDFs, close idle
+    sessions, and re-check municipal servers' health."""
+    while True:
+        try:
+            now = ctx.clock.now()
+            voided = await ctx.store.expire_orders(now)
+            if voided:
+                log.info("voided %d orders without a result", len(voided))
+            await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
+                                                now)
+            for code in await ctx.store.municipality_codes():
+                found = await ctx.store.municipality(code)
+                if found is None:
+                    continue
+                healthy = await ctx.municipal.health(found[0].endpoint, code)
+                status = "active" if healthy else "unreachable"
+                if status != found[1]:
+                    await ctx.store.set_municipality_status(code, status, now)
+        except Exception:
+            log.exception("upkeep failed; will try again")
+        await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def create_api_app(ctx: CenterContext) -> web.Application:
+    """The mutual-TLS API: kiosks and municipalities."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
+        request_id_middleware, access_log_middleware, problem_middleware,
+        client_role_middleware(ROLE_RULES),
+        rate_limit_middleware])
+    app[CENTER] = ctx
+    app.add_routes(kiosk_api.routes)
+    app.add_routes(municipality_api.routes)
+    if ctx.config.dev_mode:
+        app.add_routes(municipality_api.dev_routes)
+    app.router.add_get("/v1/trust-list", trust_list)
+    app.router.add_get("/v1/openapi.json", openapi)
+    return app
+
+
+def create_public_app(ctx: CenterContext) -> web.Application:
+    """The public site: no client certificate."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES,
+                          middlewares=[request_id_middleware, access_log_middleware,
+                                       problem_middleware])
+    app[CENTER] = ctx
+    app.router.add_get("/v1/trust-list", trust_list)
+    app.router.add_get("/v1/openapi.json", openapi)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running_center(config: CenterConfig, clock: Clock | None = None,
+                         ) -> AsyncIterator[CenterContext]:
+    """Start both listeners and the upkeep task; stop them on exit."""
+    ctx = await build_context(config, clock or Clock.from_env())
+    api_runner = web.AppRunner(create_api_app(ctx), access_log=None)
+    public_runner = web.AppRunner(create_public_app(ctx), access_log=None)
+    await api_runner.setup()
+    await public_runner.setup()
+    tls = server_context(config.tls_cert, config.tls_key, config.tls_ca)
+    await web.TCPSite(api_runner, config.host, config.api_port, ssl_context=tls).start()
+    await web.TCPSite(public_runner, config.host, config.public_port).start()
+    task = asyncio.create_task(upkeep(ctx))
+    log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d",
+             config.host, config.api_port, config.host, config.public_port)
+    try:
+        yield ctx
+    finally:
+        task.cancel()
+        await api_runner.cleanup()
+        await public_runner.cleanup()
+        await ctx.municipal.close()
+        await ctx.store.close()

@@ -1,0 +1,51 @@
+"""Where the center keeps its state and keys, and how it listens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CenterConfig:
+    var_dir: Path = Path("var/center")
+    pki_dir: Path = Path("var/pki")
+    host: str = "127.0.0.1"
+    api_port: int = 8443
+    public_port: int = 8080
+    # Chains whose kiosks read smartphone credentials (スマホ用電子証明書).
+    smartphone_chains: frozenset[str] = field(
+        default_factory=lambda: frozenset({"seven-eleven", "familymart"}))
+    # Test and demo environments let the tester move the clock over the API.
+    dev_mode: bool = False
+    # Requests per terminal per minute before 429 rate-limited.
+    rate_limit_per_minute: int = 600
+    municipal_timeout_seconds: float = 15.0
+
+    @property
+    def database(self) -> Path:
+        return self.var_dir / "center.db"
+
+    @property
+    def qr_key_dir(self) -> Path:
+        return self.var_dir / "qr-keys"
+
+    @property
+    def tls_cert(self) -> Path:
+        return self.pki_dir / "center.cert.pem"
+
+    @property
+    def tls_key(self) -> Path:
+        return self.pki_dir / "center.key.pem"
+
+    @property
+    def tls_ca(self) -> Path:
+        return self.pki_dir / "tls-ca.cert.pem"
+
+    @property
+    def jpki_ca_cert(self) -> Path:
+        return self.pki_dir / "jpki-ca.cert.pem"
+
+    @property
+    def jpki_ca_key(self) -> Path:
+        return self.pki_dir / "jpki-ca.key.pem"

@@ -1,0 +1,34 @@
+"""Everything a center handler needs, built once per app (never a global)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from konbini.clock import Clock
+
+from .config import CenterConfig
+from .jpki import JpkiAuthority
+from .municipal_client import MunicipalClient
+from .qr_keys import QrKeyring
+from .rate_limit import RateLimiter
+from .storage import CenterStore
+
+
+@dataclass
+class CenterContext:
+    config: CenterConfig
+    store: CenterStore
+    clock: Clock
+    jpki: JpkiAuthority
+    qr_keys: QrKeyring
+    municipal: MunicipalClient
+    limiter: RateLimiter
+
+
+CENTER = web.AppKey("center", CenterContext)
+
+
+def context(request: web.Request) -> CenterContext:
+    return request.app[CENTER]

@@ -1,0 +1,354 @@
+"""Kiosk API (mutual TLS, terminal certificate): sessions, card
+authentication, menu, orders, PDF download, print result."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from konbini.b64 import b64url_decode, b64url_encode
+from konbini.clock import isoformat
+from konbini.http import REQUEST_ID_KEY, json_response, peer
+from konbini.jws import sign_es256
+from konbini.problems import Problem
+from konbini.schemas import B64URL, CERT_TYPE, ID, ORDER_OPTIONS, YEN, obj
+from konbini.tls import PeerIdentity
+from konbini.validation import BodySchema, read_json, require
+from konbini.wire import (
+    CHALLENGE_SECONDS,
+    DOWNLOAD_WINDOW_SECONDS,
+    MAX_COPIES,
+    SESSION_IDLE_SECONDS,
+    CertificateType,
+)
+
+from .antiforgery import finish_certificate
+from .antiforgery.qr import certificate_claims
+from .availability import (
+    ensure_center_open,
+    ensure_municipality_open,
+    ensure_type_offered,
+    participating,
+)
+from .context import CenterContext, context
+from .storage import CertificateRecord, OrderRecord, SessionRecord
+
+SESSION_CREATE = BodySchema(obj({"credential": {"enum": ["card", "smartphone"]}}))
+AUTHENTICATE = BodySchema(obj({"certificate": B64URL, "signature": B64URL},
+                              ["certificate", "signature"]))
+ORDER_CREATE = BodySchema(obj({
+    "type": CERT_TYPE,
+    "copies": {"type": "integer", "minimum": 1, "maximum": MAX_COPIES},
+    "options": ORDER_OPTIONS,
+    "expected_fee_yen": YEN,
+}, ["type", "copies", "expected_fee_yen"]))
+PRINT_RESULT = BodySchema(obj({
+    "printed": {"type": "array", "items": ID, "maxItems": MAX_COPIES, "uniqueItems": True},
+    "failed": {"type": "array", "maxItems": MAX_COPIES, "items": obj(
+        {"certificate_id": ID, "reason": {"type": "string", "maxLength": 200}},
+        ["certificate_id"])},
+}, ["printed"]))
+
+# Which options each type takes (API.md, Certificate types).
+TYPE_OPTIONS: dict[CertificateType, frozenset[str]] = {
+    CertificateType.JUMINHYO: frozenset({"members", "relationship", "domicile", "nationality"}),
+    CertificateType.TAX_INCOME: frozenset({"fiscal_year"}),
+    CertificateType.TAX_ASSESSMENT: frozenset({"fiscal_year"}),
+    CertificateType.TAX_INCOME_ASSESSMENT: frozenset({"fiscal_year"}),
+    CertificateType.RISAI: frozenset({"disaster_id"}),
+}
+
+routes = web.RouteTableDef()
+
+
+async def _session(ctx: CenterContext, request: web.Request, now: datetime) -> SessionRecord:
+    """The caller's own, open, unexpired session."""
+    session_id = request.match_info["session_id"]
+    record = await ctx.store.session(session_id) if len(session_id) <= 64 else None
+    if record is None or record.terminal_id != peer(request).terminal_id or record.closed:
+        raise Problem("session-not-found", "no such session at this terminal")
+    if now - record.last_seen_at > timedelta(seconds=SESSION_IDLE_SECONDS):
+        raise Problem("session-expired", "the session was idle for more than 10 minutes")
+    return record
+
+
+async def _authenticated(ctx: CenterContext, request: web.Request,
+                         now: datetime) -> SessionRecord:
+    record = await _session(ctx, request, now)
+    if not record.authenticated or record.resident_code is None:
+        raise Problem("not-authenticated", "authenticate the card first")
+    await ctx.store.touch_session(record.session_id, now)
+    return record
+
+
+@routes.post("/v1/sessions")
+async def create_session(request: web.Request) -> web.Response:
+    ctx = context(request)
+    kiosk = peer(request)
+    body = await read_json(request, SESSION_CREATE, optional=True)
+    now = ctx.clock.now()
+    await ensure_center_open(ctx, now)
+    credential = body.get("credential", "card")
+    _check_smartphone_support(ctx, kiosk, credential)
+    session_id = secrets.token_urlsafe(24)
+    challenge = secrets.token_bytes(32)
+    await ctx.store.create_session(session_id, kiosk.terminal_id, kiosk.chain, kiosk.store_id,
+                                   credential, challenge, now)
+    return json_response({
+        "session_id": session_id,
+        "challenge": b64url_encode(challenge),
+        "expires_at": isoformat(now + timedelta(seconds=CHALLENGE_SECONDS)),
+    }, status=201)
+
+
+def _check_smartphone_support(ctx: CenterContext, kiosk: PeerIdentity, credential: str) -> None:
+    if credential == "smartphone" and kiosk.chain not in ctx.config.smartphone_chains:
+        raise Problem("credential-not-supported",
+                      "this store's kiosks do not read smartphone credentials")
+
+
+@routes.post("/v1/sessions/{session_id}/authenticate")
+async def authenticate(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = await read_json(request, AUTHENTICATE)
+    try:
+        certificate_der = b64url_decode(body["certificate"])
+        signature = b64url_decode(body["signature"])
+    except ValueError as exc:
+        raise Problem("invalid-request", "certificate and signature must be base64url",
+                      errors=[{"field": "certificate", "message": "not base64url"}]) from exc
+    now = ctx.clock.now()
+    session = await _session(ctx, request, now)
+    if session.authenticated:
+        raise Problem("already-authenticated", "this session is already authenticated")
+    # Single use: whatever happens next, this challenge cannot be tried again.
+    if session.challenge is None or not await ctx.store.consume_challenge(session.session_id):
+        raise Problem("challenge-expired", "the challenge was already used; start a new session")
+    if now - session.challenge_issued_at > timedelta(seconds=CHALLENGE_SECONDS):
+        raise Problem("challenge-expired", "the challenge is older than 120 seconds")
+
+    certificate = ctx.jpki.verify_presented(certificate_der, session.challenge, signature,
+                                            now=now)
+    card = await ctx.store.card(format(certificate.serial_number, "x"))
+    if card is None:
+        raise Problem("certificate-untrusted", "the certificate is unknown to the JPKI registry")
+    if card.status == "suspended":
+        raise Problem("card-suspended", "the card's certificate is suspended (lost or stolen)")
+    if card.status == "revoked":
+        raise Problem("card-revoked", "the card's certificate is revoked")
+    if card.credential == "face_auth":
+        raise Problem("card-face-auth",
+                      "a face-authentication card cannot be used for this service")
+    _check_smartphone_support(ctx, peer(request), card.credential)
+
+    registration = await participating(ctx, card.municipality_code)
+    await ensure_municipality_open(ctx, registration.code, now)
+    await ctx.store.authenticate_session(session.session_id, card.serial, registration.code,
+                                         card.resident_code, card.credential, now)
+    return json_response({
+        "municipality": {"code": registration.code, "name": registration.name},
+        "credential": card.credential,
+    })
+
+
+@routes.get("/v1/sessions/{session_id}/menu")
+async def menu(request: web.Request) -> web.Response:
+    ctx = context(request)
+    now = ctx.clock.now()
+    session = await _authenticated(ctx, request, now)
+    assert session.municipality_code and session.resident_code
+    registration = await participating(ctx, session.municipality_code)
+    await ensure_municipality_open(ctx, registration.code, now)
+    upstream = await ctx.municipal.menu(
+        registration.endpoint, {"resident_code": session.resident_code, "at": isoformat(now)},
+        request[REQUEST_ID_KEY])
+
+    # The center's registry decides what kiosks are offered and at what fee;
+    # the municipal server decides what this resident may have.
+    items = []
+    by_type = {item["type"]: item for item in upstream["items"]}
+    for offer in registration.services:
+        item: dict[str, Any] = {"type": offer.type.value, "label": offer.type.label,
+                                "fee_yen": offer.fee_yen, "available": True}
+        resident_view = by_type.get(offer.type.value)
+        if resident_view is None:
+            item.update(available=False, reason="not-offered",
+                        message="この証明書は発行できません")
+        elif not resident_view["available"]:
+            item.update(available=False, reason=resident_view.get("reason", "not-offered"),
+                        message=resident_view.get("message", ""))
+        else:
+            try:
+                ensure_type_offered(offer, now)
+            except Problem as problem:
+                item.update(available=False, reason="outside-hours",
+                            message="取扱時間外です", **{
+                                k: v for k, v in problem.extra.items() if k == "opens_at"})
+        items.append(item)
+    return json_response({
+        "municipality": {"code": registration.code, "name": registration.name},
+        "items": items,
+        "household": upstream["household"],
+        "max_copies": min(MAX_COPIES, int(upstream.get("max_copies", MAX_COPIES))),
+    })
+
+
+@routes.post("/v1/sessions/{session_id}/orders")
+async def create_order(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = await read_json(request, ORDER_CREATE)
+    cert_type = CertificateType(body["type"])
+    options = body.get("options", {})
+    allowed = TYPE_OPTIONS.get(cert_type, frozenset())
+    for name in options:
+        require(name in allowed, f"options.{name}", f"not an option of {cert_type.value}")
+
+    now = ctx.clock.now()
+    session = await _authenticated(ctx, request, now)
+    assert session.municipality_code and session.resident_code
+    await ensure_center_open(ctx, now)
+    registration = await participating(ctx, session.municipality_code)
+    await ensure_municipality_open(ctx, registration.code, now)
+    offer = ensure_type_offered(registration.offer(cert_type.value), now)
+    fee = offer.fee_yen * body["copies"]
+    if body["expected_fee_yen"] != fee:
+        raise Problem("fee-mismatch", "the fee has changed; show the new total",
+                      fee_yen=fee)
+
+    kiosk = peer(request)
+    order_id = uuid.uuid4().hex
+    upstream = await ctx.municipal.certificates(registration.endpoint, {
+        "request_id": order_id,
+        "resident_code": session.resident_code,
+        "type": cert_type.value,
+        "copies": body["copies"],
+        "options": options,
+        "at": isoformat(now),
+        "kiosk": {"terminal_id": kiosk.terminal_id, "chain": kiosk.chain,
+                  "store_id": kiosk.store_id},
+    }, request[REQUEST_ID_KEY])
+    if len(upstream["certificates"]) != body["copies"] or upstream["fee_yen"] != fee:
+        raise Problem("upstream-error", "the municipal server's answer does not match the order")
+
+    kid, key = ctx.qr_keys.current(now)
+    finished: list[tuple[CertificateRecord, bytes]] = []
+    for issued in upstream["certificates"]:
+        front = _decode_pdf(issued)
+        certificate_id = uuid.uuid4().hex
+        claims = certificate_claims(
+            certificate_id=certificate_id, certificate_number=issued["certificate_number"],
+            cert_type=cert_type.value, municipality_code=registration.code, issued_at=now,
+            front_pdf_sha256=hashlib.sha256(front).digest())
+        token = sign_es256(claims, key, kid)
+        # Rendering and merging are CPU work: keep the event loop free for other kiosks.
+        pdf = await asyncio.to_thread(
+            finish_certificate, front, token=token,
+            certificate_number=issued["certificate_number"],
+            municipality_name=registration.name, cert_label=cert_type.label)
+        finished.append((CertificateRecord(
+            certificate_id, order_id, issued["certificate_number"], cert_type.value,
+            registration.code, hashlib.sha256(pdf).hexdigest(), issued["sha256"],
+            issued["fee_yen"], "issued", now), pdf))
+
+    order = OrderRecord(order_id, session.session_id, kiosk.terminal_id, registration.code,
+                        cert_type.value, body["copies"], fee, "issued",
+                        now + timedelta(seconds=DOWNLOAD_WINDOW_SECONDS), None, None)
+    await ctx.store.create_order(order, request[REQUEST_ID_KEY], now, finished)
+    return json_response({
+        "order_id": order_id,
+        "type": cert_type.value,
+        "copies": body["copies"],
+        "fee_yen": fee,
+        "certificates": [{
+            "certificate_id": cert.certificate_id,
+            "certificate_number": cert.certificate_number,
+            "pdf_url": f"/v1/orders/{order_id}/certificates/{cert.certificate_id}.pdf",
+            "sha256": cert.sha256,
+        } for cert, _ in finished],
+    }, status=201)
+
+
+def _decode_pdf(issued: dict[str, Any]) -> bytes:
+    try:
+        pdf = base64.b64decode(issued["pdf"], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Problem("upstream-error", "the municipal server sent an undecodable PDF") from exc
+    if not pdf.startswith(b"%PDF-") or hashlib.sha256(pdf).hexdigest() != issued["sha256"]:
+        raise Problem("upstream-error", "the municipal server's PDF does not match its digest")
+    return pdf
+
+
+async def _own_order(ctx: CenterContext, request: web.Request) -> OrderRecord:
+    order_id = request.match_info["order_id"]
+    order = await ctx.store.order(order_id) if len(order_id) <= 64 else None
+    if order is None or order.terminal_id != peer(request).terminal_id:
+        raise Problem("order-not-found", "no such order at this terminal")
+    return order
+
+
+@routes.get("/v1/orders/{order_id}/certificates/{certificate_id}.pdf")
+async def download(request: web.Request) -> web.Response:
+    ctx = context(request)
+    order = await _own_order(ctx, request)
+    certificate = await ctx.store.certificate(request.match_info["certificate_id"][:64])
+    if certificate is None or certificate.order_id != order.order_id:
+        raise Problem("order-not-found", "no such certificate in this order")
+    if order.status != "issued" or ctx.clock.now() >= order.download_until:
+        raise Problem("download-expired",
+                      "the PDF is only available until the result is reported or 10 minutes")
+    pdf = await ctx.store.order_pdf(certificate.certificate_id)
+    if pdf is None:
+        raise Problem("download-expired", "the PDF is no longer available")
+    return web.Response(body=pdf, content_type="application/pdf", headers={
+        "Content-Disposition":
+            f'attachment; filename="{certificate.certificate_number}.pdf"',
+        "Cache-Control": "no-store",
+    })
+
+
+@routes.post("/v1/orders/{order_id}/result")
+async def report_result(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = await read_json(request, PRINT_RESULT)
+    order = await _own_order(ctx, request)
+    printed = set(body["printed"])
+    failed = {f["certificate_id"]: f.get("reason", "") or "print failed"
+              for f in body.get("failed", [])}
+    ids = {c.certificate_id for c in await ctx.store.order_certificates(order.order_id)}
+    require(not printed & failed.keys(), "failed", "a certificate cannot be printed and failed")
+    require((printed | failed.keys()) <= ids, "printed", "a certificate not in this order")
+    require((printed | failed.keys()) == ids, "printed",
+            "every certificate of the order must be reported as printed or failed")
+    settled = await ctx.store.settle_order(order.order_id, printed, failed, ctx.clock.now())
+    if settled is None:
+        # Already settled (a retry after a lost answer) or voided after 10 minutes.
+        order = await _own_order(ctx, request)
+        if order.status == "voided":
+            raise Problem("download-expired",
+                          "the result came after 10 minutes; the order was voided and refunded",
+                          charged_yen=0, refunded_yen=order.refunded_yen or 0)
+        return json_response({"charged_yen": order.charged_yen or 0,
+                              "refunded_yen": order.refunded_yen or 0})
+    charged, refunded = settled
+    return json_response({"charged_yen": charged, "refunded_yen": refunded})
+
+
+@routes.delete("/v1/sessions/{session_id}")
+async def end_session(request: web.Request) -> web.Response:
+    """The card was removed from the reader."""
+    ctx = context(request)
+    session_id = request.match_info["session_id"]
+    record = await ctx.store.session(session_id) if len(session_id) <= 64 else None
+    if record is None or record.terminal_id != peer(request).terminal_id:
+        raise Problem("session-not-found", "no such session at this terminal")
+    if not record.closed:
+        await ctx.store.close_session(session_id, ctx.clock.now())
+    return web.Response(status=204)

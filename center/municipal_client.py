@@ -1,0 +1,128 @@
+"""The center's mutual-TLS client to municipal certificate servers.
+
+It presents ``CN=center``, passes the kiosk's request id on, and turns every
+way a municipal server can fail into a problem the kiosk understands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+from typing import Any
+
+import aiohttp
+
+from konbini.problems import PROBLEM_STATUS, Problem
+from konbini.schemas import MENU, MUNICIPAL_CERTIFICATES_RESPONSE
+from konbini.validation import BodySchema
+from konbini.wire import REQUEST_ID_HEADER
+
+log = logging.getLogger(__name__)
+
+_MENU = BodySchema(MENU)
+_CERTIFICATES = BodySchema(MUNICIPAL_CERTIFICATES_RESPONSE)
+# Codes a municipal server may send that the kiosk is meant to see as they are.
+RELAYED_CODES = frozenset({
+    "resident-ineligible", "type-unavailable", "member-not-in-household", "invalid-request",
+    "resident-not-found",
+})
+
+
+class MunicipalClient:
+    def __init__(self, ssl_context: ssl.SSLContext, *, timeout_seconds: float = 15.0,
+                 health_timeout_seconds: float = 3.0) -> None:
+        self._ssl = ssl_context
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._health_timeout = aiohttp.ClientTimeout(total=health_timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=200)
+        self._session = aiohttp.ClientSession(connector=connector)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("MunicipalClient.start() was not awaited")
+        return self._session
+
+    async def health(self, endpoint: str, code: str) -> bool:
+        """True when the server answers ``/v1/health`` as municipality ``code``."""
+        try:
+            async with self.session.get(f"{endpoint}/v1/health",
+                                        timeout=self._health_timeout) as response:
+                if response.status != 200:
+                    return False
+                body = await response.json()
+                return isinstance(body, dict) and body.get("code") == code
+        except (aiohttp.ClientError, TimeoutError, ValueError, ssl.SSLError) as exc:
+            log.info("health check of %s failed: %s", code, type(exc).__name__)
+            return False
+
+    async def menu(self, endpoint: str, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+        result = await self._post(f"{endpoint}/v1/menu", body, request_id)
+        if _MENU.errors(result):
+            raise Problem("upstream-error", "the municipal server sent a malformed menu")
+        return result
+
+    async def certificates(self, endpoint: str, body: dict[str, Any],
+                           request_id: str) -> dict[str, Any]:
+        """Order certificates; retried once on a lost connection, which is
+        safe because the municipal server is idempotent on ``request_id``."""
+        for attempt in (1, 2):
+            try:
+                result = await self._post(f"{endpoint}/v1/certificates", body, request_id,
+                                          retryable=attempt == 1)
+                break
+            except _Retry:
+                log.warning("retrying certificates request after a lost connection")
+        if _CERTIFICATES.errors(result):
+            raise Problem("upstream-error", "the municipal server sent malformed certificates")
+        return result
+
+    async def _post(self, url: str, body: dict[str, Any], request_id: str,
+                    *, retryable: bool = False) -> dict[str, Any]:
+        try:
+            async with self.session.post(url, json=body, timeout=self._timeout,
+                                         headers={REQUEST_ID_HEADER: request_id}) as response:
+                raw = await response.read()
+                status = response.status
+        except TimeoutError as exc:
+            raise Problem("upstream-timeout",
+                          "the municipal server did not answer in time") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if retryable:
+                raise _Retry from exc
+            raise Problem("municipality-unavailable",
+                          "the municipal server cannot be reached") from exc
+        except (aiohttp.ClientError, ssl.SSLError) as exc:
+            raise Problem("municipality-unavailable",
+                          "the municipal server cannot be reached") from exc
+        try:
+            parsed = json.loads(raw)
+        except ValueError as exc:
+            raise Problem("upstream-error", "the municipal server sent no JSON") from exc
+        if not isinstance(parsed, dict):
+            raise Problem("upstream-error", "the municipal server sent no JSON object")
+        if status >= 400:
+            raise _relay(parsed, status)
+        return parsed
+
+
+class _Retry(Exception):
+    pass
+
+
+def _relay(body: dict[str, Any], status: int) -> Problem:
+    """A municipal refusal, passed to the kiosk with only the fields it needs."""
+    code = body.get("code")
+    if code in RELAYED_CODES and PROBLEM_STATUS.get(code) == status:
+        extra = {k: body[k] for k in ("reason", "message", "errors") if k in body}
+        return Problem(code, str(body.get("detail", "")), **extra)
+    if status in (502, 503, 504):
+        return Problem("municipality-unavailable", "the municipal server is unavailable")
+    return Problem("upstream-error", f"the municipal server answered {status}")

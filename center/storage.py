@@ -1,0 +1,432 @@
+"""The center's database: identifiers, types, times, amounts and digests.
+
+Never names, addresses or personal data; PDFs only for the 10 minutes an
+order may be downloaded. Times are stored as epoch seconds (REAL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from .calendar import MaintenanceWindow
+from .municipalities import Registration, parse_services
+
+SCHEMA = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS municipalities (
+    code TEXT PRIMARY KEY, name TEXT NOT NULL, prefecture TEXT NOT NULL,
+    endpoint TEXT NOT NULL, services TEXT NOT NULL, status TEXT NOT NULL,
+    registered_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS maintenance_windows (
+    id INTEGER PRIMARY KEY, municipality_code TEXT, starts_at REAL NOT NULL,
+    ends_at REAL NOT NULL, reason TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS jpki_certificates (
+    serial TEXT PRIMARY KEY, municipality_code TEXT NOT NULL, resident_code TEXT NOT NULL,
+    credential TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
+    not_before REAL NOT NULL, not_after REAL NOT NULL, issued_at REAL NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, chain TEXT NOT NULL,
+    store_id TEXT NOT NULL, credential TEXT NOT NULL, challenge BLOB,
+    challenge_issued_at REAL NOT NULL, created_at REAL NOT NULL, last_seen_at REAL NOT NULL,
+    authenticated_at REAL, serial TEXT, municipality_code TEXT, resident_code TEXT,
+    closed_at REAL);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, terminal_id TEXT NOT NULL,
+    request_id TEXT NOT NULL, municipality_code TEXT NOT NULL, type TEXT NOT NULL,
+    copies INTEGER NOT NULL, fee_yen INTEGER NOT NULL, status TEXT NOT NULL,
+    created_at REAL NOT NULL, download_until REAL NOT NULL,
+    charged_yen INTEGER, refunded_yen INTEGER, settled_at REAL);
+CREATE TABLE IF NOT EXISTS certificates (
+    certificate_id TEXT PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(order_id),
+    certificate_number TEXT NOT NULL, type TEXT NOT NULL, municipality_code TEXT NOT NULL,
+    sha256 TEXT NOT NULL, front_sha256 TEXT NOT NULL, fee_yen INTEGER NOT NULL,
+    status TEXT NOT NULL, void_reason TEXT, issued_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS certificates_order ON certificates(order_id);
+CREATE TABLE IF NOT EXISTS order_pdfs (
+    certificate_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, pdf BLOB NOT NULL,
+    expires_at REAL NOT NULL);
+"""
+
+
+def ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    serial: str
+    municipality_code: str
+    resident_code: str
+    credential: str
+    status: str
+    not_after: datetime
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    session_id: str
+    terminal_id: str
+    chain: str
+    store_id: str
+    credential: str
+    challenge: bytes | None
+    challenge_issued_at: datetime
+    last_seen_at: datetime
+    authenticated: bool
+    serial: str | None
+    municipality_code: str | None
+    resident_code: str | None
+    closed: bool
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    order_id: str
+    session_id: str
+    terminal_id: str
+    municipality_code: str
+    type: str
+    copies: int
+    fee_yen: int
+    status: str
+    download_until: datetime
+    charged_yen: int | None
+    refunded_yen: int | None
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    certificate_id: str
+    order_id: str
+    certificate_number: str
+    type: str
+    municipality_code: str
+    sha256: str
+    front_sha256: str
+    fee_yen: int
+    status: str
+    issued_at: datetime
+
+
+class CenterStore:
+    """A small interface over the center's SQLite database."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        # One connection is shared by every coroutine; a write (one statement
+        # or several) holds the lock so another's commit can never land in
+        # the middle of it.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> CenterStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path)
+        db.row_factory = sqlite3.Row
+        await db.executescript(SCHEMA)
+        await db.commit()
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # -- municipalities ---------------------------------------------------
+    async def upsert_municipality(self, registration: Registration, services: list[dict],
+                                  status: str, now: datetime) -> bool:
+        """Insert or update; True when the municipality is new."""
+        async with self._write_lock:
+            async with self._db.execute(
+                    "SELECT 1 FROM municipalities WHERE code = ?", (registration.code,)) as cur:
+                existed = await cur.fetchone() is not None
+            await self._db.execute(
+                """INSERT INTO municipalities VALUES (?,?,?,?,?,?,?,?)
+                   ON CONFLICT(code) DO UPDATE SET name=excluded.name,
+                   prefecture=excluded.prefecture, endpoint=excluded.endpoint,
+                   services=excluded.services, status=excluded.status,
+                   updated_at=excluded.updated_at""",
+                (registration.code, registration.name, registration.prefecture,
+                 registration.endpoint, json.dumps(services, ensure_ascii=False), status,
+                 ts(now), ts(now)))
+            await self._db.commit()
+            return not existed
+
+    async def municipality(self, code: str) -> tuple[Registration, str] | None:
+        async with self._db.execute(
+                "SELECT * FROM municipalities WHERE code = ?", (code,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        services = json.loads(row["services"])
+        registration = Registration(row["code"], row["name"], row["prefecture"],
+                                    row["endpoint"], parse_services(services))
+        return registration, row["status"]
+
+    async def set_municipality_status(self, code: str, status: str, now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute("UPDATE municipalities SET status=?, updated_at=? WHERE code=?",
+                                   (status, ts(now), code))
+            await self._db.commit()
+
+    async def municipality_codes(self) -> list[str]:
+        async with self._db.execute("SELECT code FROM municipalities ORDER BY code") as cur:
+            return [row["code"] for row in await cur.fetchall()]
+
+    async def delete_municipality(self, code: str) -> bool:
+        async with self._write_lock:
+            cur = await self._db.execute("DELETE FROM municipalities WHERE code=?", (code,))
+            await self._db.execute("DELETE FROM maintenance_windows WHERE municipality_code=?",
+                                   (code,))
+            await self._db.commit()
+            return cur.rowcount > 0
+
+    async def add_maintenance(self, municipality_code: str | None,
+                              window: MaintenanceWindow) -> int:
+        async with self._write_lock:
+            cur = await self._db.execute(
+                "INSERT INTO maintenance_windows (municipality_code, starts_at, ends_at, reason) "
+                "VALUES (?,?,?,?)",
+                (municipality_code, ts(window.starts_at), ts(window.ends_at), window.reason))
+            await self._db.commit()
+            return int(cur.lastrowid or 0)
+
+    async def maintenance(self, municipality_code: str | None,
+                          now: datetime) -> list[MaintenanceWindow]:
+        """Windows not yet over: the municipality's, or center-wide ones for None."""
+        query = ("SELECT * FROM maintenance_windows WHERE ends_at > ? AND "
+                 + ("municipality_code IS NULL" if municipality_code is None
+                    else "municipality_code = ?") + " ORDER BY starts_at")
+        params: tuple[Any, ...] = (ts(now),) if municipality_code is None else (
+            ts(now), municipality_code)
+        async with self._db.execute(query, params) as cur:
+            rows = await cur.fetchall()
+        return [MaintenanceWindow(dt(r["starts_at"]), dt(r["ends_at"]), r["reason"])
+                for r in rows]
+
+    # -- JPKI registry ----------------------------------------------------
+    async def add_card(self, serial: str, municipality_code: str, resident_code: str,
+                       credential: str, not_before: datetime, not_after: datetime,
+                       now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute(
+                "INSERT INTO jpki_certificates VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (serial, municipality_code, resident_code, credential, "valid", "",
+                 ts(not_before), ts(not_after), ts(now), ts(now)))
+            await self._db.commit()
+
+    async def card(self, serial: str) -> CardRecord | None:
+        async with self._db.execute(
+                "SELECT * FROM jpki_certificates WHERE serial = ?", (serial,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return CardRecord(row["serial"], row["municipality_code"], row["resident_code"],
+                          row["credential"], row["status"], dt(row["not_after"]))
+
+    async def set_card_status(self, serial: str, status: str, reason: str,
+                              now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute(
+                "UPDATE jpki_certificates SET status=?, reason=?, updated_at=? WHERE serial=?",
+                (status, reason, ts(now), serial))
+            await self._db.commit()
+
+        # -- sessions -----------------------------------------------------------
+    async def create_session(self, session_id: str, terminal_id: str, chain: str,
+                             store_id: str, credential: str, challenge: bytes,
+                             now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute(
+                "INSERT INTO sessions (session_id, terminal_id, chain, store_id, credential, "
+                "challenge, challenge_issued_at, created_at, last_seen_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (session_id, terminal_id, chain, store_id, credential, challenge, ts(now), ts(now),
+                 ts(now)))
+            await self._db.commit()
+
+    async def session(self, session_id: str) -> SessionRecord | None:
+        async with self._db.execute(
+                "SELECT * FROM sessions WHERE session_id = ?", (session_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return SessionRecord(
+            row["session_id"], row["terminal_id"], row["chain"], row["store_id"],
+            row["credential"], row["challenge"], dt(row["challenge_issued_at"]),
+            dt(row["last_seen_at"]), row["authenticated_at"] is not None, row["serial"],
+            row["municipality_code"], row["resident_code"], row["closed_at"] is not None)
+
+    async def consume_challenge(self, session_id: str) -> bool:
+        """Atomically take the session's challenge; False if it was already used."""
+        async with self._write_lock:
+            cur = await self._db.execute(
+                "UPDATE sessions SET challenge = NULL "
+                "WHERE session_id = ? AND challenge IS NOT NULL",
+                (session_id,))
+            await self._db.commit()
+            return cur.rowcount == 1
+
+    async def authenticate_session(self, session_id: str, serial: str, municipality_code: str,
+                                   resident_code: str, credential: str, now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute(
+                "UPDATE sessions SET authenticated_at=?, serial=?, municipality_code=?, "
+                "resident_code=?, credential=?, last_seen_at=? WHERE session_id=?",
+                (ts(now), serial, municipality_code, resident_code, credential, ts(now),
+                 session_id))
+            await self._db.commit()
+
+    async def touch_session(self, session_id: str, now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute("UPDATE sessions SET last_seen_at=? WHERE session_id=?",
+                                   (ts(now), session_id))
+            await self._db.commit()
+
+    async def close_session(self, session_id: str, now: datetime) -> None:
+        """The card was removed: forget whose session it was."""
+        async with self._write_lock:
+            await self._db.execute(
+                "UPDATE sessions SET closed_at=?, resident_code=NULL, challenge=NULL "
+                "WHERE session_id=?", (ts(now), session_id))
+            await self._db.commit()
+
+    async def close_idle_sessions(self, idle_before: datetime, now: datetime) -> int:
+        async with self._write_lock:
+            cur = await self._db.execute(
+                "UPDATE sessions SET closed_at=?, resident_code=NULL, challenge=NULL "
+                "WHERE closed_at IS NULL AND last_seen_at < ?", (ts(now), ts(idle_before)))
+            await self._db.commit()
+            return cur.rowcount
+
+        # -- orders -------------------------------------------------------------
+    async def create_order(self, order: OrderRecord, request_id: str, now: datetime,
+                           certificates: Iterable[tuple[CertificateRecord, bytes]]) -> None:
+        """Record an issued order with its certificates and their PDFs, in one transaction."""
+        async with self._write_lock:
+            await self._db.execute(
+                "INSERT INTO orders (order_id, session_id, terminal_id, request_id, "
+                "municipality_code, type, copies, fee_yen, status, created_at, download_until) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (order.order_id, order.session_id, order.terminal_id, request_id,
+                 order.municipality_code, order.type, order.copies, order.fee_yen, order.status,
+                 ts(now), ts(order.download_until)))
+            for cert, pdf in certificates:
+                await self._db.execute(
+                    "INSERT INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (cert.certificate_id, cert.order_id, cert.certificate_number, cert.type,
+                     cert.municipality_code, cert.sha256, cert.front_sha256, cert.fee_yen,
+                     cert.status, None, ts(cert.issued_at)))
+                await self._db.execute("INSERT INTO order_pdfs VALUES (?,?,?,?)",
+                                       (cert.certificate_id, cert.order_id, pdf,
+                                        ts(order.download_until)))
+            await self._db.commit()
+
+    async def order(self, order_id: str) -> OrderRecord | None:
+        async with self._db.execute("SELECT * FROM orders WHERE order_id = ?",
+                                    (order_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return OrderRecord(row["order_id"], row["session_id"], row["terminal_id"],
+                           row["municipality_code"], row["type"], row["copies"], row["fee_yen"],
+                           row["status"], dt(row["download_until"]), row["charged_yen"],
+                           row["refunded_yen"])
+
+    async def order_certificates(self, order_id: str) -> list[CertificateRecord]:
+        async with self._db.execute(
+                "SELECT * FROM certificates WHERE order_id = ? ORDER BY certificate_number",
+                (order_id,)) as cur:
+            rows = await cur.fetchall()
+        return [self._certificate(row) for row in rows]
+
+    async def certificate(self, certificate_id: str) -> CertificateRecord | None:
+        async with self._db.execute("SELECT * FROM certificates WHERE certificate_id = ?",
+                                    (certificate_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else self._certificate(row)
+
+    @staticmethod
+    def _certificate(row: sqlite3.Row) -> CertificateRecord:
+        return CertificateRecord(row["certificate_id"], row["order_id"],
+                                 row["certificate_number"], row["type"],
+                                 row["municipality_code"], row["sha256"], row["front_sha256"],
+                                 row["fee_yen"], row["status"], dt(row["issued_at"]))
+
+    async def order_pdf(self, certificate_id: str) -> bytes | None:
+        async with self._db.execute("SELECT pdf FROM order_pdfs WHERE certificate_id = ?",
+                                    (certificate_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else bytes(row["pdf"])
+
+    async def settle_order(self, order_id: str, printed: set[str],
+                           failed: dict[str, str], now: datetime) -> tuple[int, int] | None:
+        """Record the print result once: charge the printed copies, void and
+        refund the rest. None if the order was already settled or voided."""
+        async with self._write_lock:
+            return await self._settle(order_id, printed, failed, now)
+
+    async def _settle(self, order_id: str, printed: set[str], failed: dict[str, str],
+                      now: datetime, final_status: str = "settled") -> tuple[int, int] | None:
+        try:
+            async with self._db.execute(
+                    "SELECT status FROM orders WHERE order_id = ?", (order_id,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row["status"] != "issued":
+                await self._db.rollback()
+                return None
+            charged = refunded = 0
+            for cert in await self.order_certificates(order_id):
+                if cert.certificate_id in printed:
+                    charged += cert.fee_yen
+                    status, reason = "printed", None
+                else:
+                    refunded += cert.fee_yen
+                    status = "void"
+                    reason = (failed.get(cert.certificate_id)
+                              or failed.get("*", "not reported as printed"))
+                await self._db.execute(
+                    "UPDATE certificates SET status=?, void_reason=? WHERE certificate_id=?",
+                    (status, reason, cert.certificate_id))
+            await self._db.execute(
+                "UPDATE orders SET status=?, charged_yen=?, refunded_yen=?, settled_at=? "
+                "WHERE order_id=?", (final_status, charged, refunded, ts(now), order_id))
+            await self._db.execute("DELETE FROM order_pdfs WHERE order_id = ?", (order_id,))
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        return charged, refunded
+
+    async def expire_orders(self, now: datetime) -> list[str]:
+        """Void and refund orders whose result never came within the window."""
+        async with self._db.execute(
+                "SELECT order_id FROM orders WHERE status='issued' AND download_until <= ?",
+                (ts(now),)) as cur:
+            expired = [row["order_id"] for row in await cur.fetchall()]
+        async with self._write_lock:
+            for order_id in expired:
+                await self._settle(order_id, set(), {"*": "result never reported"}, now,
+                                   final_status="voided")
+            await self._db.execute("DELETE FROM order_pdfs WHERE expires_at <= ?", (ts(now),))
+            await self._db.commit()
+        return expired
+
+    async def count(self, table: str) -> int:
+        if table not in {"orders", "certificates", "sessions", "order_pdfs", "jpki_certificates",
+                         "municipalities", "maintenance_windows"}:
+            raise ValueError(table)
+        async with self._db.execute(f"SELECT COUNT(*) AS n FROM {table}") as cur:
+            row = await cur.fetchone()
+        return int(row["n"]) if row else 0

@@ -1,0 +1,110 @@
+"""Wires one municipality's certificate server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from konbini.clock import Clock
+from konbini.http import (
+    access_log_middleware,
+    client_role_middleware,
+    json_response,
+    problem_middleware,
+    request_id_middleware,
+)
+from konbini.tls import PeerRole, client_context, server_context
+from konbini.wire import MAX_BODY_BYTES
+
+from . import api
+from .center_registration import CenterClient, register_with_center
+from .context import MUNICIPAL, MunicipalContext, context
+from .issuance import Issuer, warm_up
+from .openapi import municipal_openapi
+from .profile import Profile
+from .register import Register
+from .seeding import seed_personas
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MunicipalConfig:
+    profile: Profile
+    var_dir: Path  # this municipality's state: var/municipal/<code>
+    pki_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    center_url: str = "https://127.0.0.1:8443"
+    register_with_center: bool = True
+    seed_personas: bool = True
+    synthetic_residents: int = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def cert(self) -> Path:
+        return self.pki_dir / "municipal" / f"{self.profile.code}.cert.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.pki_dir / "municipal" / f"{self.profile.code}.key.pem"
+
+    @property
+    def ca(self) -> Path:
+        return self.pki_dir / "tls-ca.cert.pem"
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(municipal_openapi(context(request).profile.name))
+
+
+def create_app(ctx: MunicipalContext) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
+        request_id_middleware, access_log_middleware, problem_middleware,
+        client_role_middleware([("/", frozenset({PeerRole.CENTER}))])])
+    app[MUNICIPAL] = ctx
+    app.add_routes(api.routes)
+    app.router.add_get("/v1/openapi.json", openapi)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running_municipal_server(config: MunicipalConfig, clock: Clock | None = None
+                                   ) -> AsyncIterator[MunicipalContext]:
+    clock = clock or Clock.from_env()
+    register = await Register.open(config.var_dir / "register.db")
+    if config.seed_personas and await register.resident_count() == 0:
+        await seed_personas(register, config.profile.code, clock.now().date(),
+                            synthetic=config.synthetic_residents,
+                            address_prefix=f"{config.profile.prefecture}{config.profile.name}")
+    await asyncio.to_thread(warm_up, config.profile)
+    ctx = MunicipalContext(config.profile, register, Issuer(config.profile, register))
+    runner = web.AppRunner(create_app(ctx), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.host, config.port,
+                      ssl_context=server_context(config.cert, config.key, config.ca)).start()
+    log.info("municipal server %s (%s) listening on %s", config.profile.code,
+             config.profile.name, config.endpoint)
+    center = CenterClient(config.center_url, client_context(config.cert, config.key, config.ca),
+                          config.profile.code)
+    task = None
+    if config.register_with_center:
+        task = asyncio.create_task(
+            register_with_center(center, config.profile, config.endpoint, clock))
+    try:
+        yield ctx
+    finally:
+        if task:
+            task.cancel()
+        await center.close()
+        await runner.cleanup()
+        await register.close()

@@ -1,0 +1,34 @@
+"""The municipal server's OpenAPI 3.1 document (``GET /v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from konbini.openapi import document, operation
+from konbini.schemas import (
+    HEALTH,
+    MENU,
+    MUNICIPAL_CERTIFICATES_REQUEST,
+    MUNICIPAL_CERTIFICATES_RESPONSE,
+    MUNICIPAL_MENU_REQUEST,
+)
+
+
+def municipal_openapi(name: str) -> dict[str, Any]:
+    return document(
+        f"Municipal certificate server (証明書発行サーバ) — {name}",
+        "Called only by the center, over mutual TLS with its CN=center certificate.",
+        {
+            "/v1/health": {"get": operation("Liveness and identity", response=HEALTH)},
+            "/v1/menu": {"post": operation(
+                "What this resident may order on the given instant",
+                body=MUNICIPAL_MENU_REQUEST, response=MENU,
+                problems=("resident-ineligible", "invalid-request"))},
+            "/v1/certificates": {"post": operation(
+                "Issue certificates as PDFs; idempotent on request_id",
+                body=MUNICIPAL_CERTIFICATES_REQUEST, ok=201,
+                response=MUNICIPAL_CERTIFICATES_RESPONSE,
+                problems=("resident-ineligible", "type-unavailable", "member-not-in-household",
+                          "conflict", "invalid-request"))},
+            "/v1/openapi.json": {"get": operation("This document")},
+        })

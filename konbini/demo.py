@@ -1,0 +1,75 @@
+"""``python -m konbini.demo``: the whole system on the ports of API.md, with
+the personas loaded; Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from .clock import Clock
+from .persona_cards import load_persona_cards
+from .topology import Topology
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m konbini.demo",
+                                     description="the whole system with the personas loaded")
+    parser.add_argument("command", nargs="?", choices=("run", "load-cards"), default="run",
+                        help="run everything (default), or only issue the persona cards "
+                             "against a running center (docker compose)")
+    parser.add_argument("--var", type=Path,
+                        default=Path(os.environ.get("KONBINI_VAR", "var")))
+    parser.add_argument("--center", default="https://127.0.0.1:8443")
+    args = parser.parse_args(argv)
+    if args.command == "load-cards":
+        pki, wallet = args.var / "pki", args.var / "kiosk" / "wallet"
+        added = asyncio.run(load_persona_cards(args.center, pki, wallet, Clock.from_env()))
+        print(f"persona cards added: {len(added)}")
+        return
+    run(args.var)
+
+
+def run(var: Path) -> None:
+    started = time.monotonic()
+    topology = Topology(var=var.resolve())
+    topology.start()
+    try:
+        added = asyncio.run(load_persona_cards(topology.center_url, topology.pki,
+                                               topology.wallet_dir, Clock.from_env()))
+        clock = os.environ.get("KONBINI_CLOCK", "real time")
+        print(f"""
+== konbini demo ready in {time.monotonic() - started:.1f}s (clock: {clock}) ==
+  center API (mutual TLS)   {topology.center_url}
+  center public site        {topology.public_url}
+  municipal 千代田区 131016 https://127.0.0.1:9101
+  municipal 宮崎市   452017 https://127.0.0.1:9102
+  municipal 横浜市   141003 https://127.0.0.1:9103 (in maintenance)
+  kiosk UI                  http://127.0.0.1:{topology.ports.kiosk_ui}
+  persona cards added: {len(added)} (wallet: {topology.wallet_dir})
+Try:  .venv/bin/python -m kiosk_sim issue --persona kasumi-taro --pin 1234 \\
+        --type juminhyo --option members=household --out /tmp/x
+Ctrl-C stops everything.""", flush=True)
+        stop = False
+
+        def on_signal(*_: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not stop:
+            if any(p.poll() is not None for p in topology.processes.values()):
+                print("a service stopped; shutting down", flush=True)
+                break
+            time.sleep(0.5)
+    finally:
+        topology.stop()
+        print("demo stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Issuing the persona cards into the kiosk wallet, the way a municipal
+counter issues a card: the card makes its key, the municipality has the
+center's JPKI CA certify it, and the card stores the certificate."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+
+from kiosk_sim.card import CardError, VirtualCard
+from kiosk_sim.wallet import Wallet
+from municipal_server.center_registration import CenterClient
+from municipal_server.personas import persona_households, resident_code
+
+from .clock import Clock, isoformat
+from .personas import PERSONA_CARDS, PersonaCard
+from .tls import client_context
+
+
+def persona_label(card: PersonaCard, clock: Clock) -> str:
+    for household in persona_households(card.municipality_code, clock.now().date()):
+        for key, resident in household.members:
+            if key == card.key:
+                return resident.name
+    return card.key
+
+
+async def issue_card(center_url: str, pki: Path, card_spec: PersonaCard, clock: Clock,
+                     *, resident: str | None = None) -> tuple[VirtualCard, str]:
+    """A new card for ``card_spec`` (or another resident of its municipality),
+    in the state the persona calls for. Returns the card and its serial."""
+    code = card_spec.municipality_code
+    ssl_context = client_context(pki / "municipal" / f"{code}.cert.pem",
+                                 pki / "municipal" / f"{code}.key.pem", pki / "tls-ca.cert.pem")
+    client = CenterClient(center_url, ssl_context, code)
+    try:
+        card = VirtualCard.create(credential=card_spec.credential, pin=card_spec.pin)
+        validity: dict[str, str] = {}
+        if card_spec.card_state == "expired":
+            now = clock.now()
+            validity = {"not_before": isoformat(now - timedelta(days=5 * 365)),
+                        "not_after": isoformat(now - timedelta(days=1))}
+        issued = await client.issue_card_certificate(
+            resident or resident_code(code, card_spec.key), card.public_key_pem(),
+            card_spec.credential, **validity)
+        card.install_certificate(issued["certificate"])
+        if card_spec.card_state == "suspended":
+            await client.set_card_status(issued["serial"], "suspended", "紛失届 (lost card)")
+        if card_spec.card_state == "locked":
+            for _ in range(3):
+                with contextlib.suppress(CardError):
+                    card.verify_pin("0000")
+        return card, issued["serial"]
+    finally:
+        await client.close()
+
+
+async def load_persona_cards(center_url: str, pki: Path, wallet_dir: Path,
+                             clock: Clock) -> list[str]:
+    """Put every persona's card in the wallet, skipping those already there."""
+    wallet = Wallet(wallet_dir)
+    added = []
+    for spec in PERSONA_CARDS:
+        if spec.key in wallet:
+            continue
+        card, _ = await issue_card(center_url, pki, spec, clock)
+        wallet.put(spec.key, card, label=persona_label(spec, clock),
+                   municipality_code=spec.municipality_code,
+                   resident_code=resident_code(spec.municipality_code, spec.key))
+        added.append(spec.key)
+    return added

@@ -1,0 +1,147 @@
+"""Start the whole system as real processes on loopback: the center, the
+municipal servers, and the kiosk UI. ``make demo`` and the tests both use
+this, so the tests exercise exactly what a newcomer runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .devpki import ensure_dev_pki
+from .tls import client_context
+
+MUNICIPALITY_CODES = ("131016", "452017", "141003")
+TERMINALS = (("kiosk-0001", "seven-eleven", "store-0001"), ("kiosk-0002", "lawson", "store-0002"))
+
+
+@dataclass(frozen=True)
+class Ports:
+    center_api: int = 8443
+    center_public: int = 8080
+    kiosk_ui: int = 8000
+    municipal: dict[str, int] = field(default_factory=lambda: {
+        "131016": 9101, "452017": 9102, "141003": 9103})
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports the OS says are free now (for tests running beside a demo)."""
+        def pick() -> int:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                return int(s.getsockname()[1])
+        return cls(pick(), pick(), pick(), {code: pick() for code in MUNICIPALITY_CODES})
+
+
+@dataclass
+class Topology:
+    var: Path
+    ports: Ports = field(default_factory=Ports)
+    env: dict[str, str] = field(default_factory=dict)
+    dev_mode: bool = True
+    with_kiosk_ui: bool = True
+    synthetic_residents: int = 0  # extra residents of 千代田区 for load tests
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def pki(self) -> Path:
+        return self.var / "pki"
+
+    @property
+    def center_url(self) -> str:
+        return f"https://127.0.0.1:{self.ports.center_api}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.center_public}"
+
+    @property
+    def wallet_dir(self) -> Path:
+        return self.var / "kiosk" / "wallet"
+
+    def ensure_pki(self) -> None:
+        ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=TERMINALS)
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var),
+               "PYTHONUNBUFFERED": "1"}
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = (self.log_dir / f"{name}.log").open("ab")
+        else:
+            out = None  # inherit: the demo shows every service's log
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=self.log_dir is not None)
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.ensure_pki()
+        center_args = ["center", "serve", "--var", str(self.var), "--api-port",
+                       str(self.ports.center_api), "--public-port",
+                       str(self.ports.center_public)]
+        self._spawn("center", center_args + (["--dev"] if self.dev_mode else []))
+        for code, port in self.ports.municipal.items():
+            self._spawn(f"municipal-{code}", [
+                "municipal_server", "serve", "--code", code, "--var", str(self.var),
+                "--port", str(port), "--center", self.center_url,
+                "--synthetic", str(self.synthetic_residents if code == "131016" else 0)])
+        if self.with_kiosk_ui:
+            self._spawn("kiosk", ["kiosk_sim", "serve", "--var", str(self.var), "--port",
+                                  str(self.ports.kiosk_ui), "--center", self.center_url])
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _center_context(self) -> ssl.SSLContext:
+        return client_context(self.pki / "municipal" / "131016.cert.pem",
+                              self.pki / "municipal" / "131016.key.pem",
+                              self.pki / "tls-ca.cert.pem")
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until every municipality is registered with the center."""
+        deadline = time.monotonic() + timeout
+        context = {code: client_context(self.pki / "municipal" / f"{code}.cert.pem",
+                                        self.pki / "municipal" / f"{code}.key.pem",
+                                        self.pki / "tls-ca.cert.pem")
+                   for code in self.ports.municipal}
+        pending = set(self.ports.municipal)
+        while pending:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}"
+                                       + (f"; see {self.log_dir}/{name}.log"
+                                          if self.log_dir else ""))
+            for code in sorted(pending):
+                try:
+                    url = f"{self.center_url}/v1/municipalities/{code}"
+                    with urllib.request.urlopen(url, context=context[code], timeout=2) as r:
+                        if r.status == 200:
+                            pending.discard(code)
+                except (urllib.error.URLError, OSError, ssl.SSLError):
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not registered in {timeout}s: {sorted(pending)}")
+            if pending:
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()

@@ -1,0 +1,203 @@
+"""The center's QR signing keys: they sign the JWS in every certificate's QR code.
+
+On disk, one directory::
+
+    keys.json            [{"kid", "not_before", "not_after"}, ...] in creation order
+    <kid>.key.pem        the P-256 private key, PKCS#8, mode 0600
+
+Rotation: ``rotate`` adds a key that signs from then on; older keys stay in the
+trust list until their ``not_after`` so certificates already printed still verify.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from konbini.clock import TOKYO, isoformat, parse_instant
+from konbini.jws import ALG, public_key_to_b64
+
+METADATA = "keys.json"
+VALIDITY = timedelta(days=2 * 365)
+# not_before is set a day before creation, like the dev TLS certificates: the services'
+# clocks may differ a little, and a test clock is often moved back a few hours.
+BACKDATE = timedelta(days=1)
+_KID = re.compile(r"qr-\d{4}-\d{2}-[0-9a-f]{8}")
+
+
+class NoCurrentKey(LookupError):
+    """No QR signing key is valid at the requested instant."""
+
+
+@dataclass(frozen=True)
+class QrKey:
+    kid: str
+    private_key: ec.EllipticCurvePrivateKey
+    not_before: datetime
+    not_after: datetime
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self.private_key.public_key()
+
+    def valid_at(self, instant: datetime) -> bool:
+        return self.not_before <= instant < self.not_after
+
+    def trust_entry(self) -> dict[str, str]:
+        return {"kid": self.kid, "alg": ALG, "public_key": public_key_to_b64(self.public_key),
+                "not_before": isoformat(self.not_before), "not_after": isoformat(self.not_after)}
+
+
+def _fingerprint(key: ec.EllipticCurvePublicKey) -> str:
+    spki = key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest()[:8]
+
+
+def make_kid(key: ec.EllipticCurvePublicKey, created: datetime) -> str:
+    """``qr-<year>-<month>-<8 hex of SHA-256 of the DER public key>``: readable and unique."""
+    return f"qr-{_aware(created).astimezone(TOKYO):%Y-%m}-{_fingerprint(key)}"
+
+
+def _aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError("key validity needs an aware datetime")
+    return instant
+
+
+class QrKeyring:
+    """The QR signing keys of one center (証明書交付センター); safe to share between threads."""
+
+    def __init__(self, directory: Path, keys: tuple[QrKey, ...]) -> None:
+        self._directory = Path(directory)
+        self._keys = keys  # replaced, never mutated: readers need no lock
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load_or_create(cls, directory: Path, now: datetime) -> QrKeyring:
+        """Load the keys in ``directory``; create a first key if none is valid at ``now``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _directory_lock(directory):
+            ring = cls(directory, _load(directory))
+            if not any(k.valid_at(_aware(now)) for k in ring._keys):
+                ring._add(now)
+        return ring
+
+    @property
+    def keys(self) -> tuple[QrKey, ...]:
+        """All keys, oldest first (expired ones included, for inspection)."""
+        return self._keys
+
+    def current(self, now: datetime) -> tuple[str, ec.EllipticCurvePrivateKey]:
+        """The newest key valid at ``now``, as ``(kid, private key)``, to sign with."""
+        _aware(now)
+        for key in reversed(self._keys):
+            if key.valid_at(now):
+                return key.kid, key.private_key
+        raise NoCurrentKey(f"no QR signing key is valid at {isoformat(now)}")
+
+    def rotate(self, now: datetime) -> str:
+        """Add a new key that signs from ``now`` on; returns its kid."""
+        with self._lock, _directory_lock(self._directory):
+            # Disk is the truth: another process may have rotated since we loaded.
+            self._keys = _load(self._directory)
+            return self._add(now).kid
+
+    def public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
+        """kid → public key for every key, to verify tokens with."""
+        return {key.kid: key.public_key for key in self._keys}
+
+    def trust_list(self, now: datetime | None = None) -> dict[str, Any]:
+        """The body of ``GET /v1/trust-list``; with ``now``, keys past not_after are left out."""
+        keys = self._keys if now is None else tuple(
+            k for k in self._keys if _aware(now) < k.not_after)
+        return {"keys": [key.trust_entry() for key in keys]}
+
+    def _add(self, now: datetime) -> QrKey:
+        start = _aware(now).replace(microsecond=0) - BACKDATE
+        taken = {k.kid for k in self._keys}
+        while True:  # 32 bits of hash: a clash within one month is unlikely, not impossible
+            private_key = ec.generate_private_key(ec.SECP256R1())
+            kid = make_kid(private_key.public_key(), now)
+            if kid not in taken:
+                break
+        key = QrKey(kid, private_key, start, start + VALIDITY)
+        # The key file first, then the metadata that names it: a crash leaves at worst
+        # an unlisted key file, never a listed key without its file.
+        _write_atomic(self._directory / f"{key.kid}.key.pem", private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()), 0o600)
+        keys = (*self._keys, key)
+        _write_atomic(self._directory / METADATA, (json.dumps([
+            {"kid": k.kid, "not_before": isoformat(k.not_before),
+             "not_after": isoformat(k.not_after)} for k in keys], indent=2) + "\n").encode(),
+            0o644)
+        self._keys = keys
+        return key
+
+
+def _load(directory: Path) -> tuple[QrKey, ...]:
+    path = directory / METADATA
+    if not path.exists():
+        return ()
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected a list of keys")
+    keys: list[QrKey] = []
+    for entry in entries:
+        kid = entry["kid"]
+        if not isinstance(kid, str) or not _KID.fullmatch(kid):
+            raise ValueError(f"{path}: bad kid {kid!r}")
+        private_key = serialization.load_pem_private_key(
+            (directory / f"{kid}.key.pem").read_bytes(), password=None)
+        if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
+                private_key.curve, ec.SECP256R1):
+            raise ValueError(f"{kid}: not a P-256 key")
+        # The kid carries a hash of the public key: a swapped file is caught here, not
+        # by relying parties whose checks would start failing.
+        if not kid.endswith("-" + _fingerprint(private_key.public_key())):
+            raise ValueError(f"{kid}: the key file does not match its kid")
+        keys.append(QrKey(kid, private_key, parse_instant(entry["not_before"]),
+                          parse_instant(entry["not_after"])))
+    return tuple(keys)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)  # before any byte is written: the key is never world-readable
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    # Two center processes starting on one directory must not each create a first key.
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

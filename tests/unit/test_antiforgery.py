@@ -1,0 +1,197 @@
+"""The anti-forgery back page and the finished two-page certificate, read back the way a
+relying party would: rasterised, QR decoded, JWS checked against the trust list."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from center.antiforgery import finish_certificate
+from center.antiforgery.back_page import _font_path, render_back_page
+from center.antiforgery.qr import certificate_claims, qr_image
+from center.qr_keys import QrKeyring
+from konbini.b64 import b64url_encode
+from konbini.clock import parse_instant
+from konbini.jws import public_key_from_b64, sign_es256, verify_es256
+from tests.support import A4_POINTS, pdf_page_sizes, pdf_pages_text, pdf_qr_codes
+
+ISSUED_AT = parse_instant("2026-11-24T10:00:00+09:00")
+NAME = "霞 太郎"
+ADDRESS = "東京都千代田区霞が関2丁目1番2号"
+NUMBER = "第2026-000123号"
+FRONT_FONT = "TestFrontMincho"
+
+
+def _front_pdf(pages: int = 1) -> bytes:
+    """A stand-in for the municipality's 住民票の写し, with personal data on it."""
+    if FRONT_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FRONT_FONT, str(_font_path())))
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    for _ in range(pages):
+        canvas.setFont(FRONT_FONT, 16)
+        canvas.drawString(72, 760, "住民票の写し")
+        canvas.setFont(FRONT_FONT, 11)
+        canvas.drawString(72, 720, f"氏名　{NAME}")
+        canvas.drawString(72, 700, f"住所　{ADDRESS}")
+        canvas.drawString(72, 680, f"証明書番号　{NUMBER}")
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory: pytest.TempPathFactory) -> QrKeyring:
+    return QrKeyring.load_or_create(tmp_path_factory.mktemp("qr"), ISSUED_AT)
+
+
+@pytest.fixture(scope="module")
+def front() -> bytes:
+    return _front_pdf()
+
+
+def _claims(front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543") -> dict:
+    return certificate_claims(
+        certificate_id=cid, certificate_number=NUMBER, cert_type="juminhyo",
+        municipality_code="131016", issued_at=ISSUED_AT,
+        front_pdf_sha256=hashlib.sha256(front).digest())
+
+
+def _token(ring: QrKeyring, claims: dict) -> str:
+    kid, key = ring.current(ISSUED_AT)
+    return sign_es256(claims, key, kid)
+
+
+def _finish(front: bytes, token: str) -> bytes:
+    return finish_certificate(front, token=token, certificate_number=NUMBER,
+                              municipality_name="千代田区", cert_label="住民票の写し")
+
+
+def test_certificate_claims_are_exactly_the_contract() -> None:
+    digest = hashlib.sha256(b"front").digest()
+    claims = certificate_claims(
+        certificate_id="abc", certificate_number=NUMBER, cert_type="inkan",
+        municipality_code="452017", issued_at=datetime.fromisoformat("2026-11-24T10:00:00.9+09:00"),
+        front_pdf_sha256=digest)
+    assert claims == {"cid": "abc", "num": NUMBER, "typ": "inkan", "mun": "452017",
+                      "iat": 1795482000, "dig": b64url_encode(digest)}
+    assert len(claims["dig"]) == 43
+
+
+def test_certificate_claims_refuse_bad_input() -> None:
+    kwargs = {"certificate_id": "a", "certificate_number": "n", "cert_type": "t",
+              "municipality_code": "131016"}
+    with pytest.raises(ValueError, match="aware"):
+        certificate_claims(**kwargs, issued_at=datetime(2026, 11, 24),
+                           front_pdf_sha256=bytes(32))
+    with pytest.raises(ValueError, match="32-byte"):
+        certificate_claims(**kwargs, issued_at=ISSUED_AT,
+                           front_pdf_sha256=hashlib.sha256(b"x").hexdigest().encode())
+
+
+def test_qr_image_is_square_with_whole_pixel_modules() -> None:
+    image = qr_image("x" * 380, box_px=600)
+    assert image.mode == "L"
+    assert image.width == image.height <= 600
+    assert image.width >= 500
+    assert {value for _, value in image.getcolors()} == {0, 255}
+
+
+def test_finished_certificate_is_front_then_back(ring: QrKeyring, front: bytes) -> None:
+    pdf = _finish(front, _token(ring, _claims(front)))
+    sizes = pdf_page_sizes(pdf)
+    assert len(sizes) == 2
+    for width, height in sizes:
+        assert (width, height) == pytest.approx(A4_POINTS, abs=0.1)
+    assert pdf_pages_text(pdf)[0] == pdf_pages_text(front)[0]
+    # The front is the municipality's page as it was: same content, same pixels.
+    with pikepdf.open(io.BytesIO(pdf)) as merged, pikepdf.open(io.BytesIO(front)) as original:
+        assert (merged.pages[0].obj.Contents.read_bytes()
+                == original.pages[0].obj.Contents.read_bytes())
+    assert _raster(pdf, 0, 100) == _raster(front, 0, 100)
+
+
+@pytest.mark.parametrize("dpi", [150, 200, 300])
+def test_the_qr_code_reads_back_and_verifies(ring: QrKeyring, front: bytes, dpi: int) -> None:
+    claims = _claims(front)
+    token = _token(ring, claims)
+    pdf = _finish(front, token)
+    assert pdf_qr_codes(pdf, page_index=1, dpi=dpi) == [token]
+    # A relying party checks it offline with nothing but the published trust list.
+    keys = {e["kid"]: public_key_from_b64(e["public_key"]) for e in ring.trust_list()["keys"]}
+    header, verified = verify_es256(token, keys)
+    assert header["alg"] == "ES256"
+    assert verified == claims
+    assert verified["dig"] == b64url_encode(hashlib.sha256(front).digest())
+
+
+def test_back_page_carries_no_personal_data(ring: QrKeyring, front: bytes) -> None:
+    back_text = pdf_pages_text(_finish(front, _token(ring, _claims(front))))[1]
+    compact = back_text.replace(" ", "").replace("\r", "").replace("\n", "")
+    for expected in ("偽造防止情報", NUMBER, "千代田区", "住民票の写し", "/verify", "照会サイト",
+                     "スクランブル画像", "偽造防止検出画像"):
+        assert expected in compact
+    for personal in (NAME, NAME.replace(" ", ""), "霞", ADDRESS, "霞が関"):
+        assert personal not in compact
+
+
+def test_back_page_alone_is_one_a4_page(ring: QrKeyring, front: bytes) -> None:
+    back = render_back_page(token=_token(ring, _claims(front)), certificate_number=NUMBER,
+                            municipality_name="宮崎市", cert_label="住民票記載事項証明書")
+    assert pdf_page_sizes(back) == [pytest.approx(A4_POINTS, abs=0.1)]
+    assert "住民票記載事項証明書" in pdf_pages_text(back)[0].replace(" ", "")
+
+
+def test_finishing_is_deterministic(ring: QrKeyring, front: bytes) -> None:
+    token = _token(ring, _claims(front))
+    assert _finish(front, token) == _finish(front, token)
+
+
+def test_finishing_on_several_threads_at_once(ring: QrKeyring, front: bytes) -> None:
+    # The center finishes certificates in a thread pool; concurrent pages must come out
+    # byte for byte as they do one at a time (embedded font subsets included).
+    tokens = [_token(ring, _claims(front, cid=f"{n:032x}")) for n in range(24)]
+    serial = [_finish(front, token) for token in tokens]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(lambda token: _finish(front, token), tokens))
+    assert concurrent == serial
+
+
+def test_a_front_that_is_not_one_page_is_refused(ring: QrKeyring, front: bytes) -> None:
+    token = _token(ring, _claims(front))
+    with pytest.raises(ValueError, match="2 pages"):
+        _finish(_front_pdf(pages=2), token)
+    with pytest.raises(ValueError, match="not a readable PDF"):
+        _finish(b"%PDF-1.4 not really", token)
+
+
+def test_finish_certificate_time(ring: QrKeyring, front: bytes) -> None:
+    token = _token(ring, _claims(front))
+    _finish(front, token)  # the first call pays for the font
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        _finish(front, token)
+        times.append(time.perf_counter() - start)
+    print(f"finish_certificate: median {statistics.median(times) * 1000:.1f} ms over 30 runs")
+
+
+def _raster(pdf: bytes, page_index: int, dpi: int) -> bytes:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return document[page_index].render(scale=dpi / 72).to_pil().tobytes()
+    finally:
+        document.close()
+

@@ -19,7 +19,7 @@ class CenterConfig:
     # Test and demo environments let the tester move the clock over the API.
     dev_mode: bool = False
     # Requests per terminal per minute before 429 rate-limited.
-    rate_limit_per_minute: int = 600
+    rate_limit_per_minute: int = 1200
     municipal_timeout_seconds: float = 15.0
 
     @property

@@ -21,6 +21,7 @@ from konbini.wire import CertificateType
 from .eligibility import resident_refusal, type_refusal
 from .profile import Profile
 from .register import Household, Issuance, Register, Resident, SealRegistration
+from .render.fonts import RENDER_LOCK
 from .render.inkan import render_inkan
 from .render.inputs import InkanInput, JuminhyoInput, Person
 from .render.juminhyo import render_juminhyo
@@ -175,7 +176,7 @@ class Issuer:
         certificates = []
         for value, number in zip(inputs, numbers, strict=True):
             # Rendering is CPU work: off the event loop, so other kiosks go on.
-            pdf = await asyncio.to_thread(render, value)
+            pdf = await asyncio.to_thread(_render_locked, render, value)
             certificates.append({"certificate_number": number,
                                  "pdf": base64.b64encode(pdf).decode("ascii"),
                                  "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": fee})
@@ -187,11 +188,16 @@ class Issuer:
         return response
 
 
+def _render_locked(render: Any, value: Any) -> bytes:
+    with RENDER_LOCK:
+        return render(value)
+
+
 def warm_up(profile: Profile) -> None:
     """Render one throwaway certificate so the first resident does not wait
     for the font to load and the official seal to be drawn (~150 ms)."""
     today = date.today()
     person = Person("見本 太郎", "みほん たろう", date(1980, 1, 1), "男", "世帯主", today, "転入",
                     None)
-    render_juminhyo(JuminhyoInput(profile.municipality, "warm-up", today, "見本", "見本 太郎",
-                                  (person,), True))
+    _render_locked(render_juminhyo, JuminhyoInput(profile.municipality, "warm-up", today,
+                                                  "見本", "見本 太郎", (person,), True))

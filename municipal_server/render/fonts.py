@@ -63,3 +63,10 @@ def ensure_fonts() -> str:
             pdfmetrics.registerFont(TTFont(MINCHO, str(font_path())))
             _registered = True
     return MINCHO
+
+
+# reportlab's TrueType font object is shared by every document in the process
+# and keeps per-document subset state; saving moves a read cursor on it. Two
+# renders in two threads could corrupt each other's embedded font, so renders
+# take this lock. Drawing is pure Python under the GIL: it costs no throughput.
+RENDER_LOCK = threading.Lock()

@@ -1,0 +1,194 @@
+"""One real system per test session: the center, three municipal servers and
+the kiosk UI as separate processes on free loopback ports, real mutual TLS,
+persona cards in a wallet. The clock is pinned to a weekday morning so the
+suite passes at any hour of the real day."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from kiosk_sim.card import VirtualCard
+from kiosk_sim.client import KioskClient, Terminal
+from kiosk_sim.wallet import Wallet
+from konbini.clock import Clock, parse_instant
+from konbini.persona_cards import issue_card, load_persona_cards
+from konbini.personas import persona_card
+from konbini.tls import client_context
+from konbini.topology import Ports, Topology
+
+BASE_CLOCK = "2026-11-24T10:00:00+09:00"  # a Tuesday, not a holiday
+SYNTHETIC_RESIDENTS = 20
+
+
+@dataclass
+class System:
+    topology: Topology
+
+    @property
+    def var(self) -> Path:
+        return self.topology.var
+
+    @property
+    def pki(self) -> Path:
+        return self.topology.pki
+
+    @property
+    def center_url(self) -> str:
+        return self.topology.center_url
+
+    @property
+    def public_url(self) -> str:
+        return self.topology.public_url
+
+    @property
+    def center_db(self) -> Path:
+        return self.var / "center" / "center.db"
+
+    def municipal_db(self, code: str) -> Path:
+        return self.var / "municipal" / code / "register.db"
+
+    def municipal_url(self, code: str) -> str:
+        return f"https://127.0.0.1:{self.topology.ports.municipal[code]}"
+
+    def log(self, name: str) -> str:
+        return (self.var / "logs" / f"{name}.log").read_text(encoding="utf-8")
+
+    def terminal(self, terminal_id: str = "kiosk-0001") -> Terminal:
+        return Terminal.from_pki(self.pki, terminal_id, self.center_url)
+
+    def ssl_as_municipality(self, code: str) -> ssl.SSLContext:
+        return client_context(self.pki / "municipal" / f"{code}.cert.pem",
+                              self.pki / "municipal" / f"{code}.key.pem",
+                              self.pki / "tls-ca.cert.pem")
+
+    def ssl_as_center(self) -> ssl.SSLContext:
+        return client_context(self.pki / "center.cert.pem", self.pki / "center.key.pem",
+                              self.pki / "tls-ca.cert.pem")
+
+    def ssl_as_kiosk(self, terminal_id: str = "kiosk-0001") -> ssl.SSLContext:
+        return self.terminal(terminal_id).ssl_context()
+
+    def ssl_anonymous(self) -> ssl.SSLContext:
+        return client_context(None, None, self.pki / "tls-ca.cert.pem")
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    var = tmp_path_factory.mktemp("var")
+    topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
+                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1"},
+                        synthetic_residents=SYNTHETIC_RESIDENTS)
+    topology.start(timeout=90)
+    try:
+        asyncio.run(load_persona_cards(topology.center_url, topology.pki, topology.wallet_dir,
+                                       Clock(parse_instant(BASE_CLOCK))))
+        yield System(topology)
+    finally:
+        topology.stop()
+
+
+@pytest.fixture
+def wallet(system: System) -> Wallet:
+    return Wallet(system.topology.wallet_dir)
+
+
+@pytest.fixture
+async def kiosk(system: System) -> AsyncIterator[KioskClient]:
+    async with KioskClient(system.terminal()) as client:
+        yield client
+
+
+@pytest.fixture
+async def fresh_card(system: System):  # type: ignore[no-untyped-def]
+    """A factory of brand-new cards for a persona (or another resident of its
+    municipality), so tests that lock or suspend cards leave the wallet alone."""
+    async def make(persona: str = "kasumi-hanako", *, resident: str | None = None,
+                   **changes: Any) -> VirtualCard:
+        from dataclasses import replace
+
+        spec = replace(persona_card(persona), **changes)
+        card, _ = await issue_card(system.center_url, system.pki, spec,
+                                   Clock(parse_instant(BASE_CLOCK)), resident=resident)
+        return card
+    return make
+
+
+class Raw:
+    """Plain HTTPS calls with a chosen client certificate, for malformed input."""
+
+    def __init__(self, base: str, context: ssl.SSLContext) -> None:
+        self.base = base
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+
+    async def call(self, method: str, path: str, *, json_body: Any = None,
+                   data: bytes | str | None = None, headers: dict[str, str] | None = None,
+                   ) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
+        kwargs: dict[str, Any] = {"headers": headers or {}}
+        if json_body is not None:
+            kwargs["json"] = json_body
+        elif data is not None:
+            kwargs["data"] = data
+            kwargs["headers"].setdefault("Content-Type", "application/json")
+        async with self.session.request(method, self.base + path, **kwargs) as response:
+            raw = await response.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw
+            return response.status, body, response.headers
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+@pytest.fixture
+async def as_kiosk(system: System) -> AsyncIterator[Raw]:
+    raw = Raw(system.center_url, system.ssl_as_kiosk())
+    yield raw
+    await raw.close()
+
+
+@pytest.fixture
+async def as_chiyoda(system: System) -> AsyncIterator[Raw]:
+    raw = Raw(system.center_url, system.ssl_as_municipality("131016"))
+    yield raw
+    await raw.close()
+
+
+class CenterClock:
+    """The center's clock, moved over its test-environment API."""
+
+    def __init__(self, raw: Raw) -> None:
+        self.raw = raw
+
+    async def __call__(self, instant: str) -> None:
+        status, body, _ = await self.raw.call("PUT", "/v1/dev/clock", json_body={"now": instant})
+        assert status == 200, body
+
+    async def now(self) -> datetime:
+        status, body, _ = await self.raw.call("GET", "/v1/dev/clock")
+        assert status == 200, body
+        return datetime.fromisoformat(body["now"])
+
+    async def advance(self, seconds: float) -> None:
+        await self((await self.now() + timedelta(seconds=seconds)).isoformat())
+
+
+@pytest.fixture
+async def center_clock(system: System) -> AsyncIterator[CenterClock]:
+    """Move the center's clock for one test; it goes back to the base after."""
+    raw = Raw(system.center_url, system.ssl_as_kiosk())
+    clock = CenterClock(raw)
+    yield clock
+    await clock(BASE_CLOCK)
+    await raw.close()

@@ -1,0 +1,66 @@
+"""What the tests look at, the way a user would: the PDF's text and its QR code."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import zxingcpp
+
+A4_POINTS = (595.28, 841.89)
+
+
+def pdf_pages_text(pdf: bytes) -> list[str]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return [page.get_textpage().get_text_range() for page in document]
+    finally:
+        document.close()
+
+
+def pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return [(page.get_width(), page.get_height()) for page in document]
+    finally:
+        document.close()
+
+
+def pdf_qr_codes(pdf: bytes, page_index: int = 1, dpi: int = 200) -> list[str]:
+    """Rasterise a page as a scanner would and read every QR code on it."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[page_index].render(scale=dpi / 72).to_pil()
+    finally:
+        document.close()
+    return [r.text for r in zxingcpp.read_barcodes(image)
+            if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def embedded_font_files(pdf: bytes) -> int:
+    import pikepdf
+
+    count = 0
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for obj in document.objects:
+            if isinstance(obj, pikepdf.Dictionary) and "/FontFile2" in obj:
+                count += 1
+    return count
+
+
+def table_count(database: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def database_dump(database: Path) -> str:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return "\n".join(db.iterdump())
+
+
+def query_one(database: Path, sql: str, *params: object) -> object:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        row = db.execute(sql, params).fetchone()
+    return None if row is None else row[0]

@@ -51,6 +51,7 @@ class Topology:
     synthetic_residents: int = 0  # extra residents of 千代田区 for load tests
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _commands: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pki(self) -> Path:
@@ -72,6 +73,7 @@ class Topology:
         ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=TERMINALS)
 
     def _spawn(self, name: str, args: list[str]) -> None:
+        self._commands[name] = args
         env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var),
                "PYTHONUNBUFFERED": "1"}
         if self.log_dir is not None:
@@ -134,6 +136,16 @@ class Topology:
                 raise TimeoutError(f"not registered in {timeout}s: {sorted(pending)}")
             if pending:
                 time.sleep(0.2)
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service (a municipal server going down, say)."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+    def start_service(self, name: str) -> None:
+        """Start a stopped service again with the command it was first given."""
+        self._spawn(name, self._commands[name])
 
     def stop(self) -> None:
         for process in self.processes.values():

@@ -78,6 +78,8 @@ async def read_json(request: web.Request, schema: BodySchema | None = None,
             raise invalid_request(
                 [{"field": "body", "message": f"malformed JSON: {exc.msg} at {exc.pos}"}]
             ) from exc
+        except RecursionError as exc:
+            raise invalid_request([{"field": "body", "message": "nested too deeply"}]) from exc
     if not isinstance(value, dict):
         raise invalid_request([{"field": "body", "message": "must be a JSON object"}])
     return schema.check(value) if schema else value

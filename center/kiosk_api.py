@@ -190,9 +190,9 @@ async def menu(request: web.Request) -> web.Response:
             try:
                 ensure_type_offered(offer, now)
             except Problem as problem:
-                item.update(available=False, reason="outside-hours",
-                            message="取扱時間外です", **{
-                                k: v for k, v in problem.extra.items() if k == "opens_at"})
+                item.update(available=False, reason="outside-hours", message="取扱時間外です")
+                if "opens_at" in problem.extra:
+                    item["opens_at"] = problem.extra["opens_at"]
         items.append(item)
     return json_response({
         "municipality": {"code": registration.code, "name": registration.name},

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from konbini.clock import TOKYO, isoformat, parse_instant
+from konbini.files import write_private_file
 from konbini.jws import ALG, public_key_to_b64
 
 METADATA = "keys.json"
@@ -139,11 +139,11 @@ class QrKeyring:
         key = QrKey(kid, private_key, start, start + VALIDITY)
         # The key file first, then the metadata that names it: a crash leaves at worst
         # an unlisted key file, never a listed key without its file.
-        _write_atomic(self._directory / f"{key.kid}.key.pem", private_key.private_bytes(
+        write_private_file(self._directory / f"{key.kid}.key.pem", private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()), 0o600)
         keys = (*self._keys, key)
-        _write_atomic(self._directory / METADATA, (json.dumps([
+        write_private_file(self._directory / METADATA, (json.dumps([
             {"kid": k.kid, "not_before": isoformat(k.not_before),
              "not_after": isoformat(k.not_after)} for k in keys], indent=2) + "\n").encode(),
             0o644)
@@ -175,21 +175,6 @@ def _load(directory: Path) -> tuple[QrKey, ...]:
         keys.append(QrKey(kid, private_key, parse_instant(entry["not_before"]),
                           parse_instant(entry["not_after"])))
     return tuple(keys)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)  # before any byte is written: the key is never world-readable
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
 
 
 @contextlib.contextmanager

@@ -16,6 +16,8 @@ from typing import Any
 
 import aiosqlite
 
+from konbini.sqlite import open_database
+
 from .calendar import MaintenanceWindow
 from .municipalities import Registration, parse_services
 
@@ -133,12 +135,7 @@ class CenterStore:
 
     @classmethod
     async def open(cls, path: Path) -> CenterStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        db.row_factory = sqlite3.Row
-        await db.executescript(SCHEMA)
-        await db.commit()
-        return cls(db)
+        return cls(await open_database(path, SCHEMA))
 
     async def close(self) -> None:
         await self._db.close()

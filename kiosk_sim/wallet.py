@@ -19,12 +19,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from konbini.files import write_private_file
 
 from .card import MAX_PIN_ATTEMPTS, VirtualCard
 
@@ -123,20 +124,9 @@ class Wallet:
         return document
 
     def _write(self, key: str, document: dict[str, Any]) -> None:
-        path = self._path(key)
-        # mkstemp creates the file 0600: the record holds the chip's private key.
-        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, ensure_ascii=False, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
+        # 0600 and atomic: the record holds the chip's private key and counter.
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        write_private_file(self._path(key), text.encode("utf-8"))
 
     # --- API ---
 

@@ -26,7 +26,6 @@ import ipaddress
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +42,8 @@ from cryptography.hazmat.primitives.asymmetric.types import (
     PublicKeyTypes,
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from konbini.files import write_private_file
 
 DEFAULT_MUNICIPALITIES: tuple[str, ...] = ("131016", "452017", "141003")
 DEFAULT_TERMINALS: tuple[tuple[str, str, str], ...] = (
@@ -179,30 +180,14 @@ def kiosk_subject(terminal_id: str, chain: str, store_id: str) -> x509.Name:
 # --- files ---
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-
-
 def _write_key(path: Path, key: PrivateKeyTypes) -> None:
-    _write_atomic(path, key.private_bytes(
+    write_private_file(path, key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()), 0o600)
 
 
 def _write_cert(path: Path, certificate: x509.Certificate) -> None:
-    _write_atomic(path, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_private_file(path, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def _load_key(path: Path) -> PrivateKeyTypes:

@@ -15,13 +15,13 @@ from datetime import date, datetime
 from typing import Any
 
 from konbini.clock import TOKYO, parse_instant
+from konbini.fonts import RENDER_LOCK
 from konbini.problems import Problem, invalid_request
 from konbini.wire import CertificateType
 
 from .eligibility import resident_refusal, type_refusal
 from .profile import Profile
 from .register import Household, Issuance, Register, Resident, SealRegistration
-from .render.fonts import RENDER_LOCK
 from .render.inkan import render_inkan
 from .render.inputs import InkanInput, JuminhyoInput, Person
 from .render.juminhyo import render_juminhyo
@@ -40,7 +40,7 @@ def certificate_number(code: str, year: int, serial: int) -> str:
     return f"{code}-{year}-{serial:07d}"
 
 
-def select_members(household: Sequence[Resident], holder: Resident,
+def select_members(household: Sequence[Resident],
                    members: str | list[str] | None) -> tuple[list[Resident], bool]:
     """The members to print and whether that is the whole household.
 
@@ -160,7 +160,7 @@ class Issuer:
         numbers = [certificate_number(self.profile.code, day.year, s) for s in serials]
         if cert_type == "juminhyo":
             current = await self.register.household_members(household.household_id)
-            members, whole = select_members(current, holder, options.get("members"))
+            members, whole = select_members(current, options.get("members"))
             head = next((m for m in current if m.relationship == "世帯主"), None)
             inputs: list[Any] = [juminhyo_input(
                 self.profile, household, members, head, whole_household=whole,

@@ -17,6 +17,8 @@ from typing import Any
 
 import aiosqlite
 
+from konbini.sqlite import open_database
+
 SCHEMA = """
 PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS households (
@@ -111,12 +113,7 @@ class Register:
 
     @classmethod
     async def open(cls, path: Path) -> Register:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        db.row_factory = sqlite3.Row
-        await db.executescript(SCHEMA)
-        await db.commit()
-        return cls(db)
+        return cls(await open_database(path, SCHEMA))
 
     async def close(self) -> None:
         await self._db.close()

@@ -9,30 +9,21 @@ carries personal data: a lost back page tells a finder nothing about the residen
 from __future__ import annotations
 
 import io
-import os
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from konbini.fonts import RENDER_LOCK, register_mincho
 
 from .qr import BORDER_MODULES, matrix_image, qr_matrix
 
-FONT_ENV = "KONBINI_FONT"
 # Our own registered name: the municipal renderer's font (another name) is never shared.
 FONT_NAME = "KonbiniCenterMincho"
-FONT_CANDIDATES: tuple[Path, ...] = (
-    Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf"),
-    Path("/usr/share/fonts/truetype/fonts-japanese-mincho.ttf"),
-    Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"),
-    Path("/usr/share/fonts/truetype/ipaexfont-mincho/ipaexm.ttf"),
-)
+
 VERIFY_PATH = "/verify"
 
 PAGE_W, PAGE_H = A4
@@ -63,42 +54,8 @@ SCRAMBLE_BOX = Box(MARGIN, 75 * mm, 105 * mm, 105 * mm * 2**0.5)
 QR_BOX = Box(PAGE_W - MARGIN - 40 * mm, SCRAMBLE_BOX.top - 40 * mm, 40 * mm, 40 * mm)
 DETECTION_BOX = Box(QR_BOX.x, SCRAMBLE_BOX.y, 40 * mm, 40 * mm)
 
-_font_lock = threading.Lock()
-_font_ready = False
-# reportlab's TrueType subsetting moves a read cursor on the one shared font object
-# (TTFontFile.seek/read_short in makeSubset), and the font keeps per-document state:
-# two pages saved at once in two threads could in principle corrupt each other's
-# embedded font. Drawing is pure Python and holds the GIL anyway, so serialising it
-# costs no throughput.
-_render_lock = threading.Lock()
-
-
-class FontNotFound(RuntimeError):
-    """No Mincho font file was found to print the back page with."""
-
-
 def _font() -> str:
-    """Register the Mincho font once per process and return its reportlab name."""
-    global _font_ready
-    if not _font_ready:
-        with _font_lock:
-            if not _font_ready:
-                pdfmetrics.registerFont(TTFont(FONT_NAME, str(_font_path())))
-                _font_ready = True
-    return FONT_NAME
-
-
-def _font_path() -> Path:
-    configured = os.environ.get(FONT_ENV, "").strip()
-    if configured:
-        if not Path(configured).is_file():
-            raise FontNotFound(f"{FONT_ENV}={configured} is not a font file")
-        return Path(configured)
-    for path in FONT_CANDIDATES:
-        if path.is_file():
-            return path
-    raise FontNotFound("no Mincho font found; install fonts-ipafont-mincho or set "
-                       f"{FONT_ENV} (looked in: {', '.join(map(str, FONT_CANDIDATES))})")
+    return register_mincho(FONT_NAME)
 
 
 # Characters that may not start a line (行頭禁則): they hang on the line before.
@@ -151,7 +108,7 @@ def render_back_page(*, token: str, certificate_number: str, municipality_name: 
     qr = ImageReader(matrix_image(matrix))
     quiet = QR_BOX.w * BORDER_MODULES / (len(matrix) - 2 * BORDER_MODULES)
     out = io.BytesIO()
-    with _render_lock:
+    with RENDER_LOCK:
         # invariant: no creation date or random file id, so equal input gives equal bytes.
         canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1, lang="ja",
                         initialFontName=font)

@@ -19,11 +19,12 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from center.antiforgery import finish_certificate
-from center.antiforgery.back_page import _font_path, render_back_page
+from center.antiforgery.back_page import render_back_page
 from center.antiforgery.qr import certificate_claims, qr_image
 from center.qr_keys import QrKeyring
 from konbini.b64 import b64url_encode
 from konbini.clock import parse_instant
+from konbini.fonts import font_path
 from konbini.jws import public_key_from_b64, sign_es256, verify_es256
 from tests.support import A4_POINTS, pdf_page_sizes, pdf_pages_text, pdf_qr_codes
 
@@ -37,7 +38,7 @@ FRONT_FONT = "TestFrontMincho"
 def _front_pdf(pages: int = 1) -> bytes:
     """A stand-in for the municipality's 住民票の写し, with personal data on it."""
     if FRONT_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FRONT_FONT, str(_font_path())))
+        pdfmetrics.registerFont(TTFont(FRONT_FONT, str(font_path())))
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, invariant=1)
     for _ in range(pages):

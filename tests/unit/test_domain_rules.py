@@ -79,13 +79,13 @@ def test_supported_characters() -> None:
 def test_member_selection() -> None:
     head = _resident(resident_code="1", member_id="a")
     spouse = _resident(resident_code="2", member_id="b", name="霞 花子", relationship="妻")
-    assert select_members([head, spouse], head, "household") == ([head, spouse], True)
-    assert select_members([head, spouse], head, ["b"]) == ([spouse], False)
-    assert select_members([head, spouse], head, ["b", "a"]) == ([head, spouse], True)
+    assert select_members([head, spouse], "household") == ([head, spouse], True)
+    assert select_members([head, spouse], ["b"]) == ([spouse], False)
+    assert select_members([head, spouse], ["b", "a"]) == ([head, spouse], True)
     from konbini.problems import Problem
 
     with pytest.raises(Problem) as outside:
-        select_members([head, spouse], head, ["z"])
+        select_members([head, spouse], ["z"])
     assert outside.value.code == "member-not-in-household"
 
 

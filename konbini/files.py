@@ -1,0 +1,26 @@
+"""Writing files that hold keys or card chips: atomically and private."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_private_file(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` in one step; readers see the old or the new
+    file, never half of one, and the file is never readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)  # before any byte is written
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise

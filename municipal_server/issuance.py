@@ -26,6 +26,8 @@ from .render.inkan import render_inkan
 from .render.inputs import InkanInput, JuminhyoInput, Person
 from .render.juminhyo import render_juminhyo
 
+UNSUPPORTED_ITEMS = ("domicile", "nationality")  # 本籍・筆頭者, 国籍・在留資格
+
 
 def issue_day(at: str) -> date:
     """The day of issuance in Japan, from the center's ``at``."""
@@ -156,6 +158,13 @@ class Issuer:
 
         copies: int = request["copies"]
         options: dict[str, Any] = request["options"]
+        # Printing these items comes with the full 住民票 layout; until then a
+        # request for them is refused rather than silently left off the paper.
+        not_yet = [name for name in UNSUPPORTED_ITEMS if options.get(name)]
+        if not_yet:
+            raise invalid_request([{"field": f"options.{name}",
+                                    "message": "this item cannot be printed yet"}
+                                   for name in not_yet])
         serials = await self.register.next_certificate_numbers(copies, day.year)
         numbers = [certificate_number(self.profile.code, day.year, s) for s in serials]
         if cert_type == "juminhyo":

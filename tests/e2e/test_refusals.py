@@ -100,3 +100,16 @@ async def test_fee_mismatch_gives_the_current_total(kiosk: KioskClient, wallet: 
     assert refused.value.problem["code"] == "fee-mismatch"
     assert refused.value.problem["fee_yen"] == 400
     await kiosk.end_session(session["session_id"])
+
+
+async def test_items_that_cannot_be_printed_yet_are_refused(system: System, kiosk: KioskClient,
+                                                            wallet: Wallet) -> None:
+    before = table_count(system.center_db, "orders")
+    session = await kiosk.start_session()
+    await kiosk.authenticate(session, wallet.get("kasumi-taro"), "1234")
+    with pytest.raises(KioskProblem) as refused:
+        await kiosk.order(session["session_id"], "juminhyo", 1, {"domicile": True}, 200)
+    assert refused.value.code == "invalid-request"
+    assert refused.value.problem["errors"][0]["field"] == "options.domicile"
+    assert table_count(system.center_db, "orders") == before
+    await kiosk.end_session(session["session_id"])

@@ -50,7 +50,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp) / "var"
         topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
-                            env={"KONBINI_CLOCK": CLOCK}, with_kiosk_ui=False)
+                            # A load generator is no real kiosk: lift the per-terminal guard.
+                            env={"KONBINI_CLOCK": CLOCK,
+                                 "KONBINI_RATE_LIMIT_PER_MINUTE": "1000000"},
+                            with_kiosk_ui=False)
         started = time.perf_counter()
         topology.start(timeout=120)
         try:

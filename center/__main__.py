@@ -25,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--api-port", type=int, default=8443)
         p.add_argument("--public-port", type=int, default=8080)
+        p.add_argument("--rate-limit", type=int, metavar="N",
+                       default=int(os.environ.get("KONBINI_RATE_LIMIT_PER_MINUTE", "1200")),
+                       help="requests per terminal per minute before 429 (default 1200)")
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("center")
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,
-                          public_port=args.public_port, dev_mode=args.dev)
+                          public_port=args.public_port, dev_mode=args.dev,
+                          rate_limit_per_minute=args.rate_limit)
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

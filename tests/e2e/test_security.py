@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from kiosk_sim.client import KioskClient, KioskProblem
 from kiosk_sim.wallet import Wallet
 from konbini.b64 import b64url_decode, b64url_encode
+from konbini.tls import client_context
 from tests.conftest import Raw, System
 
 
@@ -204,3 +205,28 @@ async def test_a_revoked_card(system: System, fresh_card, as_chiyoda: Raw) -> No
     status, body, _ = await as_chiyoda.call("POST", f"/v1/jpki/certificates/{serial}/status",
                                             json_body={"status": "valid"})
     assert (status, body["code"]) == (409, "conflict")
+
+
+async def test_a_terminal_that_floods_the_center_is_rate_limited(system: System,
+                                                                tmp_path) -> None:
+    from konbini.devpki import DevPki, issue_tls_client_cert
+
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flooding-kiosk"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "seven-eleven"),
+                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "store-9")])
+    cert, key = issue_tls_client_cert(DevPki.at(system.pki), subject, tmp_path / "flood")
+    flooding = Raw(system.center_url, client_context(cert, key, system.pki / "tls-ca.cert.pem"))
+    calm = Raw(system.center_url, system.ssl_as_kiosk("kiosk-0002"))
+    try:
+        answers = [await flooding.call("GET", "/v1/dev/clock") for _ in range(300)]
+        limited = [body for status, body, _ in answers if status == 429]
+        assert limited, "300 requests at once were all let through"
+        assert limited[0]["code"] == "rate-limited"
+        assert limited[0]["retry_after_seconds"] > 0
+        assert sum(status == 200 for status, _, _ in answers) >= 200  # the burst allowance
+        # Other terminals are not affected.
+        status, _, _ = await calm.call("GET", "/v1/dev/clock")
+        assert status == 200
+    finally:
+        await flooding.close()
+        await calm.close()

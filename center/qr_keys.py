@@ -11,14 +11,10 @@ trust list until their ``not_after`` so certificates already printed still verif
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
-import os
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from konbini.clock import TOKYO, isoformat, parse_instant
-from konbini.files import write_private_file
+from konbini.files import directory_lock, write_private_file
 from konbini.jws import ALG, public_key_to_b64
 
 METADATA = "keys.json"
@@ -92,7 +88,7 @@ class QrKeyring:
         """Load the keys in ``directory``; create a first key if none is valid at ``now``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with _directory_lock(directory):
+        with directory_lock(directory):
             ring = cls(directory, _load(directory))
             if not any(k.valid_at(_aware(now)) for k in ring._keys):
                 ring._add(now)
@@ -113,7 +109,7 @@ class QrKeyring:
 
     def rotate(self, now: datetime) -> str:
         """Add a new key that signs from ``now`` on; returns its kid."""
-        with self._lock, _directory_lock(self._directory):
+        with self._lock, directory_lock(self._directory):
             # Disk is the truth: another process may have rotated since we loaded.
             self._keys = _load(self._directory)
             return self._add(now).kid
@@ -177,12 +173,3 @@ def _load(directory: Path) -> tuple[QrKey, ...]:
     return tuple(keys)
 
 
-@contextlib.contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    # Two center processes starting on one directory must not each create a first key.
-    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)

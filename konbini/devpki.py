@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import ipaddress
-import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from konbini.files import write_private_file
+from konbini.files import directory_lock, write_private_file
 
 DEFAULT_MUNICIPALITIES: tuple[str, ...] = ("131016", "452017", "141003")
 DEFAULT_TERMINALS: tuple[tuple[str, str, str], ...] = (
@@ -391,15 +389,7 @@ def _leaf_ok(ca_cert: x509.Certificate, key_path: Path, cert_path: Path, subject
         return False
 
 
-@contextlib.contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    # Several services may start at once (docker compose) and all ensure the PKI.
-    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+
 
 
 def ensure_dev_pki(directory: Path, *, municipalities: Iterable[str] = DEFAULT_MUNICIPALITIES,
@@ -420,7 +410,7 @@ def ensure_dev_pki(directory: Path, *, municipalities: Iterable[str] = DEFAULT_M
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     pki = DevPki(directory, codes, terms)
     run = _Run()
-    with _directory_lock(directory):
+    with directory_lock(directory):
         run.ca(pki.jpki_ca_key, pki.jpki_ca_cert, JPKI_CA_NAME, JPKI_BACKDATE, rsa.RSAPrivateKey)
         tls_key, tls_cert = run.ca(pki.tls_ca_key, pki.tls_ca_cert, TLS_CA_NAME, TLS_BACKDATE,
                                    ec.EllipticCurvePrivateKey)

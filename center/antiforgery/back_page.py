@@ -9,7 +9,6 @@ carries personal data: a lost back page tells a finder nothing about the residen
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -18,6 +17,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from konbini.fonts import RENDER_LOCK, register_mincho
+from konbini.page import Box
 
 from .qr import BORDER_MODULES, matrix_image, qr_matrix
 
@@ -33,18 +33,7 @@ FRAME_GREY = (0.55, 0.55, 0.55)
 NOTE_GREY = (0.25, 0.25, 0.25)
 
 
-@dataclass(frozen=True)
-class Box:
-    """A rectangle on the page in PDF points; ``y`` is its bottom edge."""
 
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def top(self) -> float:
-        return self.y + self.h
 
 
 # The layout, public so the later issue that fills the frames draws into the same boxes.

@@ -8,7 +8,6 @@ itself is never filled: the center later lays a faint tint (地紋) under it.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Literal
@@ -21,6 +20,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from konbini.page import Box
 from municipal_server.era import wareki, western
 from municipal_server.render.fonts import MINCHO, ensure_fonts
 from municipal_server.render.inputs import Municipality
@@ -56,22 +56,7 @@ rl_config.useA85 = 0
 Align = Literal["left", "center", "right"]
 
 
-@dataclass(frozen=True, slots=True)
-class Box:
-    """A rectangle on the page; ``y`` is its bottom edge."""
 
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def top(self) -> float:
-        return self.y + self.h
-
-    @property
-    def right(self) -> float:
-        return self.x + self.w
 
 
 class Document:

@@ -11,10 +11,9 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from konbini.clock import Clock
+from konbini.devpki import load_jpki_ca
 from konbini.http import (
     access_log_middleware,
     client_role_middleware,
@@ -70,15 +69,14 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
-    ca_certificate = x509.load_pem_x509_certificate(config.jpki_ca_cert.read_bytes())
-    ca_key = serialization.load_pem_private_key(config.jpki_ca_key.read_bytes(), password=None)
+    ca_key, ca_certificate = load_jpki_ca(config.pki_dir)
     store = await CenterStore.open(config.database)
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()
     return CenterContext(
         config=config, store=store, clock=clock,
-        jpki=JpkiAuthority(ca_key, ca_certificate),  # type: ignore[arg-type]
+        jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
         municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
 

@@ -41,11 +41,3 @@ class CenterConfig:
     @property
     def tls_ca(self) -> Path:
         return self.pki_dir / "tls-ca.cert.pem"
-
-    @property
-    def jpki_ca_cert(self) -> Path:
-        return self.pki_dir / "jpki-ca.cert.pem"
-
-    @property
-    def jpki_ca_key(self) -> Path:
-        return self.pki_dir / "jpki-ca.key.pem"

@@ -253,7 +253,7 @@ async def create_order(request: web.Request) -> web.Response:
         claims = certificate_claims(
             certificate_id=certificate_id, certificate_number=issued["certificate_number"],
             cert_type=cert_type.value, municipality_code=registration.code, issued_at=now,
-            front_pdf_sha256=hashlib.sha256(front).digest())
+            front_pdf_sha256=bytes.fromhex(issued["sha256"]))  # checked by _decode_pdf
         token = sign_es256(claims, key, kid)
         # Rendering and merging are CPU work: keep the event loop free for other kiosks.
         try:

@@ -12,6 +12,7 @@ from aiohttp import web
 from konbini.clock import isoformat, parse_instant
 from konbini.http import json_response, peer
 from konbini.problems import Problem, invalid_request
+from konbini.schemas import CARD_STATUS as CARD_STATUS_SCHEMA
 from konbini.schemas import CERT_TYPE, CREDENTIAL, ISO_TIME, RESIDENT_CODE, obj
 from konbini.validation import BodySchema, read_json, require
 
@@ -45,7 +46,7 @@ CARD_ISSUE = BodySchema(obj({
     "not_after": ISO_TIME,
 }, ["resident_code", "public_key", "credential"]))
 CARD_STATUS = BodySchema(obj({
-    "status": {"enum": ["valid", "suspended", "revoked"]},
+    "status": CARD_STATUS_SCHEMA,
     "reason": {"type": "string", "maxLength": 200},
 }, ["status"]))
 

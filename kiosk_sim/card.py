@@ -25,15 +25,16 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from http import HTTPStatus
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
-Credential = Literal["card", "face_auth", "smartphone"]
-CREDENTIALS: tuple[str, ...] = ("card", "face_auth", "smartphone")
+from konbini.wire import Credential
+
+CREDENTIALS: tuple[str, ...] = tuple(c.value for c in Credential)
 
 MAX_PIN_ATTEMPTS = 3
 RECORD_FORMAT = "konbini-virtual-card/1"

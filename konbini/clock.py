@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -49,14 +49,7 @@ class Clock:
         """The current instant, in Asia/Tokyo."""
         return datetime.fromtimestamp(time.time() + self._offset, TOKYO)
 
-    def utcnow(self) -> datetime:
-        return self.now().astimezone(UTC)
-
 
 def isoformat(value: datetime) -> str:
     """ISO 8601 with offset and whole seconds, as the wire contract writes times."""
     return value.replace(microsecond=0).isoformat()
-
-
-def later(value: datetime, seconds: float) -> datetime:
-    return value + timedelta(seconds=seconds)

@@ -18,12 +18,13 @@ from .personas import PERSONA_CARDS, PersonaCard
 from .tls import client_context
 
 
-def persona_label(card: PersonaCard, clock: Clock) -> str:
-    for household in persona_households(card.municipality_code, clock.now().date()):
-        for key, resident in household.members:
-            if key == card.key:
-                return resident.name
-    return card.key
+def persona_labels(clock: Clock) -> dict[str, str]:
+    """Persona key → the resident's name, for the tester's wallet list."""
+    today = clock.now().date()
+    return {key: resident.name
+            for code in {card.municipality_code for card in PERSONA_CARDS}
+            for household in persona_households(code, today)
+            for key, resident in household.members}
 
 
 async def issue_card(center_url: str, pki: Path, card_spec: PersonaCard, clock: Clock,
@@ -60,12 +61,13 @@ async def load_persona_cards(center_url: str, pki: Path, wallet_dir: Path,
                              clock: Clock) -> list[str]:
     """Put every persona's card in the wallet, skipping those already there."""
     wallet = Wallet(wallet_dir)
+    labels = persona_labels(clock)
     added = []
     for spec in PERSONA_CARDS:
         if spec.key in wallet:
             continue
         card, _ = await issue_card(center_url, pki, spec, clock)
-        wallet.put(spec.key, card, label=persona_label(spec, clock),
+        wallet.put(spec.key, card, label=labels.get(spec.key, spec.key),
                    municipality_code=spec.municipality_code,
                    resident_code=resident_code(spec.municipality_code, spec.key))
         added.append(spec.key)

@@ -78,14 +78,6 @@ class Problem(Exception):
         body.update(self.extra)
         return body
 
-    @classmethod
-    def from_dict(cls, body: dict[str, Any]) -> Problem:
-        """Rebuild a problem received over the wire (used when relaying one)."""
-        extra = {k: v for k, v in body.items()
-                 if k not in {"type", "title", "status", "code", "detail"}}
-        return cls(str(body.get("code", "upstream-error")), str(body.get("detail", "")),
-                   status=int(body.get("status", 502)), **extra)
-
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(

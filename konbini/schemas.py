@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .wire import CERTIFICATE_TYPES, MAX_COPIES
+from .wire import CERTIFICATE_TYPES, MAX_COPIES, CardStatus, Credential
 
 Schema = dict[str, Any]
 
@@ -15,7 +15,8 @@ B64URL: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 
 ISO_TIME: Schema = {"type": "string", "format": "date-time", "minLength": 10, "maxLength": 40}
 YEN: Schema = {"type": "integer", "minimum": 0, "maximum": 1_000_000}
 CERT_TYPE: Schema = {"type": "string", "enum": list(CERTIFICATE_TYPES)}
-CREDENTIAL: Schema = {"type": "string", "enum": ["card", "face_auth", "smartphone"]}
+CREDENTIAL: Schema = {"type": "string", "enum": [c.value for c in Credential]}
+CARD_STATUS: Schema = {"type": "string", "enum": [s.value for s in CardStatus]}
 MUNICIPALITY_CODE: Schema = {"type": "string", "pattern": "^[0-9]{6}$"}
 RESIDENT_CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z-]{1,32}$"}
 ID: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}

@@ -105,11 +105,6 @@ class Topology:
             self.stop()
             raise
 
-    def _center_context(self) -> ssl.SSLContext:
-        return client_context(self.pki / "municipal" / "131016.cert.pem",
-                              self.pki / "municipal" / "131016.key.pem",
-                              self.pki / "tls-ca.cert.pem")
-
     def wait_ready(self, timeout: float) -> None:
         """Until every municipality is registered with the center."""
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .problems import Problem, invalid_request
+from .problems import invalid_request
 
 _UNEXPECTED = re.compile(r"'([^']+)' was unexpected")
 
@@ -91,4 +91,4 @@ def require(condition: bool, field: str, message: str) -> None:
         raise invalid_request([{"field": field, "message": message}])
 
 
-__all__ = ["BodySchema", "Problem", "read_json", "require"]
+__all__ = ["BodySchema", "read_json", "require"]

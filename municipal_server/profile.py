@@ -42,10 +42,6 @@ class Profile:
     def fee(self, cert_type: str) -> int | None:
         return next((s["fee_yen"] for s in self.services if s["type"] == cert_type), None)
 
-    @property
-    def offered_types(self) -> tuple[str, ...]:
-        return tuple(s["type"] for s in self.services)
-
 
 def load_profile(code_or_path: str) -> Profile:
     path = Path(code_or_path)
@@ -58,7 +54,3 @@ def load_profile(code_or_path: str) -> Profile:
         mayor_title=data["mayor_title"], mayor_name=data["mayor_name"], port=data["port"],
         services=tuple(data["services"]),
         maintenance=MaintenancePlan(plan["days"], plan["reason"]) if plan else None)
-
-
-def known_codes() -> list[str]:
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))

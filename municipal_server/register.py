@@ -152,18 +152,6 @@ class Register:
                 (household_id, *IN_HOUSEHOLD)) as cur:
             return [_resident(row) for row in await cur.fetchall()]
 
-    async def set_status(self, resident_code: str, status: str) -> None:
-        async with self._write_lock:
-            await self._db.execute("UPDATE residents SET status=? WHERE resident_code=?",
-                                   (status, resident_code))
-            await self._db.commit()
-
-    async def set_support_measure(self, resident_code: str, active: bool) -> None:
-        async with self._write_lock:
-            await self._db.execute("UPDATE residents SET support_measure=? WHERE resident_code=?",
-                                   (int(active), resident_code))
-            await self._db.commit()
-
     async def resident_count(self) -> int:
         async with self._db.execute("SELECT COUNT(*) AS n FROM residents") as cur:
             row = await cur.fetchone()
@@ -232,8 +220,3 @@ class Register:
                  kiosk["chain"], kiosk["store_id"], json.dumps(numbers),
                  json.dumps(issuance.response)))
             await self._db.commit()
-
-    async def issuance_count(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) AS n FROM issuance_history") as cur:
-            row = await cur.fetchone()
-        return int(row["n"]) if row else 0

@@ -50,3 +50,16 @@ def wareki(d: date) -> str:
 def western(d: date) -> str:
     """西暦の年月日 for foreign residents, e.g. 「2026年11月23日」."""
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def fiscal_year_text(year: int, use_western: bool = False) -> str:
+    """年度 as printed on a 税証明, e.g. 「令和8年度」 for 2026, 「2026年度」 in 西暦.
+
+    A 年度 runs April to March; 2019 is 「令和元年度」, as the government styled it after the
+    改元 of 1 May 2019, so the era is the one of the 年度's summer."""
+    return f"{year}年度" if use_western else f"{wareki_year(date(year, 6, 1))}度"
+
+
+def income_year_text(year: int, use_western: bool = False) -> str:
+    """The calendar year (暦年) of income, e.g. 「令和7年」; the era of its last day."""
+    return f"{year}年" if use_western else wareki_year(date(year, 12, 31))

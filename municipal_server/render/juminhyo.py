@@ -1,4 +1,9 @@
-"""住民票の写し: the household's address, then one ruled block per member (世帯員)."""
+"""住民票の写し: the household's address, then one ruled block per member (世帯員).
+
+A member's block grows by a 本籍・筆頭者 row when ``Person.family_register`` is given, and by
+three rows of 国籍・地域, 在留資格 … when ``Person.foreign`` is: the issuer passes them only
+when the option was asked for and applies to that member, so each member shows exactly what
+applies to them (a mixed household prints 本籍 for the Japanese members only)."""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ from reportlab.pdfgen.canvas import Canvas
 
 from municipal_server.render.inputs import JuminhyoInput, Person
 from municipal_server.render.pdf import (
-    BOTTOM,
-    CERTIFICATION_H,
+    CERTIFICATION_TOP,
     CONTENT_W,
+    ENTRIES_BOTTOM,
     FRAME,
-    FURNITURE_H,
     LEFT,
     Box,
     Document,
+    Row,
     cell,
     certification,
     date_text,
@@ -22,6 +27,7 @@ from municipal_server.render.pdf import (
     label_cell,
     name_cell,
     page_furniture,
+    row_table,
     rule_box,
 )
 
@@ -34,6 +40,8 @@ NO_W, LABEL_W, VALUE_W = 18.0, 84.0, 146.0
 # Rows of a member block at full size: 氏名 (with ふりがな), 性別/続柄, 住民となった年月日/前住所.
 ROW_HEIGHTS = (34.0, 18.0, 18.0)
 BLOCK_H = sum(ROW_HEIGHTS)
+# Each optional row (本籍・筆頭者, and the three of 国籍・在留資格) adds this much.
+EXTRA_ROW_H = 18.0
 # Below this, text gets too small to read on paper; a household that needs it cannot be
 # printed on one page (a 6-member household fits at full size).
 MIN_SCALE = 0.6
@@ -54,50 +62,76 @@ def render_juminhyo(inp: JuminhyoInput) -> bytes:
     head = inp.head_of_household if inp.show_relationship else None
     y = _household(c, y, inp.address, head) - 10
 
-    certification_top = BOTTOM + FURNITURE_H + 8 + CERTIFICATION_H
-    room = y - certification_top - 22  # keep space for 「以下余白」
-    scale = min(1.0, room / (BLOCK_H * len(inp.members)))
+    room = y - ENTRIES_BOTTOM
+    rows = [_extra_rows(person) for person in inp.members]
+    needed = sum(BLOCK_H + EXTRA_ROW_H * len(extra) for extra in rows)
+    scale = min(1.0, room / needed)
     if scale < MIN_SCALE:
         raise ValueError(f"{len(inp.members)} members do not fit on one page")
     top = y
-    for index, person in enumerate(inp.members, start=1):
-        y = _member(c, y, index, person, inp.show_relationship, scale)
+    for index, (person, extra) in enumerate(zip(inp.members, rows, strict=True), start=1):
+        y = _member(c, y, index, person, inp.show_relationship, extra, scale)
     rule_box(c, Box(LEFT, y, CONTENT_W, top - y), FRAME)
     end_of_entries(c, y)
 
     sentence = WHOLE_HOUSEHOLD if inp.whole_household else SOME_MEMBERS
-    certification(c, certification_top, sentence, inp.issued_on, inp.municipality)
+    certification(c, CERTIFICATION_TOP, sentence, inp.issued_on, inp.municipality)
     page_furniture(c, inp.municipality, f"{inp.copies}通のうち{inp.copy_index}通目")
     return doc.finish()
 
 
 def _household(c: Canvas, y_top: float, address: str, head: str | None) -> float:
     """住所 and (unless omitted) 世帯主 rows at the top of the form; returns their bottom."""
-    row_h = 26.0
-    label_w = NO_W + LABEL_W
-    value_w = CONTENT_W - label_w
-    rows = [("住所", address)] if head is None else [("住所", address), ("世帯主", head)]
-    top = y_top
-    for label, value in rows:
-        y_top -= row_h
-        label_cell(c, Box(LEFT, y_top, label_w, row_h), label, 9.5)
-        cell(c, Box(LEFT + label_w, y_top, value_w, row_h), value, 12.0, pad=8)
-    rule_box(c, Box(LEFT, y_top, CONTENT_W, top - y_top), FRAME)
-    return y_top
+    rows = [Row("住所", address)]
+    if head is not None:
+        rows.append(Row("世帯主", head))
+    return row_table(c, y_top, rows, NO_W + LABEL_W)
+
+
+# (label, value, label, value) of one optional row of a member block.
+ExtraRow = tuple[str, str, str, str]
+
+
+def _extra_rows(p: Person) -> list[ExtraRow]:
+    """The optional rows that apply to ``p``: 本籍・筆頭者 and 国籍・在留資格等."""
+    rows: list[ExtraRow] = []
+    if p.family_register is not None:
+        rows.append(("本籍", p.family_register.domicile, "筆頭者", p.family_register.head))
+    if p.foreign is not None:
+        f, western = p.foreign, p.use_western_dates
+        became = f.became_foreign_resident_on or p.became_resident_on
+        rows += [
+            ("国籍・地域", f.nationality, "法第30条の45に規定する区分", f.category),
+            ("在留資格", f.residence_status, "在留期間", f.period_of_stay),
+            (
+                "在留期間の満了の日",
+                date_text(f.period_expires_on, western),
+                "外国人住民となった年月日",
+                date_text(became, western),
+            ),
+        ]
+    return rows
 
 
 def _member(
-    c: Canvas, y_top: float, index: int, p: Person, show_relationship: bool, scale: float
+    c: Canvas,
+    y_top: float,
+    index: int,
+    p: Person,
+    show_relationship: bool,
+    extra: list[ExtraRow],
+    scale: float,
 ) -> float:
-    """One 世帯員 block of three ruled rows; returns its bottom."""
+    """One 世帯員 block of three ruled rows and its optional ones; returns its bottom."""
     h1, h2, h3 = (h * scale for h in ROW_HEIGHTS)
+    hx = EXTRA_ROW_H * scale
     label, value, small = 8.5 * scale, 10.5 * scale, 9.0 * scale
     x_label1 = LEFT + NO_W
     x_value1 = x_label1 + LABEL_W
     x_label2 = x_value1 + VALUE_W
     x_value2 = x_label2 + LABEL_W
     value2_w = LEFT + CONTENT_W - x_value2
-    bottom = y_top - h1 - h2 - h3
+    bottom = y_top - h1 - h2 - h3 - hx * len(extra)
 
     cell(c, Box(LEFT, bottom, NO_W, y_top - bottom), str(index), value, "center", pad=0)
 
@@ -123,6 +157,13 @@ def _member(
     cell(c, Box(x_value1, y, VALUE_W, h3), became, value, min_size=small * 0.75)
     label_cell(c, Box(x_label2, y, LABEL_W, h3), "前住所", label)
     cell(c, Box(x_value2, y, value2_w, h3), p.previous_address or "", small, min_size=small * 0.75)
+
+    for label1, value1, label2, value2 in extra:
+        y -= hx
+        label_cell(c, Box(x_label1, y, LABEL_W, hx), label1, label)
+        cell(c, Box(x_value1, y, VALUE_W, hx), value1, value, min_size=small * 0.75)
+        label_cell(c, Box(x_label2, y, LABEL_W, hx), label2, label)
+        cell(c, Box(x_value2, y, value2_w, hx), value2, value, min_size=small * 0.75)
 
     rule_box(c, Box(LEFT, bottom, CONTENT_W, y_top - bottom), FRAME * 0.8)
     return bottom

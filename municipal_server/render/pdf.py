@@ -8,6 +8,8 @@ itself is never filled: the center later lays a faint tint (地紋) under it.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Literal
@@ -56,9 +58,6 @@ rl_config.useA85 = 0
 Align = Literal["left", "center", "right"]
 
 
-
-
-
 class Document:
     """One A4 page being drawn; ``finish()`` gives the PDF bytes."""
 
@@ -87,6 +86,11 @@ class Document:
 def date_text(d: date, use_western: bool = False) -> str:
     """和暦, or 西暦 for a foreign resident (外国人住民) who chose it."""
     return western(d) if use_western else wareki(d)
+
+
+def yen(amount: int) -> str:
+    """An amount as printed on a 税証明: 「3,560,000円」."""
+    return f"{amount:,}円"
 
 
 def text_width(text: str, size: float) -> float:
@@ -193,18 +197,28 @@ def fitted_text(
         return
     room = box.w - 2 * pad
     min_size = min_size if min_size is not None else size * 0.75
-    size = fit_size(text, size, room, min_size)
-    lines = [text] if text_width(text, size) <= room else wrap(text, size, room)
+    # A "\n" in ``text`` forces a line break (e.g. between groups of check boxes).
+    paragraphs = text.split("\n")
+    size = min(fit_size(p, size, room, min_size) for p in paragraphs)
+    lines = _wrap_paragraphs(paragraphs, size, room)
     leading = size * 1.15
     # Still too many lines for the cell height: shrink until they fit.
     while len(lines) > 1 and len(lines) * leading > box.h - 2 and size > 4:
         size *= 0.9
         leading = size * 1.15
-        lines = wrap(text, size, room)
+        lines = _wrap_paragraphs(paragraphs, size, room)
     middle = box.y + box.h / 2 + (len(lines) - 1) * leading / 2
     x = {"left": box.x + pad, "center": box.x + box.w / 2, "right": box.right - pad}[align]
     for i, line in enumerate(lines):
         draw_text(c, x, baseline_for_middle(middle - i * leading, size), line, size, align)
+
+
+def _wrap_paragraphs(paragraphs: list[str], size: float, width: float) -> list[str]:
+    return [
+        line
+        for p in paragraphs
+        for line in ([p] if text_width(p, size) <= width else wrap(p, size, width))
+    ]
 
 
 def label_cell(c: Canvas, box: Box, label: str, size: float) -> None:
@@ -217,8 +231,19 @@ def label_cell(c: Canvas, box: Box, label: str, size: float) -> None:
         space = (spread_w - text_width(label, size)) / (chars - 1)
         draw_text(c, box.x + box.w / 2, baseline, label, size, "center", char_space=space)
     else:
-        size = fit_size(label, size, box.w - 6, size * 0.7)
-        draw_text(c, box.x + box.w / 2, baseline, label, size, "center")
+        # Long labels (法第30条の45に規定する区分) shrink a little, then take two balanced lines.
+        room = box.w - 6
+        size = fit_size(label, size, room, size * 0.9)
+        if text_width(label, size) <= room:
+            draw_text(c, box.x + box.w / 2, baseline, label, size, "center")
+            return
+        size = min(size, (box.h - 2) / 2.3)
+        lines = wrap(label, size, text_width(label, size) / 2 + size)
+        size = min(size, *(size * room / text_width(line, size) for line in lines))
+        middle = box.y + box.h / 2 + size * 1.15 / 2
+        for i, line in enumerate(lines):
+            y = baseline_for_middle(middle - i * size * 1.15, size)
+            draw_text(c, box.x + box.w / 2, y, line, size, "center")
 
 
 def name_cell(c: Canvas, box: Box, name: str, kana: str, size: float) -> None:
@@ -281,6 +306,162 @@ def end_of_entries(c: Canvas, y_top: float) -> float:
 
 # Height of certification(): the 認証文, the date and the mayor's line with the 職印.
 CERTIFICATION_H = 118.0
+# The top of the certification block when it sits at the foot of the page, and the lowest
+# a form's entries may reach so that 「以下余白」 still fits above it.
+CERTIFICATION_TOP = BOTTOM + FURNITURE_H + 8 + CERTIFICATION_H
+ENTRIES_BOTTOM = CERTIFICATION_TOP + 22
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a two-column 項目名 | 記載事項 table (see row_table())."""
+
+    label: str
+    value: str
+    height: float = 26.0
+    kana: str | None = None  # ふりがな printed small above the value (氏名 rows)
+    align: Align = "left"
+
+
+def row_table(
+    c: Canvas,
+    y_top: float,
+    rows: Sequence[Row],
+    label_w: float,
+    *,
+    x: float = LEFT,
+    width: float = CONTENT_W,
+    size: float = 12.0,
+    label_size: float = 9.5,
+) -> float:
+    """A framed table of label | value rows, from ``y_top`` down; returns its bottom."""
+    y = y_top
+    for row in rows:
+        y -= row.height
+        label_cell(c, Box(x, y, label_w, row.height), row.label, label_size)
+        value_box = Box(x + label_w, y, width - label_w, row.height)
+        if row.kana is not None:
+            name_cell(c, value_box, row.value, row.kana, size * 4 / 3)
+        else:
+            cell(c, value_box, row.value, size, row.align, pad=8, min_size=size * 0.75)
+    rule_box(c, Box(x, y, width, y_top - y), FRAME)
+    return y
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Lines under one heading of a section, e.g. 出生 with its 【出生日】… lines."""
+
+    heading: str  # "" for none
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A ruled band of a 戸籍-style form: a label on the left, entries on the right."""
+
+    label: str  # e.g. "身分事項"
+    entries: tuple[Entry, ...]
+    mark: str = ""  # a boxed note under the label, e.g. 「除籍」
+    starts_group: bool = False  # first band of a person: ruled heavier above
+
+
+@dataclass(frozen=True, slots=True)
+class SectionLayout:
+    """Sizes of a section_table() at one scale."""
+
+    label_w: float
+    heading_w: float
+    size: float
+
+    @property
+    def leading(self) -> float:
+        return self.size * 1.32
+
+    @property
+    def text_w(self) -> float:
+        return CONTENT_W - self.label_w - self.heading_w - 8
+
+
+def section_height(sections: Sequence[Section], layout: SectionLayout) -> float:
+    """The height section_table() will take, wrapped lines included."""
+    lines = sum(
+        max(1, sum(len(wrap(line, layout.size, layout.text_w)) for line in e.lines))
+        for s in sections
+        for e in s.entries
+    )
+    return lines * layout.leading + len(sections) * layout.leading * 0.5
+
+
+def fit_sections(
+    sections: Sequence[Section], layout: SectionLayout, room: float, min_scale: float
+) -> SectionLayout:
+    """The layout scaled down until ``sections`` fit in ``room``; ValueError below min_scale."""
+    scale = 1.0
+    while True:
+        scaled = SectionLayout(layout.label_w, layout.heading_w, layout.size * scale)
+        if section_height(sections, scaled) <= room:
+            return scaled
+        scale -= 0.04
+        if scale < min_scale:
+            raise ValueError("the entries do not fit legibly on one page")
+
+
+def section_table(
+    c: Canvas, y_top: float, sections: Sequence[Section], layout: SectionLayout
+) -> float:
+    """Sections as ruled bands, the label column spread like printed forms; returns the bottom.
+
+    Lines too long for the column wrap, keeping numbers together (see wrap())."""
+    size, leading = layout.size, layout.leading
+    x_heading = LEFT + layout.label_w
+    x_text = x_heading + layout.heading_w + 6
+    y = y_top
+    for section in sections:
+        top = y
+        y -= leading * 0.25
+        for entry in section.entries:
+            baseline = y - leading + (leading - size) / 2 + size * 0.12
+            if entry.heading:
+                draw_text(c, x_heading + size, baseline, entry.heading, size)
+            lines = [part for line in entry.lines for part in wrap(line, size, layout.text_w)]
+            for line in lines or [""]:
+                draw_text(c, x_text, baseline, line, size)
+                baseline -= leading
+                y -= leading
+        y -= leading * 0.25
+        c.setLineWidth(FRAME * 0.8 if section.starts_group else RULE)
+        c.line(LEFT, top, RIGHT, top)
+        # The label reads at the height of the first line, spread like label_cell().
+        label_box = Box(LEFT, top - leading * 1.25, layout.label_w, leading)
+        below_label = _spread_label(c, label_box, section.label, size * 0.95)
+        if section.mark:
+            mark_w = text_width(section.mark, size) + size * 2
+            mark_box = Box(LEFT + (layout.label_w - mark_w) / 2, below_label - leading * 1.2,
+                           mark_w, leading)
+            rule_box(c, mark_box, 0.8)
+            fitted_text(c, mark_box, section.mark, size, "center", pad=0)
+    c.setLineWidth(RULE)
+    c.line(x_heading, y_top, x_heading, y)
+    rule_box(c, Box(LEFT, y, CONTENT_W, y_top - y), FRAME)
+    return y
+
+
+def _spread_label(c: Canvas, box: Box, label: str, size: float) -> float:
+    """A label without its own ruling: short ones spread (均等割り), long ones take as many
+    lines as they need, downwards. Returns the y below the label's last line."""
+    chars = len(label)
+    baseline = baseline_for_middle(box.y + box.h / 2, size)
+    if 1 < chars <= 4:
+        spread_w = min(box.w - 2 * size, size * chars * 1.9)
+        space = (spread_w - text_width(label, size)) / (chars - 1)
+        draw_text(c, box.x + box.w / 2, baseline, label, size, "center", char_space=space)
+        return baseline - size * 0.3
+    size = fit_size(label, size, box.w - 8, size * 0.8)
+    for line in wrap(label, size, box.w - 8):
+        draw_text(c, box.x + box.w / 2, baseline, line, size, "center")
+        baseline -= size * 1.2
+    return baseline + size * 0.9
 
 
 def certification(
@@ -317,6 +498,18 @@ def certification(
         mask="auto",
     )
     return y_top - CERTIFICATION_H
+
+
+def close_form(
+    c: Canvas, bottom: float, sentence: str, issued_on: date, municipality: Municipality
+) -> None:
+    """「以下余白」 under the entries ending at ``bottom``, then the 認証文 block a little below.
+
+    ValueError if the entries reach into the room the certification needs: one page only."""
+    if bottom < ENTRIES_BOTTOM - 0.01:
+        raise ValueError("the entries do not fit on one page")
+    y = end_of_entries(c, bottom)
+    certification(c, max(CERTIFICATION_TOP, y - 24), sentence, issued_on, municipality)
 
 
 @lru_cache(maxsize=64)

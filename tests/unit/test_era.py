@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from municipal_server.era import wareki, wareki_year, western
+from municipal_server.era import fiscal_year_text, income_year_text, wareki, wareki_year, western
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,12 @@ def test_before_meiji_is_refused() -> None:
 def test_western() -> None:
     assert western(date(2026, 11, 23)) == "2026年11月23日"
     assert western(date(1999, 1, 5)) == "1999年1月5日"
+
+
+def test_fiscal_and_income_years() -> None:
+    assert fiscal_year_text(2026) == "令和8年度"
+    assert fiscal_year_text(2019) == "令和元年度"
+    assert fiscal_year_text(2026, use_western=True) == "2026年度"
+    assert income_year_text(2025) == "令和7年"
+    assert income_year_text(2019) == "令和元年"
+    assert income_year_text(1988) == "昭和63年"

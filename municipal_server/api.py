@@ -5,13 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from konbini.http import json_response
-from konbini.schemas import MUNICIPAL_CERTIFICATES_REQUEST, MUNICIPAL_MENU_REQUEST
+from konbini.schemas import (
+    MUNICIPAL_CERTIFICATES_REQUEST,
+    MUNICIPAL_MENU_REQUEST,
+    MUNICIPAL_USE_REGISTRATION_REQUEST,
+)
 from konbini.validation import BodySchema, read_json
 
 from .context import context
+from .issuance import RESIDENCE
 
 MENU_REQUEST = BodySchema(MUNICIPAL_MENU_REQUEST)
 CERTIFICATES_REQUEST = BodySchema(MUNICIPAL_CERTIFICATES_REQUEST)
+USE_REGISTRATION_REQUEST = BodySchema(MUNICIPAL_USE_REGISTRATION_REQUEST)
 
 routes = web.RouteTableDef()
 
@@ -24,7 +30,8 @@ async def health(request: web.Request) -> web.Response:
 @routes.post("/v1/menu")
 async def menu(request: web.Request) -> web.Response:
     body = await read_json(request, MENU_REQUEST)
-    return json_response(await context(request).issuer.menu(body["resident_code"], body["at"]))
+    return json_response(await context(request).issuer.menu(
+        body["resident_code"], body["at"], body.get("basis", RESIDENCE)))
 
 
 @routes.post("/v1/certificates")
@@ -32,3 +39,14 @@ async def certificates(request: web.Request) -> web.Response:
     """Issue ``copies`` certificates; idempotent on ``request_id``."""
     body = await read_json(request, CERTIFICATES_REQUEST)
     return json_response(await context(request).issuer.issue(body), status=201)
+
+
+@routes.post("/v1/use-registrations")
+async def use_registration(request: web.Request) -> web.Response:
+    """本籍地の利用登録 (addition): a person whose 本籍 is here and who lives in
+    ``residence_code`` may from now on have their family registers at a kiosk.
+    201 when registered now, 200 when it already was."""
+    body = await read_json(request, USE_REGISTRATION_REQUEST)
+    result = await context(request).issuer.register_use(
+        body["resident_code"], body["residence_code"], body["at"])
+    return json_response(result, status=201 if result["created"] else 200)

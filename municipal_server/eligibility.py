@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .register import DECEASED, MOVED_OUT, MOVING_OUT, Resident, SealRegistration
+from konbini.wire import FAMILY_REGISTER_TYPES, TAX_TYPES, CertificateType
+
+from .register import DECEASED, MOVED_OUT, MOVING_OUT, KosekiEntry, Resident, SealRegistration
 
 MINIMUM_AGE = 15
 
@@ -71,10 +73,48 @@ def seal_refusal(seal: SealRegistration | None) -> Refusal | None:
     return None
 
 
-def type_refusal(cert_type: str, seal: SealRegistration | None) -> Refusal | None:
+NO_DOMICILE = Refusal("no-domicile", "本籍がこの市区町村にないため交付できません")
+USE_REGISTRATION_REQUIRED = Refusal("use-registration-required",
+                                    "本籍地の利用登録が必要です")
+NO_TAX_RECORD = Refusal("no-tax-record", "交付できる年度の課税の記録がありません")
+NO_DISASTER_RECORD = Refusal("no-disaster-record", "罹災の記録がありません")
+NOT_OFFERED = Refusal("not-offered", "この証明書は発行できません")
+
+
+@dataclass(frozen=True)
+class HolderFacts:
+    """What the register holds about a cardholder, beyond the resident record,
+    that decides which types they may have."""
+
+    seal: SealRegistration | None = None
+    tax_years: tuple[int, ...] = ()  # offered fiscal years with a record, latest first
+    koseki: KosekiEntry | None = None  # their entry in a 戸籍 kept here
+    domicile_elsewhere: bool = False  # 本籍 in another municipality (a resident here)
+    needs_use_registration: bool = False  # not a resident here, and not registered
+    disaster_ids: tuple[str, ...] = ()  # disasters with a damage report for the household
+
+
+def family_register_refusal(facts: HolderFacts) -> Refusal | None:
+    """戸籍証明書 and 附票: only from a 戸籍 kept here; someone who lives
+    elsewhere must first register for this use (利用登録)."""
+    if facts.koseki is None or facts.koseki.removed:
+        return USE_REGISTRATION_REQUIRED if facts.domicile_elsewhere else NO_DOMICILE
+    if facts.needs_use_registration:
+        return USE_REGISTRATION_REQUIRED
+    return None
+
+
+def type_refusal(cert_type: str, facts: HolderFacts) -> Refusal | None:
     """Why this (eligible) resident may not have this type, if at all."""
-    if cert_type == "inkan":
-        return seal_refusal(seal)
-    if cert_type == "juminhyo":
+    kind = CertificateType(cert_type)
+    if kind is CertificateType.INKAN:
+        return seal_refusal(facts.seal)
+    if kind in (CertificateType.JUMINHYO, CertificateType.JUMINHYO_KISAI):
         return None
-    return Refusal("not-offered", "この証明書は発行できません")
+    if kind in TAX_TYPES:
+        return None if facts.tax_years else NO_TAX_RECORD
+    if kind in FAMILY_REGISTER_TYPES:
+        return family_register_refusal(facts)
+    if kind is CertificateType.RISAI:
+        return None if facts.disaster_ids else NO_DISASTER_RECORD
+    return NOT_OFFERED

@@ -1,8 +1,12 @@
 """Issuing certificates (証明書の発行): check the live register, render
 each copy as its own numbered PDF, and record it in the issuance history.
 
-The domain decisions are pure (``select_members``, ``juminhyo_input``,
-``inkan_input``); ``Issuer`` is the thin I/O layer around them."""
+The domain decisions are pure (``eligibility``, ``documents``, ``tax``);
+``Issuer`` is the thin I/O layer that reads the register for one request.
+
+Two bases: a resident asks their own municipality (``residence``), or a
+person whose 本籍 is here but who lives elsewhere asks for their family
+register after the use registration (``domicile``)."""
 
 from __future__ import annotations
 
@@ -10,23 +14,44 @@ import asyncio
 import base64
 import hashlib
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from konbini.clock import TOKYO, parse_instant
 from konbini.fonts import RENDER_LOCK
 from konbini.problems import Problem, invalid_request
-from konbini.wire import CertificateType
+from konbini.wire import (
+    FAMILY_REGISTER_TYPES,
+    MAX_COPIES,
+    TAX_TYPES,
+    TYPE_OPTIONS,
+    CertificateType,
+)
 
-from .eligibility import resident_refusal, type_refusal
+from . import documents
+from .eligibility import (
+    NO_DOMICILE,
+    HolderFacts,
+    Refusal,
+    age_on,
+    resident_refusal,
+    type_refusal,
+)
 from .profile import Profile
-from .register import Household, Issuance, Register, Resident, SealRegistration
+from .register import Household, Issuance, KosekiEntry, Register, Resident
+from .render.fuhyo import render_fuhyo
 from .render.inkan import render_inkan
-from .render.inputs import InkanInput, JuminhyoInput, Person
+from .render.inputs import JuminhyoInput, Person
 from .render.juminhyo import render_juminhyo
+from .render.juminhyo_kisai import render_juminhyo_kisai
+from .render.koseki import render_koseki
+from .render.risai import render_risai
+from .render.tax import render_tax
+from .tax import offered_fiscal_years
 
-UNSUPPORTED_ITEMS = ("domicile", "nationality")  # 本籍・筆頭者, 国籍・在留資格
+RESIDENCE, DOMICILE = "residence", "domicile"
 
 
 def issue_day(at: str) -> date:
@@ -42,48 +67,18 @@ def certificate_number(code: str, year: int, serial: int) -> str:
     return f"{code}-{year}-{serial:07d}"
 
 
-def select_members(household: Sequence[Resident],
-                   members: str | list[str] | None) -> tuple[list[Resident], bool]:
-    """The members to print and whether that is the whole household.
-
-    ``"household"`` (or nothing) means every current member; a list must name
-    current members of the holder's own household."""
-    if members is None or members == "household":
-        return list(household), True
-    by_id = {m.member_id: m for m in household}
-    outside = [m for m in members if m not in by_id]
-    if outside:
-        raise Problem("member-not-in-household",
-                      "a requested member is not in the cardholder's household")
-    chosen = [m for m in household if m.member_id in set(members)]
-    return chosen, len(chosen) == len(household)
+def _refuse(code: str, refusal: Refusal) -> Problem:
+    return Problem(code, refusal.message, reason=refusal.reason, message=refusal.message)
 
 
-def _person(member: Resident, show_relationship: bool) -> Person:
-    return Person(member.name, member.name_kana, member.birth_date, member.sex,
-                  member.relationship if show_relationship else None, member.moved_in_on,
-                  member.moved_in_reason, member.previous_address,
-                  use_western_dates=member.nationality is not None)
+@dataclass(frozen=True)
+class Holder:
+    """The cardholder as this municipality knows them, for one request."""
 
-
-def juminhyo_input(profile: Profile, household: Household, members: list[Resident],
-                   head: Resident | None, *, whole_household: bool, show_relationship: bool,
-                   number: str, day: date, copy_index: int, copies: int) -> JuminhyoInput:
-    return JuminhyoInput(
-        municipality=profile.municipality, certificate_number=number, issued_on=day,
-        address=household.address, head_of_household=head.name if head else "",
-        members=tuple(_person(m, show_relationship) for m in members),
-        show_relationship=show_relationship, copy_index=copy_index, copies=copies,
-        whole_household=whole_household)
-
-
-def inkan_input(profile: Profile, holder: Resident, address: str, seal: SealRegistration,
-                *, number: str, day: date) -> InkanInput:
-    return InkanInput(
-        municipality=profile.municipality, certificate_number=number, issued_on=day,
-        name=holder.name, name_kana=holder.name_kana, birth_date=holder.birth_date,
-        sex=holder.sex, address=address, seal_image_png=seal.image_png,
-        use_western_dates=holder.nationality is not None)
+    resident_code: str
+    resident: Resident | None  # None when only the 戸籍 is kept here
+    household: Household | None
+    facts: HolderFacts
 
 
 class Issuer:
@@ -95,6 +90,7 @@ class Issuer:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary())
 
+    # -- who is asking -------------------------------------------------------
     async def eligible_holder(self, resident_code: str, day: date
                               ) -> tuple[Resident, Household]:
         holder = await self.register.resident(resident_code)
@@ -104,32 +100,83 @@ class Issuer:
                           reason="not-resident", message="住民登録がありません")
         refusal = resident_refusal(holder, household.address, day)
         if refusal:
-            raise Problem("resident-ineligible", refusal.message, reason=refusal.reason,
-                          message=refusal.message)
+            raise _refuse("resident-ineligible", refusal)
         return holder, household
 
-    async def menu(self, resident_code: str, at: str) -> dict[str, Any]:
+    async def holder(self, resident_code: str, day: date, basis: str = RESIDENCE) -> Holder:
+        """Everything the rules need about the cardholder, read now from the register."""
+        koseki = await self.register.koseki_entry(resident_code)
+        if basis == DOMICILE:
+            if koseki is not None and age_on(koseki.birth_date, day) < 15:
+                raise Problem("resident-ineligible", "15歳未満の方はご利用いただけません",
+                              reason="under-15", message="15歳未満の方はご利用いただけません")
+            registered = await self.register.use_registered(resident_code)
+            return Holder(resident_code, None, None, HolderFacts(
+                koseki=koseki, needs_use_registration=not registered))
+        resident, household = await self.eligible_holder(resident_code, day)
+        years = offered_fiscal_years(day, self.profile.tax_years)
+        taxed = await self.register.tax_records(resident_code)
+        reports = await self.register.damage_reports(household.household_id)
+        return Holder(resident_code, resident, household, HolderFacts(
+            seal=await self.register.seal(resident_code),
+            tax_years=tuple(y for y in years if y in taxed),
+            koseki=koseki,
+            domicile_elsewhere=bool(resident.domicile_code
+                                    and resident.domicile_code != self.profile.code),
+            disaster_ids=tuple(r.disaster.disaster_id for r in reports)))
+
+    # -- the menu -------------------------------------------------------------
+    async def menu(self, resident_code: str, at: str, basis: str = RESIDENCE
+                   ) -> dict[str, Any]:
         day = issue_day(at)
-        holder, household = await self.eligible_holder(resident_code, day)
-        seal = await self.register.seal(resident_code)
+        holder = await self.holder(resident_code, day, basis)
         items = []
         for service in self.profile.services:
             cert_type = CertificateType(service["type"])
-            refusal = type_refusal(cert_type.value, seal)
+            if basis == DOMICILE and cert_type not in FAMILY_REGISTER_TYPES:
+                continue
+            refusal = type_refusal(cert_type.value, holder.facts)
             item: dict[str, Any] = {"type": cert_type.value, "label": cert_type.label,
                                     "fee_yen": service["fee_yen"], "available": refusal is None}
             if refusal:
                 item.update(reason=refusal.reason, message=refusal.message)
+            elif cert_type in TAX_TYPES:
+                item["fiscal_years"] = list(holder.facts.tax_years)
+            elif cert_type is CertificateType.RISAI:
+                assert holder.household is not None
+                reports = await self.register.damage_reports(holder.household.household_id)
+                item["disasters"] = [{"disaster_id": r.disaster.disaster_id,
+                                      "name": r.disaster.name,
+                                      "occurred_on": r.disaster.occurred_on.isoformat()}
+                                     for r in reports]
             items.append(item)
-        members = await self.register.household_members(household.household_id)
-        return {
-            "items": items,
-            "household": [{"member_id": m.member_id, "name": m.name,
-                           "relationship": m.relationship,
-                           "self": m.resident_code == holder.resident_code} for m in members],
-            "max_copies": 10,
-        }
+        household = []
+        if holder.household is not None:
+            members = await self.register.household_members(holder.household.household_id)
+            household = [{"member_id": m.member_id, "name": m.name,
+                          "relationship": m.relationship,
+                          "self": m.resident_code == resident_code} for m in members]
+        return {"items": items, "household": household, "max_copies": MAX_COPIES}
 
+    # -- 本籍地の利用登録 -----------------------------------------------------------
+    async def register_use(self, resident_code: str, residence_code: str, at: str
+                           ) -> dict[str, Any]:
+        """A person who lives in ``residence_code`` registers to have this
+        municipality's family-register certificates at a kiosk."""
+        day = issue_day(at)
+        koseki = await self.register.koseki_entry(resident_code)
+        if residence_code == self.profile.code:
+            raise Problem("conflict", "a resident needs no use registration at home")
+        if koseki is None or koseki.removed:
+            raise _refuse("type-unavailable", NO_DOMICILE)
+        if age_on(koseki.birth_date, day) < 15:
+            raise Problem("resident-ineligible", "15歳未満の方はご利用いただけません",
+                          reason="under-15", message="15歳未満の方はご利用いただけません")
+        created = await self.register.register_use(resident_code, residence_code,
+                                                   parse_instant(at))
+        return {"status": "registered", "created": created}
+
+    # -- issuing ----------------------------------------------------------------
     async def issue(self, request: dict[str, Any]) -> dict[str, Any]:
         request_id = request["request_id"]
         lock = self._locks.setdefault(request_id, asyncio.Lock())
@@ -144,43 +191,28 @@ class Issuer:
 
     async def _issue_new(self, request: dict[str, Any]) -> dict[str, Any]:
         day = issue_day(request["at"])
-        cert_type = request["type"]
-        fee = self.profile.fee(cert_type)
-        if fee is None:
+        cert_type = CertificateType(request["type"])
+        options: dict[str, Any] = request["options"]
+        allowed = TYPE_OPTIONS.get(cert_type, frozenset())
+        wrong = [name for name in options if name not in allowed]
+        if wrong:
+            raise invalid_request([{"field": f"options.{name}",
+                                    "message": f"not an option of {cert_type.value}"}
+                                   for name in wrong])
+        basis = request.get("basis", RESIDENCE)
+        fee = self.profile.fee(cert_type.value)
+        if fee is None or (basis == DOMICILE and cert_type not in FAMILY_REGISTER_TYPES):
             raise Problem("type-unavailable", "this municipality does not offer this type",
                           reason="not-offered", message="この証明書は発行できません")
-        holder, household = await self.eligible_holder(request["resident_code"], day)
-        seal = await self.register.seal(holder.resident_code)
-        refusal = type_refusal(cert_type, seal)
+        holder = await self.holder(request["resident_code"], day, basis)
+        refusal = type_refusal(cert_type.value, holder.facts)
         if refusal:
-            raise Problem("type-unavailable", refusal.message, reason=refusal.reason,
-                          message=refusal.message)
+            raise _refuse("type-unavailable", refusal)
 
         copies: int = request["copies"]
-        options: dict[str, Any] = request["options"]
-        # Printing these items comes with the full 住民票 layout; until then a
-        # request for them is refused rather than silently left off the paper.
-        not_yet = [name for name in UNSUPPORTED_ITEMS if options.get(name)]
-        if not_yet:
-            raise invalid_request([{"field": f"options.{name}",
-                                    "message": "this item cannot be printed yet"}
-                                   for name in not_yet])
         serials = await self.register.next_certificate_numbers(copies, day.year)
         numbers = [certificate_number(self.profile.code, day.year, s) for s in serials]
-        if cert_type == "juminhyo":
-            current = await self.register.household_members(household.household_id)
-            members, whole = select_members(current, options.get("members"))
-            head = next((m for m in current if m.relationship == "世帯主"), None)
-            inputs: list[Any] = [juminhyo_input(
-                self.profile, household, members, head, whole_household=whole,
-                show_relationship=bool(options.get("relationship")), number=number, day=day,
-                copy_index=index, copies=copies) for index, number in enumerate(numbers, 1)]
-            render: Any = render_juminhyo
-        else:
-            assert seal is not None
-            inputs = [inkan_input(self.profile, holder, household.address, seal,
-                                  number=number, day=day) for number in numbers]
-            render = render_inkan
+        render, inputs = await self._documents(cert_type, holder, options, numbers, day)
 
         certificates = []
         for value, number in zip(inputs, numbers, strict=True):
@@ -191,10 +223,74 @@ class Issuer:
                                  "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": fee})
         response = {"fee_yen": fee * copies, "certificates": certificates}
         await self.register.record_issuance(
-            Issuance(request["request_id"], holder.resident_code, cert_type, copies, options,
-                     response),
+            Issuance(request["request_id"], holder.resident_code, cert_type.value, copies,
+                     options, response),
             datetime.now(TOKYO), request["kiosk"], numbers)
         return response
+
+    async def _documents(self, cert_type: CertificateType, holder: Holder,
+                         options: dict[str, Any], numbers: list[str], day: date,
+                         ) -> tuple[Callable[[Any], bytes], list[Any]]:
+        """The renderer and one input per copy."""
+        profile, facts = self.profile, holder.facts
+        if cert_type in FAMILY_REGISTER_TYPES:
+            koseki: KosekiEntry | None = facts.koseki
+            assert koseki is not None  # type_refusal saw to it
+            found = await self.register.family_register(koseki.register_id)
+            if found is None:
+                raise _refuse("type-unavailable", NO_DOMICILE)
+            register, persons = found
+            if cert_type is CertificateType.KOSEKI_FUHYO:
+                return render_fuhyo, [documents.fuhyo_input(profile, register, koseki,
+                                                            number=n, day=day) for n in numbers]
+            return render_koseki, [documents.koseki_input(
+                profile, cert_type, register, persons, koseki, number=n, day=day)
+                for n in numbers]
+
+        resident, household = holder.resident, holder.household
+        assert resident is not None and household is not None
+        if cert_type is CertificateType.JUMINHYO:
+            current = await self.register.household_members(household.household_id)
+            members, whole = documents.select_members(current, options.get("members"))
+            head = next((m for m in current if m.relationship == "世帯主"), None)
+            return render_juminhyo, [documents.juminhyo_input(
+                profile, household, members, head, whole_household=whole,
+                show_relationship=bool(options.get("relationship")),
+                show_domicile=bool(options.get("domicile")),
+                show_nationality=bool(options.get("nationality")),
+                number=n, day=day, copy_index=i, copies=len(numbers))
+                for i, n in enumerate(numbers, 1)]
+        if cert_type is CertificateType.JUMINHYO_KISAI:
+            return render_juminhyo_kisai, [documents.kisai_input(
+                profile, resident, household.address, number=n, day=day) for n in numbers]
+        if cert_type is CertificateType.INKAN:
+            assert facts.seal is not None
+            return render_inkan, [documents.inkan_input(
+                profile, resident, household.address, facts.seal, number=n, day=day)
+                for n in numbers]
+        if cert_type in TAX_TYPES:
+            year = options.get("fiscal_year", facts.tax_years[0])
+            if year not in facts.tax_years:
+                raise _refuse("type-unavailable", no_tax_record_for(year))
+            record = (await self.register.tax_records(resident.resident_code))[year]
+            return render_tax, [documents.tax_input(profile, cert_type, resident, record,
+                                                    number=n, day=day) for n in numbers]
+        if cert_type is CertificateType.RISAI:
+            reports = await self.register.damage_reports(household.household_id)
+            wanted = options.get("disaster_id", reports[0].disaster.disaster_id)
+            report = next((r for r in reports if r.disaster.disaster_id == wanted), None)
+            if report is None:
+                raise _refuse("type-unavailable", Refusal(
+                    "no-disaster-record", "指定の災害について罹災の記録がありません"))
+            members = await self.register.household_members(household.household_id)
+            head = next((m for m in members if m.relationship == "世帯主"), None)
+            return render_risai, [documents.risai_input(profile, report, head, number=n,
+                                                        day=day) for n in numbers]
+        raise _refuse("type-unavailable", Refusal("not-offered", "この証明書は発行できません"))
+
+
+def no_tax_record_for(year: int) -> Refusal:
+    return Refusal("no-tax-record", f"{year}年度の課税の記録がないため交付できません")
 
 
 def _render_locked(render: Any, value: Any) -> bytes:

@@ -11,6 +11,8 @@ from konbini.schemas import (
     MUNICIPAL_CERTIFICATES_REQUEST,
     MUNICIPAL_CERTIFICATES_RESPONSE,
     MUNICIPAL_MENU_REQUEST,
+    MUNICIPAL_USE_REGISTRATION_REQUEST,
+    MUNICIPAL_USE_REGISTRATION_RESPONSE,
 )
 
 
@@ -30,5 +32,13 @@ def municipal_openapi(name: str) -> dict[str, Any]:
                 response=MUNICIPAL_CERTIFICATES_RESPONSE,
                 problems=("resident-ineligible", "type-unavailable", "member-not-in-household",
                           "conflict", "invalid-request"))},
+            "/v1/use-registrations": {"post": operation(
+                "本籍地の利用登録 (addition): a person whose 本籍 is here and who lives "
+                "elsewhere registers to have their family registers at a kiosk; 201 when "
+                "registered now, 200 when already registered",
+                body=MUNICIPAL_USE_REGISTRATION_REQUEST, ok=201,
+                response=MUNICIPAL_USE_REGISTRATION_RESPONSE,
+                problems=("type-unavailable", "resident-ineligible", "conflict",
+                          "invalid-request"))},
             "/v1/openapi.json": {"get": operation("This document")},
         })

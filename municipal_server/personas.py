@@ -9,8 +9,23 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from .register import DECEASED, MOVED_OUT, MOVING_OUT, RESIDENT, Household, Resident
+from .era import wareki
+from .register import (
+    DECEASED,
+    MOVED_OUT,
+    MOVING_OUT,
+    RESIDENT,
+    DamageReport,
+    Disaster,
+    FamilyRegister,
+    ForeignStatus,
+    Household,
+    KosekiEntry,
+    Resident,
+    TaxRecord,
+)
 from .render.seal import personal_seal_png
+from .tax import assess
 
 
 @dataclass(frozen=True)
@@ -54,24 +69,40 @@ def _single(code: str, key: str, address: str, name: str, kana: str, birth: date
                                           **changes)),))
 
 
+CHIYODA, MIYAZAKI, YOKOHAMA = "131016", "452017", "141003"
+KASUMI_ADDRESS = "東京都千代田区霞が関2丁目1番2号"
+KASUMI_DOMICILE = "東京都千代田区霞が関二丁目1番"
+BANGO_DOMICILE = "東京都千代田区千代田1番"
+HYUGA_DOMICILE = "宮崎県宮崎市橘通東一丁目9番"
+BANGO_ADDRESS = "宮崎県宮崎市橘通西1丁目1番1号"
+
+
+def _jiro_birth(today: date) -> date:
+    """霞 次郎 is 14 on the day the register is seeded (and for most of a year after)."""
+    return _years_before(today, 14) - timedelta(days=30)
+
+
 def persona_households(code: str, today: date) -> list[PersonaHousehold]:
     """The persona households living in municipality ``code``."""
-    if code == "131016":
-        kasumi = "東京都千代田区霞が関2丁目1番2号"
+    if code == CHIYODA:
+        kasumi = KASUMI_ADDRESS
         chiyoda = "東京都千代田区永田町1丁目7番1号"
-        jiro_birth = _years_before(today, 14) - timedelta(days=30)
+        jiro_birth = _jiro_birth(today)
+        kasumi_family = {"domicile": KASUMI_DOMICILE, "domicile_head": "霞 太郎",
+                         "domicile_code": CHIYODA}
         return [
             PersonaHousehold(
                 Household("h-kasumi", kasumi),
                 (("kasumi-taro", _adult(code, "kasumi-taro", "h-kasumi", "霞 太郎",
-                                        "かすみ たろう", date(1980, 4, 1), "男", order=0)),
+                                        "かすみ たろう", date(1980, 4, 1), "男", order=0,
+                                        **kasumi_family)),
                  ("kasumi-hanako", _adult(code, "kasumi-hanako", "h-kasumi", "霞 花子",
                                           "かすみ はなこ", date(1982, 6, 15), "女", "妻",
-                                          order=1)),
+                                          order=1, **kasumi_family)),
                  ("kasumi-jiro", _adult(code, "kasumi-jiro", "h-kasumi", "霞 次郎",
                                         "かすみ じろう", jiro_birth, "男", "子", order=2,
                                         moved_in_on=jiro_birth, moved_in_reason="出生",
-                                        previous_address=None))),
+                                        previous_address=None, **kasumi_family))),
                 seals=("kasumi-taro",)),
             _single(code, "no-seal", chiyoda, "鈴木 一郎", "すずき いちろう",
                     date(1975, 9, 10), "男"),
@@ -88,7 +119,14 @@ def persona_households(code: str, today: date) -> list[PersonaHousehold]:
             _single(code, "gaiji", chiyoda, "𠮷田 一郎", "よしだ いちろう", date(1978, 5, 5),
                     "男"),
             _single(code, "foreign-resident", chiyoda, "スミス ジョン", "すみす じょん",
-                    date(1988, 8, 8), "男", nationality="アメリカ合衆国"),
+                    date(1988, 8, 8), "男", nationality="アメリカ合衆国",
+                    foreign=ForeignStatus("技術・人文知識・国際業務", "3年", date(2028, 3, 31)),
+                    moved_in_reason="転入", previous_address="アメリカ合衆国"),
+            _single(code, "moved-in-today", chiyoda, "森 健一", "もり けんいち",
+                    date(1991, 2, 14), "男", moved_in_on=today),
+            _single(code, "domicile-elsewhere", chiyoda, "日向 陽子", "ひゅうが ようこ",
+                    date(1986, 7, 21), "女", domicile=HYUGA_DOMICILE, domicile_head="日向 陽子",
+                    domicile_code=MIYAZAKI, previous_address="宮崎県宮崎市橘通東1丁目9番10号"),
             _single(code, "face-auth", chiyoda, "中村 健太", "なかむら けんた",
                     date(1983, 10, 10), "男"),
             _single(code, "lost-card", chiyoda, "小林 直樹", "こばやし なおき",
@@ -100,13 +138,121 @@ def persona_households(code: str, today: date) -> list[PersonaHousehold]:
             _single(code, "smartphone", chiyoda, "山田 花子", "やまだ はなこ",
                     date(1987, 1, 20), "女"),
         ]
-    if code == "452017":
-        return [_single(code, "bango-hanako", "宮崎県宮崎市橘通西1丁目1番1号", "番号 花子",
-                        "ばんごう はなこ", date(1989, 3, 31), "女")]
-    if code == "141003":
+    if code == MIYAZAKI:
+        return [_single(code, "bango-hanako", BANGO_ADDRESS, "番号 花子",
+                        "ばんごう はなこ", date(1989, 3, 31), "女", domicile=BANGO_DOMICILE,
+                        domicile_head="番号 一郎", domicile_code=CHIYODA,
+                        previous_address="東京都千代田区千代田1番1号")]
+    if code == YOKOHAMA:
         return [_single(code, "yokohama", "神奈川県横浜市中区本町6丁目50番地の10", "港 一郎",
                         "みなと いちろう", date(1981, 8, 1), "男")]
     return []
+
+
+def _birth(day: date, place: str, reported_by: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("出生", (("出生日", wareki(day)), ("出生地", place),
+                     ("届出日", wareki(day + timedelta(days=7))), ("届出人", reported_by)))
+
+
+def _marriage(day: date, spouse: str, previous: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("婚姻", (("婚姻日", wareki(day)), ("配偶者氏名", spouse),
+                     ("従前戸籍", previous)))
+
+
+def persona_family_registers(code: str, today: date
+                             ) -> list[tuple[FamilyRegister, list[KosekiEntry]]]:
+    """The 戸籍 kept by municipality ``code`` (本籍 here), with their 附票.
+
+    A 附票 carries the person's 住民票コード, which is how a family register
+    finds its people wherever they live."""
+    if code == CHIYODA:
+        jiro_birth = _jiro_birth(today)
+        kasumi = FamilyRegister("k-kasumi", KASUMI_DOMICILE, "霞 太郎", date(2008, 4, 1))
+        wed = date(2008, 4, 1)
+        bango = FamilyRegister("k-bango", BANGO_DOMICILE, "番号 一郎", date(1987, 10, 1))
+        return [
+            (kasumi, [
+                KosekiEntry("kp-kasumi-taro", kasumi.register_id, 1, "霞 太郎", "太郎",
+                            date(1980, 4, 1), "霞 一郎", "霞 和子", "長男", "夫",
+                            (_birth(date(1980, 4, 1), "東京都千代田区", "父"),
+                             _marriage(wed, "霞 花子", "東京都千代田区霞が関二丁目1番 霞 一郎")),
+                            resident_code=resident_code(code, "kasumi-taro"),
+                            addresses=(("東京都港区芝公園4丁目2番8号", wed),
+                                       (KASUMI_ADDRESS, date(2015, 4, 1)))),
+                KosekiEntry("kp-kasumi-hanako", kasumi.register_id, 2, "霞 花子", "花子",
+                            date(1982, 6, 15), "山田 次郎", "山田 良子", "長女", "妻",
+                            (_birth(date(1982, 6, 15), "神奈川県横浜市", "父"),
+                             _marriage(wed, "霞 太郎", "神奈川県横浜市中区本町六丁目50番地 "
+                                                       "山田 次郎")),
+                            resident_code=resident_code(code, "kasumi-hanako"),
+                            addresses=(("東京都港区芝公園4丁目2番8号", wed),
+                                       (KASUMI_ADDRESS, date(2015, 4, 1)))),
+                KosekiEntry("kp-kasumi-jiro", kasumi.register_id, 3, "霞 次郎", "次郎",
+                            jiro_birth, "霞 太郎", "霞 花子", "長男", None,
+                            (_birth(jiro_birth, "東京都千代田区", "父"),),
+                            resident_code=resident_code(code, "kasumi-jiro"),
+                            addresses=((KASUMI_ADDRESS, jiro_birth),)),
+            ]),
+            (bango, [
+                KosekiEntry("kp-bango-ichiro", bango.register_id, 1, "番号 一郎", "一郎",
+                            date(1958, 11, 3), "番号 太平", "番号 ハル", "長男", "夫",
+                            (_birth(date(1958, 11, 3), "東京都千代田区", "父"),
+                             _marriage(date(1987, 10, 1), "番号 和子",
+                                       "東京都千代田区千代田1番 番号 太平"))),
+                KosekiEntry("kp-bango-kazuko", bango.register_id, 2, "番号 和子", "和子",
+                            date(1961, 5, 20), "佐藤 茂", "佐藤 文", "二女", "妻",
+                            (_birth(date(1961, 5, 20), "宮崎県宮崎市", "父"),
+                             _marriage(date(1987, 10, 1), "番号 一郎",
+                                       "宮崎県宮崎市橘通東一丁目9番 佐藤 茂"))),
+                KosekiEntry("kp-bango-hanako", bango.register_id, 3, "番号 花子", "花子",
+                            date(1989, 3, 31), "番号 一郎", "番号 和子", "長女", None,
+                            (_birth(date(1989, 3, 31), "東京都千代田区", "父"),),
+                            resident_code=resident_code(MIYAZAKI, "bango-hanako"),
+                            addresses=(("東京都千代田区千代田1番1号", date(1989, 3, 31)),
+                                       (BANGO_ADDRESS, date(2015, 4, 1)))),
+            ]),
+        ]
+    if code == MIYAZAKI:
+        hyuga = FamilyRegister("k-hyuga", HYUGA_DOMICILE, "日向 陽子", date(2010, 8, 1))
+        return [(hyuga, [
+            KosekiEntry("kp-hyuga-yoko", hyuga.register_id, 1, "日向 陽子", "陽子",
+                        date(1986, 7, 21), "日向 誠", "日向 恵", "長女", None,
+                        (_birth(date(1986, 7, 21), "宮崎県宮崎市", "父"),
+                         ("分籍", (("分籍日", wareki(date(2010, 8, 1))),
+                                   ("従前戸籍", "宮崎県宮崎市橘通東一丁目9番 日向 誠")))),
+                        resident_code=resident_code(CHIYODA, "domicile-elsewhere"),
+                        addresses=(("宮崎県宮崎市橘通東1丁目9番10号", date(2010, 8, 1)),
+                                   ("東京都千代田区永田町1丁目7番1号", date(2015, 4, 1)))),
+        ])]
+    return []
+
+
+def persona_tax_records(code: str, today: date) -> list[TaxRecord]:
+    """Assessments for the personas who earn, for the fiscal years a kiosk offers."""
+    def years(key: str, address: str, count: int = 2, **income: object
+              ) -> list[TaxRecord]:
+        latest = today.year if today.month >= 6 else today.year - 1
+        return [assess(resident_code(code, key), latest - n, address, **income)  # type: ignore[arg-type]
+                for n in range(count)]
+    if code == CHIYODA:
+        return [*years("kasumi-taro", KASUMI_ADDRESS, gross_salary=6_200_000, spouse=True,
+                       dependents=0),
+                *years("kasumi-hanako", KASUMI_ADDRESS, count=1, gross_salary=1_000_000),
+                *years("no-seal", "東京都千代田区永田町1丁目7番1号", gross_salary=4_800_000),
+                *years("foreign-resident", "東京都千代田区永田町1丁目7番1号", count=1,
+                       gross_salary=5_400_000)]
+    if code == MIYAZAKI:
+        return years("bango-hanako", BANGO_ADDRESS, gross_salary=3_900_000)
+    return []
+
+
+def persona_damage_reports(code: str) -> list[DamageReport]:
+    """罹災: the typhoon that flooded the 霞 household's ground floor."""
+    if code != CHIYODA:
+        return []
+    typhoon = Disaster("r8-typhoon-10", "令和8年台風第10号", date(2026, 8, 30))
+    return [DamageReport(typhoon, "h-kasumi", KASUMI_ADDRESS, "半壊", "床上浸水",
+                         date(2026, 9, 4))]
 
 
 def seal_for(name: str) -> bytes:

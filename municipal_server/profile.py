@@ -33,6 +33,8 @@ class Profile:
     port: int
     services: tuple[dict[str, Any], ...]
     maintenance: MaintenancePlan | None = None
+    tax_years: int = 2  # how many 年度 of tax certificates the kiosk offers
+    admin_port: int = 0  # the clerk's API on loopback; 0: the port + 100
 
     @property
     def municipality(self) -> Municipality:
@@ -53,4 +55,5 @@ def load_profile(code_or_path: str) -> Profile:
         code=data["code"], name=data["name"], prefecture=data["prefecture"],
         mayor_title=data["mayor_title"], mayor_name=data["mayor_name"], port=data["port"],
         services=tuple(data["services"]),
-        maintenance=MaintenancePlan(plan["days"], plan["reason"]) if plan else None)
+        maintenance=MaintenancePlan(plan["days"], plan["reason"]) if plan else None,
+        tax_years=data.get("tax_years", 2), admin_port=data.get("admin_port", 0))

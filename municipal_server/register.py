@@ -40,8 +40,54 @@ CREATE TABLE IF NOT EXISTS issuance_history (
     copies INTEGER NOT NULL, options TEXT NOT NULL, issued_at TEXT NOT NULL,
     terminal_id TEXT NOT NULL, chain TEXT NOT NULL, store_id TEXT NOT NULL,
     certificate_numbers TEXT NOT NULL, response TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS issuance_resident ON issuance_history(resident_code);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tax_records (
+    resident_code TEXT NOT NULL, fiscal_year INTEGER NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (resident_code, fiscal_year));
+CREATE TABLE IF NOT EXISTS family_registers (
+    register_id TEXT PRIMARY KEY, domicile TEXT NOT NULL, head_name TEXT NOT NULL,
+    compiled_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS koseki_persons (
+    person_id TEXT PRIMARY KEY,
+    register_id TEXT NOT NULL REFERENCES family_registers(register_id),
+    position INTEGER NOT NULL, name TEXT NOT NULL, given_name TEXT NOT NULL,
+    birth_date TEXT NOT NULL, father TEXT, mother TEXT, relationship TEXT NOT NULL,
+    spouse_role TEXT, events TEXT NOT NULL, removed INTEGER NOT NULL DEFAULT 0,
+    resident_code TEXT UNIQUE, addresses TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS koseki_register ON koseki_persons(register_id, position);
+CREATE TABLE IF NOT EXISTS use_registrations (
+    resident_code TEXT PRIMARY KEY, residence_code TEXT NOT NULL,
+    registered_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS disasters (
+    disaster_id TEXT PRIMARY KEY, name TEXT NOT NULL, occurred_on TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS damage_reports (
+    disaster_id TEXT NOT NULL REFERENCES disasters(disaster_id),
+    household_id TEXT NOT NULL REFERENCES households(household_id),
+    property_address TEXT NOT NULL, damage_level TEXT NOT NULL, flooding TEXT,
+    surveyed_on TEXT, PRIMARY KEY (disaster_id, household_id));
+CREATE INDEX IF NOT EXISTS damage_household ON damage_reports(household_id);
+CREATE TABLE IF NOT EXISTS cards (
+    serial TEXT PRIMARY KEY, resident_code TEXT NOT NULL, credential TEXT NOT NULL,
+    status TEXT NOT NULL, issued_at TEXT NOT NULL, status_reason TEXT);
+CREATE INDEX IF NOT EXISTS cards_resident ON cards(resident_code);
+CREATE TABLE IF NOT EXISTS clerk_log (
+    entry INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL);
 """
+
+# Columns added to ``residents`` after the first release: an existing register
+# (a demo's var/) gains them on open, so nobody has to delete their data.
+RESIDENT_COLUMNS_ADDED = (
+    ("domicile", "TEXT"),  # 本籍 (Japanese nationals)
+    ("domicile_head", "TEXT"),  # 筆頭者
+    ("domicile_code", "TEXT"),  # the municipality that keeps the 戸籍
+    ("residence_status", "TEXT"),  # 在留資格 (foreign residents)
+    ("period_of_stay", "TEXT"),  # 在留期間
+    ("period_expires_on", "TEXT"),  # 在留期間の満了の日
+    ("foreign_category", "TEXT"),  # 法第30条の45に規定する区分
+    ("status_on", "TEXT"),  # the day of the move out, scheduled move out or death
+)
 
 # Statuses of a resident record.
 RESIDENT = "resident"
@@ -49,6 +95,17 @@ MOVING_OUT = "moving-out"  # 転出予定
 MOVED_OUT = "moved-out"  # 転出
 DECEASED = "deceased"  # 死亡
 IN_HOUSEHOLD = (RESIDENT, MOVING_OUT)
+STATUSES = (RESIDENT, MOVING_OUT, MOVED_OUT, DECEASED)
+
+
+@dataclass(frozen=True)
+class ForeignStatus:
+    """What a foreign resident's record holds beyond a Japanese national's."""
+
+    residence_status: str  # 在留資格
+    period_of_stay: str  # 在留期間
+    period_expires_on: date  # 在留期間の満了の日
+    category: str = "中長期在留者"  # 法第30条の45に規定する区分
 
 
 @dataclass(frozen=True)
@@ -68,6 +125,11 @@ class Resident:
     support_measure: bool = False  # 支援措置
     nationality: str | None = None  # None for Japanese nationals
     household_order: int = 0
+    domicile: str | None = None  # 本籍
+    domicile_head: str | None = None  # 筆頭者
+    domicile_code: str | None = None  # 本籍地の団体コード
+    foreign: ForeignStatus | None = None
+    status_on: date | None = None  # when the status took (or takes) effect
 
 
 @dataclass(frozen=True)
@@ -86,6 +148,94 @@ class SealRegistration:
 
 
 @dataclass(frozen=True)
+class TaxRecord:
+    """One fiscal year's 住民税 assessment (課税台帳) of one resident."""
+
+    resident_code: str
+    fiscal_year: int  # 年度, on the income of the year before
+    address: str  # address on 1 January of the fiscal year (賦課期日)
+    gross_salary: int
+    income_items: tuple[tuple[str, int], ...]
+    deductions: tuple[tuple[str, int], ...]
+    dependents: int
+    municipal_income_levy: int
+    municipal_per_capita: int
+    prefectural_income_levy: int
+    prefectural_per_capita: int
+
+    @property
+    def total_income(self) -> int:
+        return sum(amount for _, amount in self.income_items)
+
+    @property
+    def total_deductions(self) -> int:
+        return sum(amount for _, amount in self.deductions)
+
+    @property
+    def taxable_income(self) -> int:
+        # 課税標準額 is rounded down to the thousand yen.
+        return max(0, self.total_income - self.total_deductions) // 1000 * 1000
+
+
+@dataclass(frozen=True)
+class KosekiEntry:
+    """One person recorded in a 戸籍, with the 附票 (address history) kept beside it."""
+
+    person_id: str
+    register_id: str
+    position: int
+    name: str
+    given_name: str
+    birth_date: date
+    father: str | None
+    mother: str | None
+    relationship: str  # 続柄 to the parents, e.g. 長男
+    spouse_role: str | None  # 配偶者区分
+    events: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # 身分事項
+    removed: bool = False  # 除籍
+    resident_code: str | None = None  # the 附票 carries the 住民票コード
+    addresses: tuple[tuple[str, date], ...] = ()  # 附票: (住所, 住所を定めた年月日)
+
+
+@dataclass(frozen=True)
+class FamilyRegister:
+    """A 戸籍 whose 本籍 is in this municipality."""
+
+    register_id: str
+    domicile: str
+    head_name: str  # 筆頭者
+    compiled_on: date  # 編製日
+
+
+@dataclass(frozen=True)
+class Disaster:
+    disaster_id: str
+    name: str  # 災害名
+    occurred_on: date
+
+
+@dataclass(frozen=True)
+class DamageReport:
+    """The damage to a household's dwelling found by the municipality's survey (被害認定)."""
+
+    disaster: Disaster
+    household_id: str
+    property_address: str
+    damage_level: str
+    flooding: str | None = None
+    surveyed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    serial: str
+    resident_code: str
+    credential: str
+    status: str
+    issued_at: str
+
+
+@dataclass(frozen=True)
 class Issuance:
     request_id: str
     resident_code: str
@@ -95,17 +245,73 @@ class Issuance:
     response: dict[str, Any]
 
 
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
 def _resident(row: sqlite3.Row) -> Resident:
+    foreign = None
+    if row["residence_status"]:
+        foreign = ForeignStatus(row["residence_status"], row["period_of_stay"] or "",
+                                date.fromisoformat(row["period_expires_on"]),
+                                row["foreign_category"] or "中長期在留者")
     return Resident(
         row["resident_code"], row["member_id"], row["household_id"], row["name"],
         row["name_kana"], date.fromisoformat(row["birth_date"]), row["sex"],
         row["relationship"], row["status"], date.fromisoformat(row["moved_in_on"]),
         row["moved_in_reason"], row["previous_address"], bool(row["support_measure"]),
-        row["nationality"], row["household_order"])
+        row["nationality"], row["household_order"], row["domicile"], row["domicile_head"],
+        row["domicile_code"], foreign, _day(row["status_on"]))
+
+
+def _resident_row(r: Resident) -> tuple[Any, ...]:
+    f = r.foreign
+    return (r.resident_code, r.member_id, r.household_id, r.name, r.name_kana,
+            r.birth_date.isoformat(), r.sex, r.relationship, r.status,
+            r.moved_in_on.isoformat(), r.moved_in_reason, r.previous_address,
+            int(r.support_measure), r.nationality, r.household_order, r.domicile,
+            r.domicile_head, r.domicile_code, f.residence_status if f else None,
+            f.period_of_stay if f else None, f.period_expires_on.isoformat() if f else None,
+            f.category if f else None, r.status_on.isoformat() if r.status_on else None)
+
+
+_RESIDENT_INSERT = (
+    "INSERT INTO residents (resident_code, member_id, household_id, name, name_kana, "
+    "birth_date, sex, relationship, status, moved_in_on, moved_in_reason, previous_address, "
+    "support_measure, nationality, household_order, domicile, domicile_head, domicile_code, "
+    "residence_status, period_of_stay, period_expires_on, foreign_category, status_on) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
+def _koseki_entry(row: sqlite3.Row) -> KosekiEntry:
+    events = tuple((kind, tuple((k, v) for k, v in details))
+                   for kind, details in json.loads(row["events"]))
+    addresses = tuple((a, date.fromisoformat(d)) for a, d in json.loads(row["addresses"]))
+    return KosekiEntry(
+        row["person_id"], row["register_id"], row["position"], row["name"], row["given_name"],
+        date.fromisoformat(row["birth_date"]), row["father"], row["mother"],
+        row["relationship"], row["spouse_role"], events, bool(row["removed"]),
+        row["resident_code"], addresses)
+
+
+def _tax_record(resident_code: str, fiscal_year: int, data: dict[str, Any]) -> TaxRecord:
+    return TaxRecord(
+        resident_code, fiscal_year, data["address"], data["gross_salary"],
+        tuple((k, v) for k, v in data["income_items"]),
+        tuple((k, v) for k, v in data["deductions"]), data["dependents"],
+        data["municipal_income_levy"], data["municipal_per_capita"],
+        data["prefectural_income_levy"], data["prefectural_per_capita"])
+
+
+class UnknownRecord(LookupError):
+    """The record a clerk's change refers to does not exist."""
 
 
 class Register:
-    """A small interface over the municipality's SQLite database."""
+    """A small interface over the municipality's SQLite database.
+
+    Writes go through one lock and commit before they return, so the next
+    request (from any kiosk) reads the change."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
@@ -113,88 +319,262 @@ class Register:
 
     @classmethod
     async def open(cls, path: Path) -> Register:
-        return cls(await open_database(path, SCHEMA))
+        db = await open_database(path, SCHEMA)
+        async with db.execute("PRAGMA table_info(residents)") as cur:
+            present = {row["name"] for row in await cur.fetchall()}
+        for column, kind in RESIDENT_COLUMNS_ADDED:
+            if column not in present:
+                await db.execute(f"ALTER TABLE residents ADD COLUMN {column} {kind}")
+        await db.commit()
+        return cls(db)
 
     async def close(self) -> None:
         await self._db.close()
 
+    async def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        async with self._db.execute(sql, args) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, args) as cur:
+            return list(await cur.fetchall())
+
+    async def _write(self, statements: Iterable[tuple[str, tuple[Any, ...]]],
+                     *, must_change: bool = False) -> None:
+        """Run ``statements`` in one transaction; with ``must_change``, raise
+        ``UnknownRecord`` (and change nothing) when the first one touched no row."""
+        async with self._write_lock:
+            try:
+                for n, (sql, args) in enumerate(statements):
+                    cursor = await self._db.execute(sql, args)
+                    if must_change and n == 0 and cursor.rowcount == 0:
+                        raise UnknownRecord(sql.split()[1])
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+
+    async def log(self, at: datetime, action: str, target: str) -> None:
+        """The clerk's audit trail (操作記録): what was done to which record, no contents."""
+        await self._write([("INSERT INTO clerk_log (at, action, target) VALUES (?,?,?)",
+                            (at.isoformat(), action, target))])
+
     # -- register -----------------------------------------------------------
     async def add_household(self, household: Household, members: Iterable[Resident]) -> None:
+        await self._write([("INSERT INTO households VALUES (?, ?)",
+                            (household.household_id, household.address)),
+                           *((_RESIDENT_INSERT, _resident_row(r)) for r in members)])
+
+    async def add_households(self, batch: Iterable[tuple[Household, Iterable[Resident]]]
+                             ) -> None:
+        """Many households in one transaction (seeding a large register)."""
         async with self._write_lock:
-            await self._db.execute("INSERT INTO households VALUES (?, ?)",
-                                   (household.household_id, household.address))
-            for r in members:
-                await self._db.execute(
-                    "INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.resident_code, r.member_id, r.household_id, r.name, r.name_kana,
-                     r.birth_date.isoformat(), r.sex, r.relationship, r.status,
-                     r.moved_in_on.isoformat(), r.moved_in_reason, r.previous_address,
-                     int(r.support_measure), r.nationality, r.household_order))
-            await self._db.commit()
+            try:
+                for household, members in batch:
+                    await self._db.execute("INSERT INTO households VALUES (?, ?)",
+                                           (household.household_id, household.address))
+                    await self._db.executemany(_RESIDENT_INSERT,
+                                               [_resident_row(r) for r in members])
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+
+    async def add_member(self, resident: Resident) -> None:
+        """A birth or a move into an existing household."""
+        await self._write([(_RESIDENT_INSERT, _resident_row(resident))])
 
     async def resident(self, resident_code: str) -> Resident | None:
-        async with self._db.execute("SELECT * FROM residents WHERE resident_code = ?",
-                                    (resident_code,)) as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT * FROM residents WHERE resident_code = ?", resident_code)
         return None if row is None else _resident(row)
 
     async def household(self, household_id: str) -> Household | None:
-        async with self._db.execute("SELECT * FROM households WHERE household_id = ?",
-                                    (household_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT * FROM households WHERE household_id = ?", household_id)
         return None if row is None else Household(row["household_id"], row["address"])
 
     async def household_members(self, household_id: str) -> list[Resident]:
         """Current members, head first; those who left the household are not members."""
-        async with self._db.execute(
-                "SELECT * FROM residents WHERE household_id = ? AND status IN (?, ?) "
-                "ORDER BY household_order, resident_code",
-                (household_id, *IN_HOUSEHOLD)) as cur:
-            return [_resident(row) for row in await cur.fetchall()]
+        rows = await self._all(
+            "SELECT * FROM residents WHERE household_id = ? AND status IN (?, ?) "
+            "ORDER BY household_order, resident_code", household_id, *IN_HOUSEHOLD)
+        return [_resident(row) for row in rows]
+
+    async def find_residents(self, name: str, limit: int = 20) -> list[Resident]:
+        """Residents whose name or kana contains ``name`` (the counter's search)."""
+        pattern = "%" + name.replace("%", "").replace("_", "") + "%"
+        rows = await self._all("SELECT * FROM residents WHERE name LIKE ? OR name_kana LIKE ? "
+                               "ORDER BY resident_code LIMIT ?", pattern, pattern, limit)
+        return [_resident(row) for row in rows]
 
     async def resident_count(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) AS n FROM residents") as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT COUNT(*) AS n FROM residents")
         return int(row["n"]) if row else 0
+
+    async def set_status(self, resident_code: str, status: str, on: date) -> None:
+        """Record a move out (scheduled or done) or a death (異動)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        await self._write([("UPDATE residents SET status = ?, status_on = ? "
+                            "WHERE resident_code = ?", (status, on.isoformat(), resident_code))],
+                          must_change=True)
+
+    async def set_moved_in(self, resident_code: str, on: date) -> None:
+        """Correct the day a resident moved in (住民となった年月日)."""
+        await self._write([("UPDATE residents SET moved_in_on = ? WHERE resident_code = ?",
+                            (on.isoformat(), resident_code))])
+
+    async def set_support_measure(self, resident_code: str, active: bool) -> None:
+        """支援措置: a victim of domestic violence or stalking is never issued at a kiosk."""
+        await self._write([("UPDATE residents SET support_measure = ? WHERE resident_code = ?",
+                            (int(active), resident_code))], must_change=True)
 
     # -- seals ----------------------------------------------------------------
     async def register_seal(self, seal: SealRegistration) -> None:
-        async with self._write_lock:
-            await self._db.execute(
-                "INSERT OR REPLACE INTO seals VALUES (?,?,?,?,?)",
-                (seal.resident_code, seal.image_png, seal.status,
-                 seal.registered_on.isoformat(),
-                 seal.abolished_on.isoformat() if seal.abolished_on else None))
-            await self._db.commit()
+        await self._write([(
+            "INSERT OR REPLACE INTO seals VALUES (?,?,?,?,?)",
+            (seal.resident_code, seal.image_png, seal.status, seal.registered_on.isoformat(),
+             seal.abolished_on.isoformat() if seal.abolished_on else None))])
 
     async def abolish_seal(self, resident_code: str, on: date) -> None:
         """廃止: the registration stays on record but certifies nothing any more."""
-        async with self._write_lock:
-            await self._db.execute(
-                "UPDATE seals SET status='abolished', abolished_on=? WHERE resident_code=?",
-                (on.isoformat(), resident_code))
-            await self._db.commit()
+        await self._write([("UPDATE seals SET status='abolished', abolished_on=? "
+                            "WHERE resident_code=? AND status='active'",
+                            (on.isoformat(), resident_code))], must_change=True)
 
     async def seal(self, resident_code: str) -> SealRegistration | None:
-        async with self._db.execute("SELECT * FROM seals WHERE resident_code = ?",
-                                    (resident_code,)) as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT * FROM seals WHERE resident_code = ?", resident_code)
         if row is None:
             return None
         return SealRegistration(
             row["resident_code"], bytes(row["image_png"]), row["status"],
-            date.fromisoformat(row["registered_on"]),
-            date.fromisoformat(row["abolished_on"]) if row["abolished_on"] else None)
+            date.fromisoformat(row["registered_on"]), _day(row["abolished_on"]))
+
+    # -- tax (課税台帳) ------------------------------------------------------
+    async def record_tax(self, record: TaxRecord) -> None:
+        data = {"address": record.address, "gross_salary": record.gross_salary,
+                "income_items": record.income_items, "deductions": record.deductions,
+                "dependents": record.dependents,
+                "municipal_income_levy": record.municipal_income_levy,
+                "municipal_per_capita": record.municipal_per_capita,
+                "prefectural_income_levy": record.prefectural_income_levy,
+                "prefectural_per_capita": record.prefectural_per_capita}
+        await self._write([("INSERT OR REPLACE INTO tax_records VALUES (?, ?, ?)",
+                            (record.resident_code, record.fiscal_year,
+                             json.dumps(data, ensure_ascii=False)))])
+
+    async def tax_records(self, resident_code: str) -> dict[int, TaxRecord]:
+        rows = await self._all("SELECT * FROM tax_records WHERE resident_code = ?",
+                               resident_code)
+        return {row["fiscal_year"]: _tax_record(resident_code, row["fiscal_year"],
+                                                json.loads(row["record"])) for row in rows}
+
+    # -- family registers (戸籍) and their 附票 --------------------------------
+    async def add_family_register(self, register: FamilyRegister,
+                                  persons: Iterable[KosekiEntry]) -> None:
+        await self._write([
+            ("INSERT INTO family_registers VALUES (?,?,?,?)",
+             (register.register_id, register.domicile, register.head_name,
+              register.compiled_on.isoformat())),
+            *(("INSERT INTO koseki_persons VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               (p.person_id, register.register_id, p.position, p.name, p.given_name,
+                p.birth_date.isoformat(), p.father, p.mother, p.relationship, p.spouse_role,
+                json.dumps(p.events, ensure_ascii=False), int(p.removed), p.resident_code,
+                json.dumps([(a, d.isoformat()) for a, d in p.addresses], ensure_ascii=False)))
+              for p in persons)])
+
+    async def koseki_entry(self, resident_code: str) -> KosekiEntry | None:
+        """The person whose 附票 carries this 住民票コード, if their 本籍 is here."""
+        row = await self._one("SELECT * FROM koseki_persons WHERE resident_code = ?",
+                              resident_code)
+        return None if row is None else _koseki_entry(row)
+
+    async def family_register(self, register_id: str
+                              ) -> tuple[FamilyRegister, list[KosekiEntry]] | None:
+        row = await self._one("SELECT * FROM family_registers WHERE register_id = ?",
+                              register_id)
+        if row is None:
+            return None
+        persons = await self._all("SELECT * FROM koseki_persons WHERE register_id = ? "
+                                  "ORDER BY position", register_id)
+        return (FamilyRegister(row["register_id"], row["domicile"], row["head_name"],
+                               date.fromisoformat(row["compiled_on"])),
+                [_koseki_entry(p) for p in persons])
+
+    # -- use registration (本籍地の利用登録) ------------------------------------
+    async def register_use(self, resident_code: str, residence_code: str,
+                           at: datetime) -> bool:
+        """Record a use registration; False if it was already there."""
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO use_registrations VALUES (?,?,?)",
+                (resident_code, residence_code, at.isoformat()))
+            await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def use_registered(self, resident_code: str) -> bool:
+        return await self._one("SELECT 1 FROM use_registrations WHERE resident_code = ?",
+                               resident_code) is not None
+
+    # -- disasters (罹災) ------------------------------------------------------
+    async def add_disaster(self, disaster: Disaster) -> None:
+        await self._write([("INSERT INTO disasters VALUES (?,?,?)",
+                            (disaster.disaster_id, disaster.name,
+                             disaster.occurred_on.isoformat()))])
+
+    async def disaster(self, disaster_id: str) -> Disaster | None:
+        row = await self._one("SELECT * FROM disasters WHERE disaster_id = ?", disaster_id)
+        return None if row is None else Disaster(row["disaster_id"], row["name"],
+                                                 date.fromisoformat(row["occurred_on"]))
+
+    async def record_damage(self, report: DamageReport) -> None:
+        await self._write([("INSERT OR REPLACE INTO damage_reports VALUES (?,?,?,?,?,?)",
+                            (report.disaster.disaster_id, report.household_id,
+                             report.property_address, report.damage_level, report.flooding,
+                             report.surveyed_on.isoformat() if report.surveyed_on else None))])
+
+    async def damage_reports(self, household_id: str) -> list[DamageReport]:
+        """The household's 罹災 records, the latest disaster first."""
+        rows = await self._all(
+            "SELECT d.*, r.household_id, r.property_address, r.damage_level, r.flooding, "
+            "r.surveyed_on FROM damage_reports r JOIN disasters d USING (disaster_id) "
+            "WHERE r.household_id = ? ORDER BY d.occurred_on DESC, d.disaster_id", household_id)
+        return [DamageReport(Disaster(r["disaster_id"], r["name"],
+                                      date.fromisoformat(r["occurred_on"])),
+                             r["household_id"], r["property_address"], r["damage_level"],
+                             r["flooding"], _day(r["surveyed_on"])) for r in rows]
+
+    # -- cards issued at the counter ---------------------------------------------
+    async def record_card(self, card: IssuedCard) -> None:
+        await self._write([("INSERT OR REPLACE INTO cards VALUES (?,?,?,?,?,NULL)",
+                            (card.serial, card.resident_code, card.credential, card.status,
+                             card.issued_at))])
+
+    async def set_card_status(self, serial: str, status: str, reason: str) -> None:
+        await self._write([("UPDATE cards SET status = ?, status_reason = ? WHERE serial = ?",
+                            (status, reason, serial))])
+
+    async def cards(self, resident_code: str) -> list[IssuedCard]:
+        rows = await self._all("SELECT * FROM cards WHERE resident_code = ? ORDER BY issued_at",
+                               resident_code)
+        return [IssuedCard(r["serial"], r["resident_code"], r["credential"], r["status"],
+                           r["issued_at"]) for r in rows]
 
     # -- issuance history -------------------------------------------------
     async def issuance(self, request_id: str) -> Issuance | None:
-        async with self._db.execute("SELECT * FROM issuance_history WHERE request_id = ?",
-                                    (request_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT * FROM issuance_history WHERE request_id = ?", request_id)
         if row is None:
             return None
         return Issuance(row["request_id"], row["resident_code"], row["type"], row["copies"],
                         json.loads(row["options"]), json.loads(row["response"]))
+
+    async def issuance_history(self, resident_code: str) -> list[dict[str, Any]]:
+        """交付履歴 of one resident, newest first, without the PDFs."""
+        rows = await self._all(
+            "SELECT request_id, type, copies, issued_at, terminal_id, chain, store_id, "
+            "certificate_numbers FROM issuance_history WHERE resident_code = ? "
+            "ORDER BY issued_at DESC", resident_code)
+        return [{**dict(row), "certificate_numbers": json.loads(row["certificate_numbers"])}
+                for row in rows]
 
     async def next_certificate_numbers(self, count: int, year: int) -> list[int]:
         """Reserve ``count`` consecutive serial numbers for ``year``."""
@@ -212,11 +592,46 @@ class Register:
 
     async def record_issuance(self, issuance: Issuance, issued_at: datetime,
                               kiosk: dict[str, str], numbers: list[str]) -> None:
+        await self._write([(
+            "INSERT INTO issuance_history VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (issuance.request_id, issuance.resident_code, issuance.type, issuance.copies,
+             json.dumps(issuance.options), issued_at.isoformat(), kiosk["terminal_id"],
+             kiosk["chain"], kiosk["store_id"], json.dumps(numbers),
+             json.dumps(issuance.response)))])
+
+    # -- bulk loading (a synthetic register at scale) -----------------------------
+    async def add_bulk(self, households: Iterable[tuple[Household, Iterable[Resident]]],
+                       seals: Iterable[SealRegistration] = (),
+                       tax_records: Iterable[TaxRecord] = ()) -> None:
+        """Households, their seal registrations and 課税台帳 records in one
+        transaction, a handful of statements for the lot (seeding 100,000 residents)."""
+        households = list(households)
         async with self._write_lock:
-            await self._db.execute(
-                "INSERT INTO issuance_history VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (issuance.request_id, issuance.resident_code, issuance.type, issuance.copies,
-                 json.dumps(issuance.options), issued_at.isoformat(), kiosk["terminal_id"],
-                 kiosk["chain"], kiosk["store_id"], json.dumps(numbers),
-                 json.dumps(issuance.response)))
-            await self._db.commit()
+            try:
+                await self._db.executemany("INSERT INTO households VALUES (?, ?)", [
+                    (h.household_id, h.address) for h, _ in households])
+                await self._db.executemany(_RESIDENT_INSERT, [
+                    _resident_row(r) for _, members in households for r in members])
+                await self._db.executemany("INSERT INTO seals VALUES (?,?,?,?,?)", [
+                    (s.resident_code, s.image_png, s.status, s.registered_on.isoformat(),
+                     s.abolished_on.isoformat() if s.abolished_on else None) for s in seals])
+                await self._db.executemany("INSERT INTO tax_records VALUES (?, ?, ?)", [
+                    (t.resident_code, t.fiscal_year, json.dumps({
+                        "address": t.address, "gross_salary": t.gross_salary,
+                        "income_items": t.income_items, "deductions": t.deductions,
+                        "dependents": t.dependents,
+                        "municipal_income_levy": t.municipal_income_levy,
+                        "municipal_per_capita": t.municipal_per_capita,
+                        "prefectural_income_levy": t.prefectural_income_levy,
+                        "prefectural_per_capita": t.prefectural_per_capita},
+                        ensure_ascii=False)) for t in tax_records])
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+
+    async def last_resident_code(self, low: str, high: str) -> str | None:
+        """The greatest 住民票コード in [low, high) (where a numbering left off)."""
+        row = await self._one("SELECT MAX(resident_code) AS code FROM residents "
+                              "WHERE resident_code >= ? AND resident_code < ?", low, high)
+        return row["code"] if row else None

@@ -1,16 +1,27 @@
-"""Putting the persona residents into an empty register."""
+"""Putting the persona residents into an empty register, and keeping the
+date-bound ones true on later days."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from .personas import PersonaHousehold, persona_households, seal_for, synthetic_household
+from .personas import (
+    PersonaHousehold,
+    persona_damage_reports,
+    persona_family_registers,
+    persona_households,
+    persona_tax_records,
+    resident_code,
+    seal_for,
+    synthetic_household,
+)
 from .register import Register, SealRegistration
 
 
 async def seed_personas(register: Register, code: str, today: date, *,
                         synthetic: int = 0, address_prefix: str = "") -> int:
-    """The personas of ``code``, plus ``synthetic`` numbered one-person households."""
+    """The personas of ``code`` (residents, seals, 戸籍, tax, 罹災), plus
+    ``synthetic`` numbered one-person households."""
     households: list[PersonaHousehold] = persona_households(code, today)
     households += [synthetic_household(code, address_prefix, i) for i in range(synthetic)]
     count = 0
@@ -24,4 +35,18 @@ async def seed_personas(register: Register, code: str, today: date, *,
                     date(2016, 4, 1)))
             if key in persona.abolished_seals:
                 await register.abolish_seal(resident.resident_code, date(2024, 4, 1))
+    for family_register, persons in persona_family_registers(code, today):
+        await register.add_family_register(family_register, persons)
+    for record in persona_tax_records(code, today):
+        await register.record_tax(record)
+    for report in persona_damage_reports(code):
+        if await register.disaster(report.disaster.disaster_id) is None:
+            await register.add_disaster(report.disaster)
+        await register.record_damage(report)
     return count
+
+
+async def refresh_personas(register: Register, code: str, today: date) -> None:
+    """The ``moved-in-today`` persona moved in on the day the server starts,
+    so a demo register seeded last week still shows the refusal."""
+    await register.set_moved_in(resident_code(code, "moved-in-today"), today)

@@ -8,8 +8,9 @@ from center.municipalities import is_valid_municipality_code, jis_check_digit
 from center.rate_limit import RateLimiter
 from kiosk_sim.options import parse_options
 from konbini.validation import BodySchema
+from municipal_server.documents import select_members
 from municipal_server.eligibility import age_on, resident_refusal, unsupported_characters
-from municipal_server.issuance import certificate_number, select_members
+from municipal_server.issuance import certificate_number
 from municipal_server.register import DECEASED, MOVED_OUT, MOVING_OUT, RESIDENT, Resident
 
 

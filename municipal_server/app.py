@@ -23,13 +23,14 @@ from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES
 
 from . import api
+from .admin_api import create_admin_app, load_or_create_token
 from .center_registration import CenterClient, register_with_center
 from .context import MUNICIPAL, MunicipalContext, context
 from .issuance import Issuer, warm_up
 from .openapi import municipal_openapi
 from .profile import Profile
 from .register import Register
-from .seeding import seed_personas
+from .seeding import refresh_personas, seed_personas
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ class MunicipalConfig:
     register_with_center: bool = True
     seed_personas: bool = True
     synthetic_residents: int = 0
+    admin_port: int | None = None  # the clerk's API on loopback; None: not served
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
 
     @property
     def endpoint(self) -> str:
@@ -82,20 +88,33 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
                                    ) -> AsyncIterator[MunicipalContext]:
     clock = clock or Clock.from_env()
     register = await Register.open(config.var_dir / "register.db")
-    if config.seed_personas and await register.resident_count() == 0:
-        await seed_personas(register, config.profile.code, clock.now().date(),
-                            synthetic=config.synthetic_residents,
-                            address_prefix=f"{config.profile.prefecture}{config.profile.name}")
+    if config.seed_personas:
+        if await register.resident_count() == 0:
+            await seed_personas(
+                register, config.profile.code, clock.now().date(),
+                synthetic=config.synthetic_residents,
+                address_prefix=f"{config.profile.prefecture}{config.profile.name}")
+        await refresh_personas(register, config.profile.code, clock.now().date())
     await asyncio.to_thread(warm_up, config.profile)
-    ctx = MunicipalContext(config.profile, register, Issuer(config.profile, register))
+    center = CenterClient(config.center_url, client_context(config.cert, config.key, config.ca),
+                          config.profile.code)
+    ctx = MunicipalContext(config.profile, register, Issuer(config.profile, register), clock,
+                           center)
     runner = web.AppRunner(create_app(ctx), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.host, config.port,
                       ssl_context=server_context(config.cert, config.key, config.ca)).start()
     log.info("municipal server %s (%s) listening on %s", config.profile.code,
              config.profile.name, config.endpoint)
-    center = CenterClient(config.center_url, client_context(config.cert, config.key, config.ca),
-                          config.profile.code)
+    admin_runner = None
+    if config.admin_port is not None:
+        # The clerk's API listens on loopback only: the counter's terminals reach it
+        # through the municipality's own network, never the center's.
+        admin_runner = web.AppRunner(
+            create_admin_app(ctx, load_or_create_token(config.var_dir)), access_log=None)
+        await admin_runner.setup()
+        await web.TCPSite(admin_runner, "127.0.0.1", config.admin_port).start()
+        log.info("clerk's admin API on %s", config.admin_url)
     task = None
     if config.register_with_center:
         task = asyncio.create_task(
@@ -105,6 +124,8 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
     finally:
         if task:
             task.cancel()
+        if admin_runner is not None:
+            await admin_runner.cleanup()
         await center.close()
         await runner.cleanup()
         await register.close()

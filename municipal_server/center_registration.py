@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from konbini.clock import Clock, isoformat, parse_instant
+from konbini.problems import Problem
 
 from .profile import Profile
 
@@ -32,9 +33,13 @@ class CenterClient:
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None
                    ) -> tuple[int, dict[str, Any]]:
-        async with self._session.request(method, self.center_url + path, json=body) as response:
-            data = await response.json(content_type=None) if response.status != 204 else {}
-            return response.status, data
+        try:
+            async with self._session.request(method, self.center_url + path,
+                                             json=body) as response:
+                data = await response.json(content_type=None) if response.status != 204 else {}
+                return response.status, data
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            raise Problem("upstream-error", "the center cannot be reached") from exc
 
     async def register(self, profile: Profile, endpoint: str) -> dict[str, Any]:
         status, body = await self.call("PUT", f"/v1/municipalities/{self.code}", {
@@ -50,14 +55,39 @@ class CenterClient:
             "resident_code": resident_code, "public_key": public_key_pem,
             "credential": credential, **validity})
         if status != 201:
-            raise RuntimeError(f"card certificate refused: {status} {body}")
+            raise _refused(status, body)
         return body
 
     async def set_card_status(self, serial: str, status: str, reason: str) -> None:
         code, body = await self.call("POST", f"/v1/jpki/certificates/{serial}/status",
                                      {"status": status, "reason": reason})
         if code != 200:
-            raise RuntimeError(f"status change refused: {code} {body}")
+            raise _refused(code, body)
+
+    async def card_certificate(self, serial: str) -> dict[str, Any]:
+        """One of this municipality's card certificates in the JPKI registry."""
+        code, body = await self.call("GET", f"/v1/jpki/certificates/{serial}")
+        if code != 200:
+            raise _refused(code, body)
+        return body
+
+    async def set_resident_cards_status(self, resident_code: str, status: str,
+                                        reason: str) -> list[str]:
+        """Every card certificate of one resident (revoked on death); the serials changed."""
+        code, body = await self.call("POST", f"/v1/jpki/residents/{resident_code}/status",
+                                     {"status": status, "reason": reason})
+        if code != 200:
+            raise _refused(code, body)
+        return list(body["serials"])
+
+
+def _refused(status: int, body: dict[str, Any]) -> Problem:
+    """The center's refusal of a clerk's change, passed on to the clerk."""
+    code = body.get("code")
+    if code in ("not-found", "conflict", "invalid-request"):
+        return Problem(code, f"the center refused: {body.get('detail', '')}",
+                       **({"errors": body["errors"]} if "errors" in body else {}))
+    return Problem("upstream-error", f"the center answered {status} {code}")
 
 
 async def register_with_center(client: CenterClient, profile: Profile, endpoint: str,
@@ -67,7 +97,7 @@ async def register_with_center(client: CenterClient, profile: Profile, endpoint:
         try:
             registration = await client.register(profile, endpoint)
             break
-        except (aiohttp.ClientError, OSError, RuntimeError) as exc:
+        except (Problem, RuntimeError) as exc:
             if attempt == attempts:
                 log.error("could not register with the center: %s", exc)
                 return

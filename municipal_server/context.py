@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from konbini.clock import Clock
+
+from .center_registration import CenterClient
 from .issuance import Issuer
 from .profile import Profile
 from .register import Register
@@ -16,6 +19,8 @@ class MunicipalContext:
     profile: Profile
     register: Register
     issuer: Issuer
+    clock: Clock
+    center: CenterClient  # what the clerk's changes tell the center (JPKI)
 
 
 MUNICIPAL = web.AppKey("municipal", MunicipalContext)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 from konbini.http import configure_logging
 from konbini.service import serve_until_stopped
 
+from . import admin_cli
 from .app import MunicipalConfig, running_municipal_server
 from .profile import load_profile
+from .synthetic_seed import add_seed_parser, run_seed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,17 +33,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="do not seed the demo personas into an empty register")
     serve.add_argument("--synthetic", type=int, default=0, metavar="N",
                        help="also seed N numbered one-person households (load tests)")
+    serve.add_argument("--admin-port", type=int,
+                       help="the clerk's admin API on 127.0.0.1 (default: the profile's "
+                            "admin_port, else the port + 100; 0 to turn it off)")
+    admin_cli.add_parser(sub)
+    add_seed_parser(sub)
+    samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
+    samples.add_argument("--out", type=Path, default=Path("docs/formats"))
+    samples.add_argument("--dpi", type=float, default=110)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.command == "admin":
+        sys.exit(admin_cli.run(args))
+    if args.command == "seed":
+        sys.exit(run_seed(args))
+    if args.command == "samples":
+        from .samples import write_sample_pngs  # rasterising is for the docs only
+
+        for path in write_sample_pngs(args.out, args.dpi):
+            print(path)
+        return
     profile = load_profile(args.code)
     configure_logging(f"municipal-{profile.code}")
+    port = args.port or profile.port
+    admin_port = args.admin_port if args.admin_port is not None else (
+        profile.admin_port or port + 100)
     config = MunicipalConfig(
         profile=profile, var_dir=args.var / "municipal" / profile.code, pki_dir=args.var / "pki",
-        host=args.host, port=args.port or profile.port, center_url=args.center,
-        seed_personas=not args.no_personas, synthetic_residents=args.synthetic)
+        host=args.host, port=port, center_url=args.center,
+        seed_personas=not args.no_personas, synthetic_residents=args.synthetic,
+        admin_port=admin_port or None)
     asyncio.run(serve_until_stopped(lambda: running_municipal_server(config)))
 
 

@@ -26,7 +26,8 @@ from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import kiosk_api, municipality_api
+from . import dev_api, inquiry_site, kiosk_api, municipality_api
+from .antiforgery.scramble import load_or_create_secret
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
@@ -55,7 +56,7 @@ async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[
     wait = context(request).limiter.allow(peer(request).common_name)
     if wait > 0:
         raise Problem("rate-limited", "too many requests from this terminal",
-                      retry_after_seconds=round(wait, 2))
+                      retry_after_seconds=max(0.01, round(wait, 2)))
     return await handler(request)
 
 
@@ -78,7 +79,8 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
-        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
+        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute),
+        scramble_secret=load_or_create_secret(config.scramble_secret_path))
 
 
 async def upkeep(ctx: CenterContext) -> None:
@@ -115,7 +117,7 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
     if ctx.config.dev_mode:
-        app.add_routes(municipality_api.dev_routes)
+        app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
     return app
@@ -129,6 +131,7 @@ def create_public_app(ctx: CenterContext) -> web.Application:
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
+    inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import secrets
 import uuid
@@ -19,14 +20,16 @@ from konbini.clock import isoformat
 from konbini.http import REQUEST_ID_KEY, json_response, peer
 from konbini.jws import sign_es256
 from konbini.problems import Problem
-from konbini.schemas import B64URL, CERT_TYPE, ID, ORDER_OPTIONS, YEN, obj
+from konbini.schemas import B64URL, CERT_TYPE, ID, MUNICIPALITY_CODE, ORDER_OPTIONS, YEN, obj
 from konbini.tls import PeerIdentity
 from konbini.validation import BodySchema, read_json, require
 from konbini.wire import (
     CHALLENGE_SECONDS,
     DOWNLOAD_WINDOW_SECONDS,
+    FAMILY_REGISTER_TYPES,
     MAX_COPIES,
     SESSION_IDLE_SECONDS,
+    TYPE_OPTIONS,
     CertificateType,
 )
 
@@ -39,6 +42,7 @@ from .availability import (
     participating,
 )
 from .context import CenterContext, context
+from .municipalities import Registration
 from .qr_keys import NoCurrentKey
 from .storage import CertificateRecord, OrderRecord, SessionRecord
 
@@ -50,22 +54,20 @@ ORDER_CREATE = BodySchema(obj({
     "copies": {"type": "integer", "minimum": 1, "maximum": MAX_COPIES},
     "options": ORDER_OPTIONS,
     "expected_fee_yen": YEN,
+    # Addition: a family-register order for the municipality of the 本籍 (after the
+    # use registration); absent, the order goes to the holder's own municipality.
+    "municipality_code": MUNICIPALITY_CODE,
 }, ["type", "copies", "expected_fee_yen"]))
+USE_REGISTRATION = BodySchema(obj({"municipality_code": MUNICIPALITY_CODE},
+                                  ["municipality_code"]))
+# A menu item from the municipal server may carry these for the kiosk's option screens.
+RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters")
 PRINT_RESULT = BodySchema(obj({
     "printed": {"type": "array", "items": ID, "maxItems": MAX_COPIES, "uniqueItems": True},
     "failed": {"type": "array", "maxItems": MAX_COPIES, "items": obj(
         {"certificate_id": ID, "reason": {"type": "string", "maxLength": 200}},
         ["certificate_id"])},
 }, ["printed"]))
-
-# Which options each type takes (API.md, Certificate types).
-TYPE_OPTIONS: dict[CertificateType, frozenset[str]] = {
-    CertificateType.JUMINHYO: frozenset({"members", "relationship", "domicile", "nationality"}),
-    CertificateType.TAX_INCOME: frozenset({"fiscal_year"}),
-    CertificateType.TAX_ASSESSMENT: frozenset({"fiscal_year"}),
-    CertificateType.TAX_INCOME_ASSESSMENT: frozenset({"fiscal_year"}),
-    CertificateType.RISAI: frozenset({"disaster_id"}),
-}
 
 routes = web.RouteTableDef()
 
@@ -165,20 +167,49 @@ async def menu(request: web.Request) -> web.Response:
     ctx = context(request)
     now = ctx.clock.now()
     session = await _authenticated(ctx, request, now)
-    assert session.municipality_code and session.resident_code
+    assert session.municipality_code and session.resident_code and session.serial
     registration = await participating(ctx, session.municipality_code)
     await ensure_municipality_open(ctx, registration.code, now)
+    request_id = request[REQUEST_ID_KEY]
     upstream = await ctx.municipal.menu(
         registration.endpoint, {"resident_code": session.resident_code, "at": isoformat(now)},
-        request[REQUEST_ID_KEY])
+        request_id)
+    items = _menu_items(registration, upstream["items"], now)
 
-    # The center's registry decides what kiosks are offered and at what fee;
-    # the municipal server decides what this resident may have.
+    # 本籍地の利用登録: the family-register types of each registered domicile take the
+    # place of the residence's own items that only said where to register.
+    for domicile_code in await ctx.store.use_registrations(session.serial):
+        if domicile_code == registration.code:
+            continue
+        domicile_items = await _domicile_menu_items(ctx, domicile_code,
+                                                    session.resident_code, now, request_id)
+        replaced = {item["type"] for item in domicile_items}
+        items = [item for item in items if not (
+            item["type"] in replaced
+            and item.get("reason") in ("use-registration-required", "no-domicile"))]
+        items += domicile_items
+    return json_response({
+        "municipality": {"code": registration.code, "name": registration.name},
+        "items": items,
+        "household": upstream["household"],
+        "max_copies": min(MAX_COPIES, int(upstream.get("max_copies", MAX_COPIES))),
+    })
+
+
+def _menu_items(registration: Registration, resident_items: list[dict[str, Any]],
+                now: datetime, *, only: frozenset[CertificateType] | None = None,
+                ) -> list[dict[str, Any]]:
+    """The center's registry decides what kiosks are offered and at what fee
+    and hours; the municipal server decides what this resident may have."""
     items = []
-    by_type = {item["type"]: item for item in upstream["items"]}
+    by_type = {item["type"]: item for item in resident_items}
     for offer in registration.services:
+        if only is not None and offer.type not in only:
+            continue
         item: dict[str, Any] = {"type": offer.type.value, "label": offer.type.label,
-                                "fee_yen": offer.fee_yen, "available": True}
+                                "fee_yen": offer.fee_yen, "available": True,
+                                "municipality": {"code": registration.code,
+                                                 "name": registration.name}}
         resident_view = by_type.get(offer.type.value)
         if resident_view is None:
             item.update(available=False, reason="not-offered",
@@ -187,6 +218,8 @@ async def menu(request: web.Request) -> web.Response:
             item.update(available=False, reason=resident_view.get("reason", "not-offered"),
                         message=resident_view.get("message", ""))
         else:
+            item.update({k: resident_view[k] for k in RELAYED_ITEM_FIELDS
+                         if k in resident_view})
             try:
                 ensure_type_offered(offer, now)
             except Problem as problem:
@@ -194,12 +227,29 @@ async def menu(request: web.Request) -> web.Response:
                 if "opens_at" in problem.extra:
                     item["opens_at"] = problem.extra["opens_at"]
         items.append(item)
-    return json_response({
-        "municipality": {"code": registration.code, "name": registration.name},
-        "items": items,
-        "household": upstream["household"],
-        "max_copies": min(MAX_COPIES, int(upstream.get("max_copies", MAX_COPIES))),
-    })
+    return items
+
+
+async def _domicile_menu_items(ctx: CenterContext, code: str, resident_code: str,
+                               now: datetime, request_id: str) -> list[dict[str, Any]]:
+    """The family-register items of the municipality of the 本籍."""
+    found = await ctx.store.municipality(code)
+    if found is None:
+        return []
+    registration = found[0]
+    try:
+        await ensure_municipality_open(ctx, code, now)
+        upstream = await ctx.municipal.menu(
+            registration.endpoint, {"resident_code": resident_code, "at": isoformat(now),
+                                    "basis": "domicile"}, request_id)
+    except Problem as problem:
+        # The domicile being down must not take the resident's own menu with it.
+        items = _menu_items(registration, [], now, only=FAMILY_REGISTER_TYPES)
+        for item in items:
+            item.update(available=False, reason=problem.code,
+                        message="本籍地の市区町村は現在ご利用いただけません")
+        return items
+    return _menu_items(registration, upstream["items"], now, only=FAMILY_REGISTER_TYPES)
 
 
 @routes.post("/v1/sessions/{session_id}/orders")
@@ -214,10 +264,13 @@ async def create_order(request: web.Request) -> web.Response:
 
     now = ctx.clock.now()
     session = await _authenticated(ctx, request, now)
-    assert session.municipality_code and session.resident_code
+    assert session.municipality_code and session.resident_code and session.serial
     await ensure_center_open(ctx, now)
-    registration = await participating(ctx, session.municipality_code)
-    await ensure_municipality_open(ctx, registration.code, now)
+    residence = await participating(ctx, session.municipality_code)
+    await ensure_municipality_open(ctx, residence.code, now)
+    registration, basis = await _issuing_municipality(
+        ctx, session, residence, body.get("municipality_code"), cert_type, now,
+        request[REQUEST_ID_KEY])
     offer = ensure_type_offered(registration.offer(cert_type.value), now)
     fee = offer.fee_yen * body["copies"]
     if body["expected_fee_yen"] != fee:
@@ -235,6 +288,7 @@ async def create_order(request: web.Request) -> web.Response:
         "at": isoformat(now),
         "kiosk": {"terminal_id": kiosk.terminal_id, "chain": kiosk.chain,
                   "store_id": kiosk.store_id},
+        **({"basis": basis} if basis != "residence" else {}),
     }, request[REQUEST_ID_KEY])
     if len(upstream["certificates"]) != body["copies"] or upstream["fee_yen"] != fee:
         raise Problem("upstream-error", "the municipal server's answer does not match the order")
@@ -254,11 +308,13 @@ async def create_order(request: web.Request) -> web.Response:
             certificate_id=certificate_id, certificate_number=issued["certificate_number"],
             cert_type=cert_type.value, municipality_code=registration.code, issued_at=now,
             front_pdf_sha256=bytes.fromhex(issued["sha256"]))  # checked by _decode_pdf
-        token = sign_es256(claims, key, kid)
         # Rendering and merging are CPU work: keep the event loop free for other kiosks.
+        # The claims are signed inside, once the finished front's digest (fpd) is known.
         try:
-            pdf = await asyncio.to_thread(
-                finish_certificate, front, token=token,
+            pdf, _ = await asyncio.to_thread(
+                finish_certificate, front, claims=claims,
+                sign=functools.partial(sign_es256, key=key, kid=kid),
+                scramble_secret=ctx.scramble_secret,
                 certificate_number=issued["certificate_number"],
                 municipality_name=registration.name, cert_label=cert_type.label)
         except ValueError as exc:  # not a one-page PDF we can build on
@@ -287,6 +343,30 @@ async def create_order(request: web.Request) -> web.Response:
     }, status=201)
 
 
+async def _issuing_municipality(ctx: CenterContext, session: SessionRecord,
+                                residence: Registration, requested: str | None,
+                                cert_type: CertificateType, now: datetime, request_id: str,
+                                ) -> tuple[Registration, str]:
+    """The municipality an order goes to, and on what basis: the holder's own
+    (``residence``), or the 本籍 they registered for family registers (``domicile``)."""
+    if requested is None or requested == residence.code:
+        return residence, "residence"
+    assert session.serial and session.resident_code
+    if cert_type not in FAMILY_REGISTER_TYPES:
+        raise Problem("type-unavailable", "only family registers come from the domicile",
+                      reason="not-offered", message="この証明書は発行できません")
+    if requested not in await ctx.store.use_registrations(session.serial):
+        raise Problem("type-unavailable", "register this card with the domicile first",
+                      reason="use-registration-required",
+                      message="本籍地の利用登録が必要です")
+    domicile = await participating(ctx, requested)
+    await ensure_municipality_open(ctx, domicile.code, now)
+    # The holder must still be eligible where they live (moved out, deceased …).
+    await ctx.municipal.menu(residence.endpoint, {"resident_code": session.resident_code,
+                                                  "at": isoformat(now)}, request_id)
+    return domicile, "domicile"
+
+
 def _decode_pdf(issued: dict[str, Any]) -> bytes:
     try:
         pdf = base64.b64decode(issued["pdf"], validate=True)
@@ -295,6 +375,33 @@ def _decode_pdf(issued: dict[str, Any]) -> bytes:
     if not pdf.startswith(b"%PDF-") or hashlib.sha256(pdf).hexdigest() != issued["sha256"]:
         raise Problem("upstream-error", "the municipal server's PDF does not match its digest")
     return pdf
+
+
+@routes.post("/v1/sessions/{session_id}/use-registrations")
+async def register_use(request: web.Request) -> web.Response:
+    """本籍地の利用登録 (addition to API.md): register this card with the
+    municipality of the holder's 本籍, so the menu offers its family registers."""
+    ctx = context(request)
+    body = await read_json(request, USE_REGISTRATION)
+    now = ctx.clock.now()
+    session = await _authenticated(ctx, request, now)
+    assert session.municipality_code and session.resident_code and session.serial
+    code = body["municipality_code"]
+    require(code != session.municipality_code, "municipality_code",
+            "the holder's own municipality needs no use registration")
+    residence = await participating(ctx, session.municipality_code)
+    await ensure_municipality_open(ctx, residence.code, now)
+    request_id = request[REQUEST_ID_KEY]
+    await ctx.municipal.menu(residence.endpoint, {"resident_code": session.resident_code,
+                                                  "at": isoformat(now)}, request_id)
+    domicile = await participating(ctx, code)
+    await ensure_municipality_open(ctx, code, now)
+    result = await ctx.municipal.use_registration(domicile.endpoint, {
+        "request_id": uuid.uuid4().hex, "resident_code": session.resident_code,
+        "residence_code": residence.code, "at": isoformat(now)}, request_id)
+    await ctx.store.add_use_registration(session.serial, code, now)
+    return json_response({"municipality": {"code": domicile.code, "name": domicile.name},
+                          "status": result["status"]}, status=201)
 
 
 async def _own_order(ctx: CenterContext, request: web.Request) -> OrderRecord:

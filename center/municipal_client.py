@@ -5,15 +5,21 @@ way a municipal server can fail into a problem the kiosk understands."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from konbini.problems import PROBLEM_STATUS, Problem
-from konbini.schemas import MENU, MUNICIPAL_CERTIFICATES_RESPONSE
+from konbini.schemas import (
+    MENU,
+    MUNICIPAL_CERTIFICATES_RESPONSE,
+    MUNICIPAL_USE_REGISTRATION_RESPONSE,
+)
 from konbini.validation import BodySchema
 from konbini.wire import REQUEST_ID_HEADER
 
@@ -21,11 +27,34 @@ log = logging.getLogger(__name__)
 
 _MENU = BodySchema(MENU)
 _CERTIFICATES = BodySchema(MUNICIPAL_CERTIFICATES_RESPONSE)
+_USE_REGISTRATION = BodySchema(MUNICIPAL_USE_REGISTRATION_RESPONSE)
 # Codes a municipal server may send that the kiosk is meant to see as they are.
 RELAYED_CODES = frozenset({
     "resident-ineligible", "type-unavailable", "member-not-in-household", "invalid-request",
-    "resident-not-found",
+    "resident-not-found", "conflict",
 })
+
+
+@dataclass
+class MunicipalFaults:
+    """Test environments only (``/v1/dev/faults``): municipal servers the
+    center treats as unreachable (``down``) or as not answering in time
+    (``slow``), by municipality code. Empty in production."""
+
+    down: frozenset[str] = frozenset()
+    slow: frozenset[str] = frozenset()
+    endpoints: dict[str, str] = field(default_factory=dict)  # code -> registered endpoint
+
+    def set(self, *, down: frozenset[str], slow: frozenset[str],
+            endpoints: dict[str, str]) -> None:
+        self.down, self.slow, self.endpoints = down, slow, dict(endpoints)
+
+    def of(self, url: str) -> str | None:
+        """The fault of a URL on a municipal server: "down", "slow" or None."""
+        for code, endpoint in self.endpoints.items():
+            if url.startswith(endpoint.rstrip("/") + "/"):
+                return "down" if code in self.down else "slow" if code in self.slow else None
+        return None
 
 
 class MunicipalClient:
@@ -35,6 +64,7 @@ class MunicipalClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._health_timeout = aiohttp.ClientTimeout(total=health_timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
+        self.faults = MunicipalFaults()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(ssl=self._ssl, limit=200)
@@ -52,6 +82,9 @@ class MunicipalClient:
 
     async def health(self, endpoint: str, code: str) -> bool:
         """True when the server answers ``/v1/health`` as municipality ``code``."""
+        if code in self.faults.down or code in self.faults.slow:
+            self.faults.endpoints[code] = endpoint  # follows a re-registration
+            return False
         try:
             async with self.session.get(f"{endpoint}/v1/health",
                                         timeout=self._health_timeout) as response:
@@ -67,6 +100,14 @@ class MunicipalClient:
         result = await self._post(f"{endpoint}/v1/menu", body, request_id)
         if _MENU.errors(result):
             raise Problem("upstream-error", "the municipal server sent a malformed menu")
+        return result
+
+    async def use_registration(self, endpoint: str, body: dict[str, Any],
+                               request_id: str) -> dict[str, Any]:
+        """本籍地の利用登録 with the municipality of the 本籍."""
+        result = await self._post(f"{endpoint}/v1/use-registrations", body, request_id)
+        if _USE_REGISTRATION.errors(result):
+            raise Problem("upstream-error", "the municipal server sent a malformed answer")
         return result
 
     async def certificates(self, endpoint: str, body: dict[str, Any],
@@ -86,6 +127,12 @@ class MunicipalClient:
 
     async def _post(self, url: str, body: dict[str, Any], request_id: str,
                     *, retryable: bool = False) -> dict[str, Any]:
+        fault = self.faults.of(url)
+        if fault == "down":
+            raise Problem("municipality-unavailable", "the municipal server cannot be reached")
+        if fault == "slow":
+            await asyncio.sleep(self._timeout.total or 0)
+            raise Problem("upstream-timeout", "the municipal server did not answer in time")
         try:
             async with self.session.post(url, json=body, timeout=self._timeout,
                                          headers={REQUEST_ID_HEADER: request_id}) as response:

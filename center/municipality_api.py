@@ -155,6 +155,19 @@ async def issue_card_certificate(request: web.Request) -> web.Response:
                           "not_after": isoformat(issued.not_after)}, status=201)
 
 
+@routes.get("/v1/jpki/certificates/{serial}")
+async def show_card_certificate(request: web.Request) -> web.Response:
+    """Addition: one of the caller's card certificates, as the JPKI registry holds it."""
+    ctx = context(request)
+    serial = request.match_info["serial"]
+    card = await ctx.store.card(serial) if len(serial) <= 40 else None
+    if card is None or card.municipality_code != peer(request).common_name:
+        raise Problem("not-found", "no such certificate of this municipality")
+    return json_response({"serial": card.serial, "resident_code": card.resident_code,
+                          "credential": card.credential, "status": card.status,
+                          "not_after": isoformat(card.not_after)})
+
+
 @routes.post("/v1/jpki/certificates/{serial}/status")
 async def set_card_status(request: web.Request) -> web.Response:
     """Suspend (lost card, 一時停止), revoke (失効) or reinstate a card certificate."""
@@ -171,24 +184,24 @@ async def set_card_status(request: web.Request) -> web.Response:
     return json_response({"serial": serial, "status": body["status"]})
 
 
-DEV_CLOCK = BodySchema(obj({"now": {"type": ["string", "null"], "maxLength": 40}}, ["now"]))
-dev_routes = web.RouteTableDef()
-
-
-@dev_routes.get("/v1/dev/clock")
-async def show_clock(request: web.Request) -> web.Response:
+@routes.post("/v1/jpki/residents/{resident_code}/status")
+async def set_resident_cards_status(request: web.Request) -> web.Response:
+    """Every card certificate of one resident at once: revoked when the
+    resident dies (死亡による失効), suspended or reinstated otherwise.
+    Certificates already revoked stay revoked."""
     ctx = context(request)
-    return json_response({"now": isoformat(ctx.clock.now()),
-                          "offset_seconds": round(ctx.clock.offset_seconds, 3)})
+    body = await read_json(request, CARD_STATUS)
+    resident_code = request.match_info["resident_code"]
+    if len(resident_code) > 32:
+        raise Problem("not-found", "no certificates for this resident")
+    changed = []
+    for serial in await ctx.store.resident_cards(peer(request).common_name, resident_code):
+        card = await ctx.store.card(serial)
+        if card is None or card.status == "revoked":
+            continue
+        await ctx.store.set_card_status(serial, body["status"], body.get("reason", ""),
+                                        ctx.clock.now())
+        changed.append(serial)
+    return json_response({"resident_code": resident_code, "status": body["status"],
+                          "serials": changed})
 
-
-@dev_routes.put("/v1/dev/clock")
-async def set_clock(request: web.Request) -> web.Response:
-    """Test environments only: move the center's clock (``null`` = real time)."""
-    ctx = context(request)
-    body = await read_json(request, DEV_CLOCK)
-    if body["now"] is None:
-        ctx.clock.reset()
-    else:
-        ctx.clock.set(_instant(body, "now"))
-    return await show_clock(request)

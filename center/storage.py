@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS jpki_certificates (
     credential TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
     not_before REAL NOT NULL, not_after REAL NOT NULL, issued_at REAL NOT NULL,
     updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS jpki_resident ON jpki_certificates(municipality_code, resident_code);
+CREATE TABLE IF NOT EXISTS use_registrations (
+    serial TEXT NOT NULL, domicile_code TEXT NOT NULL, registered_at REAL NOT NULL,
+    PRIMARY KEY (serial, domicile_code));
 CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, chain TEXT NOT NULL,
     store_id TEXT NOT NULL, credential TEXT NOT NULL, challenge BLOB,
@@ -240,7 +244,29 @@ class CenterStore:
                 (status, reason, ts(now), serial))
             await self._db.commit()
 
-        # -- sessions -----------------------------------------------------------
+    async def resident_cards(self, municipality_code: str, resident_code: str) -> list[str]:
+        """Serials of every certificate issued to one resident, in issue order."""
+        async with self._db.execute(
+                "SELECT serial FROM jpki_certificates WHERE municipality_code = ? AND "
+                "resident_code = ? ORDER BY issued_at", (municipality_code, resident_code)) as cur:
+            return [row["serial"] for row in await cur.fetchall()]
+
+    # -- use registrations (本籍地の利用登録): card → the municipality of its 本籍 ---
+    async def add_use_registration(self, serial: str, domicile_code: str,
+                                   now: datetime) -> None:
+        async with self._write_lock:
+            await self._db.execute("INSERT OR IGNORE INTO use_registrations VALUES (?,?,?)",
+                                   (serial, domicile_code, ts(now)))
+            await self._db.commit()
+
+    async def use_registrations(self, serial: str) -> list[str]:
+        """The domicile municipalities this card is registered with."""
+        async with self._db.execute(
+                "SELECT domicile_code FROM use_registrations WHERE serial = ? "
+                "ORDER BY registered_at", (serial,)) as cur:
+            return [row["domicile_code"] for row in await cur.fetchall()]
+
+    # -- sessions -----------------------------------------------------------
     async def create_session(self, session_id: str, terminal_id: str, chain: str,
                              store_id: str, credential: str, challenge: bytes,
                              now: datetime) -> None:
@@ -360,6 +386,14 @@ class CenterStore:
                                  row["certificate_number"], row["type"],
                                  row["municipality_code"], row["sha256"], row["front_sha256"],
                                  row["fee_yen"], row["status"], dt(row["issued_at"]))
+
+    async def certificate_with_void_reason(
+            self, certificate_id: str) -> tuple[CertificateRecord, str | None] | None:
+        """The certificate and, if void, why (the inquiry site's record check)."""
+        async with self._db.execute("SELECT * FROM certificates WHERE certificate_id = ?",
+                                    (certificate_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else (self._certificate(row), row["void_reason"])
 
     async def order_pdf(self, certificate_id: str) -> bytes | None:
         async with self._db.execute("SELECT pdf FROM order_pdfs WHERE certificate_id = ?",

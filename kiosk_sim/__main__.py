@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .card import CardError
 from .client import KioskClient, KioskProblem, Terminal
 from .options import parse_options
 from .wallet import Wallet
@@ -36,12 +37,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     issue.add_argument("--copies", type=int, default=1)
     issue.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     issue.add_argument("--out", type=Path, help="directory for the PDFs")
+    issue.add_argument("--municipality", metavar="CODE",
+                       help="order a family register from the municipality of the 本籍 "
+                            "(after register-use)")
+    register = sub.add_parser("register-use",
+                              help="本籍地の利用登録: register a card with its 本籍's municipality")
+    _common(register)
+    register.add_argument("--persona", required=True)
+    register.add_argument("--pin", default=None)
+    register.add_argument("--municipality", required=True, metavar="CODE")
     wallet = sub.add_parser("wallet", help="list the cards in the wallet")
     _common(wallet)
     serve = sub.add_parser("serve", help="run the kiosk UI")
     _common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--idle-seconds", type=int,
+                       default=int(os.environ.get("KONBINI_KIOSK_IDLE_SECONDS", "90")),
+                       help="seconds without a touch before a screen returns to the start "
+                            "(default 90; the tester panel can change it per kiosk)")
     return parser.parse_args(argv)
 
 
@@ -66,7 +80,8 @@ async def run_issue(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     try:
         async with KioskClient(terminal) as client:
             result = await client.issue(card, args.pin, args.cert_type, copies=args.copies,
-                                        options=options, out_dir=out)
+                                        options=options, out_dir=out,
+                                        municipality_code=args.municipality)
     except KioskProblem as exc:
         return 1, {"ok": False, "problem": exc.problem}
     except ValueError as exc:  # e.g. a PIN that is not 4 digits
@@ -75,8 +90,36 @@ async def run_issue(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
                "settlement": result.settlement}
 
 
+async def run_register_use(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
+    wallet = Wallet(args.var / "kiosk" / "wallet")
+    if args.persona not in wallet:
+        return 1, {"ok": False, "problem": _problem(
+            "persona-not-found", f"no card {args.persona!r} in the wallet", 404)}
+    card = wallet.get(args.persona)
+    terminal = Terminal.from_pki(args.var / "pki", args.terminal, args.center)
+    try:
+        async with KioskClient(terminal) as client:
+            card.verify_pin(args.pin)
+            session = await client.start_session(
+                "smartphone" if card.credential == "smartphone" else "card")
+            try:
+                await client.authenticate(session, card, args.pin)
+                result = await client.register_use(session["session_id"], args.municipality)
+            finally:
+                await client.end_session(session["session_id"])
+    except KioskProblem as exc:
+        return 1, {"ok": False, "problem": exc.problem}
+    except CardError as exc:
+        return 1, {"ok": False, "problem": exc.problem()}
+    return 0, {"ok": True, "registration": result}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.command == "register-use":
+        code, output = asyncio.run(run_register_use(args))
+        print(json.dumps(output, ensure_ascii=False))
+        sys.exit(code)
     if args.command == "issue":
         code, output = asyncio.run(run_issue(args))
         print(json.dumps(output, ensure_ascii=False))

@@ -130,10 +130,20 @@ class KioskClient:
         return (await self.request("GET", f"/v1/sessions/{session_id}/menu"))[1]
 
     async def order(self, session_id: str, cert_type: str, copies: int,
-                    options: dict[str, Any], expected_fee_yen: int) -> dict[str, Any]:
-        return (await self.request("POST", f"/v1/sessions/{session_id}/orders", {
-            "type": cert_type, "copies": copies, "options": options,
-            "expected_fee_yen": expected_fee_yen}))[1]
+                    options: dict[str, Any], expected_fee_yen: int,
+                    municipality_code: str | None = None) -> dict[str, Any]:
+        """Order ``copies``; ``municipality_code`` sends a family-register order to
+        the municipality of the 本籍 (after the use registration)."""
+        body = {"type": cert_type, "copies": copies, "options": options,
+                "expected_fee_yen": expected_fee_yen}
+        if municipality_code is not None:
+            body["municipality_code"] = municipality_code
+        return (await self.request("POST", f"/v1/sessions/{session_id}/orders", body))[1]
+
+    async def register_use(self, session_id: str, municipality_code: str) -> dict[str, Any]:
+        """本籍地の利用登録 with the municipality of the holder's 本籍."""
+        return (await self.request("POST", f"/v1/sessions/{session_id}/use-registrations",
+                                   {"municipality_code": municipality_code}))[1]
 
     async def download(self, certificate: dict[str, Any]) -> bytes:
         """The PDF to print, checked against the digest the center announced."""
@@ -154,7 +164,8 @@ class KioskClient:
     # -- the whole issuance -------------------------------------------------
     async def issue(self, card: VirtualCard, pin: str | None, cert_type: str, *,
                     copies: int = 1, options: dict[str, Any] | None = None,
-                    out_dir: Path | None = None) -> IssueResult:
+                    out_dir: Path | None = None,
+                    municipality_code: str | None = None) -> IssueResult:
         """Insert the card, enter the PIN, order, print, report, take the card.
 
         The card checks the PIN before anything is sent, so a wrong PIN or a
@@ -168,7 +179,9 @@ class KioskClient:
         try:
             await self.authenticate(session, card, pin)
             menu = await self.menu(session["session_id"])
-            item = next((i for i in menu["items"] if i["type"] == cert_type), None)
+            item = next((i for i in menu["items"] if i["type"] == cert_type and (
+                municipality_code is None
+                or i.get("municipality", {}).get("code") == municipality_code)), None)
             if item is None or not item["available"]:
                 raise KioskProblem({
                     "type": "about:blank", "title": "Conflict", "status": 409,
@@ -176,7 +189,7 @@ class KioskClient:
                     "reason": item.get("reason", "not-offered") if item else "not-offered",
                     "detail": item.get("message", "") if item else "not on the menu"})
             order = await self.order(session["session_id"], cert_type, copies, options or {},
-                                     item["fee_yen"] * copies)
+                                     item["fee_yen"] * copies, municipality_code)
             result = IssueResult(order)
             printed = []
             for certificate in order["certificates"]:

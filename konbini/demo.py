@@ -45,9 +45,9 @@ def run(var: Path) -> None:
 == konbini demo ready in {time.monotonic() - started:.1f}s (clock: {clock}) ==
   center API (mutual TLS)   {topology.center_url}
   center public site        {topology.public_url}
-  municipal 千代田区 131016 https://127.0.0.1:9101
-  municipal 宮崎市   452017 https://127.0.0.1:9102
-  municipal 横浜市   141003 https://127.0.0.1:9103 (in maintenance)
+  municipal 千代田区 131016 https://127.0.0.1:9101  (clerk: http://127.0.0.1:9201)
+  municipal 宮崎市   452017 https://127.0.0.1:9102  (clerk: http://127.0.0.1:9202)
+  municipal 横浜市   141003 https://127.0.0.1:9103  (in maintenance; clerk: :9203)
   kiosk UI                  http://127.0.0.1:{topology.ports.kiosk_ui}
   persona cards added: {len(added)} (wallet: {topology.wallet_dir})
 Try:  .venv/bin/python -m kiosk_sim issue --persona kasumi-taro --pin 1234 \\

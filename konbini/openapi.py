@@ -29,15 +29,21 @@ def operation(summary: str, *, body: Schema | None = None, ok: int = 200,
     return op
 
 
-def document(title: str, description: str, paths: dict[str, dict[str, Any]]) -> dict[str, Any]:
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "the clerk's token, in var/municipal/<code>/admin-token"}
+
+
+def document(title: str, description: str, paths: dict[str, dict[str, Any]],
+             security_schemes: dict[str, Any] | None = None) -> dict[str, Any]:
+    schemes = security_schemes or {"mutualTLS": {
+        "type": "mutualTLS", "description": "client certificate from the TLS CA; subject as in "
+                                            "API.md"}}
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1", "description": description},
         "paths": paths,
         "components": {
             "schemas": {"Problem": PROBLEM},
-            "securitySchemes": {"mutualTLS": {"type": "mutualTLS",
-                                              "description": "client certificate from the "
-                                                             "TLS CA; subject as in API.md"}},
+            "securitySchemes": schemes,
         },
     }

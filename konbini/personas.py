@@ -25,7 +25,9 @@ PERSONA_CARDS: tuple[PersonaCard, ...] = (
     PersonaCard("kasumi-taro", CHIYODA, shows="the happy path for every type"),
     PersonaCard("kasumi-hanako", CHIYODA, shows="household selection"),
     PersonaCard("kasumi-jiro", CHIYODA, shows="under 15: refused"),
-    PersonaCard("bango-hanako", MIYAZAKI, shows="lives in 宮崎市, domicile in 千代田区"),
+    PersonaCard("bango-hanako", MIYAZAKI,
+                shows="lives in 宮崎市, 本籍 in 千代田区: family registers after the use "
+                      "registration"),
     PersonaCard("no-seal", CHIYODA, shows="印鑑登録証明書 unavailable, others fine"),
     PersonaCard("seal-abolished", CHIYODA, shows="refused although once registered"),
     PersonaCard("moved-out", CHIYODA, shows="refused"),
@@ -34,6 +36,10 @@ PERSONA_CARDS: tuple[PersonaCard, ...] = (
     PersonaCard("support-measure", CHIYODA, shows="refused"),
     PersonaCard("gaiji", CHIYODA, shows="refused with a clear reason"),
     PersonaCard("foreign-resident", CHIYODA, shows="nationality items, Western dates"),
+    PersonaCard("moved-in-today", CHIYODA, shows="moved in today: refused until tomorrow"),
+    PersonaCard("domicile-elsewhere", CHIYODA,
+                shows="本籍 in 宮崎市, no use registration: family registers say "
+                      "use-registration-required"),
     PersonaCard("face-auth", CHIYODA, credential="face_auth", pin=None,
                 shows="refused: not usable for this service"),
     PersonaCard("lost-card", CHIYODA, card_state="suspended", shows="refused: card suspended"),

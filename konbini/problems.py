@@ -52,6 +52,8 @@ PROBLEM_STATUS: dict[str, int] = {
     "conflict": 409,  # a state change that contradicts the current state
     "upstream-error": 502,  # the municipal server answered with something unusable
     "internal-error": 500,  # a defect: never expected, always logged
+    "unauthorized": 401,  # the clerk's admin API: missing or wrong token
+    "image-too-large": 413,  # inquiry upload: more pixels than a 600 dpi A4 scan
 }
 
 

@@ -53,9 +53,21 @@ KIOSK = obj({"terminal_id": SHORT_TEXT, "chain": SHORT_TEXT, "store_id": SHORT_T
 MENU_ITEM: Schema = {
     "type": "object",
     "required": ["type", "label", "fee_yen", "available"],
-    "properties": {"type": CERT_TYPE, "label": {"type": "string"}, "fee_yen": YEN,
-                   "available": {"type": "boolean"}, "reason": {"type": "string"},
-                   "message": {"type": "string"}},
+    "properties": {
+        "type": CERT_TYPE, "label": {"type": "string"}, "fee_yen": YEN,
+        "available": {"type": "boolean"}, "reason": {"type": "string"},
+        "message": {"type": "string"},
+        # Additions: when the item opens again, who issues it, and the choices
+        # its options take (tax 年度, disasters of a 罹災証明書).
+        "opens_at": ISO_TIME,
+        "municipality": {"type": "object", "required": ["code", "name"],
+                         "properties": {"code": MUNICIPALITY_CODE, "name": {"type": "string"}}},
+        "fiscal_years": {"type": "array", "items": {"type": "integer"}},
+        "disasters": {"type": "array", "items": {
+            "type": "object", "required": ["disaster_id", "name", "occurred_on"],
+            "properties": {"disaster_id": ID, "name": {"type": "string"},
+                           "occurred_on": {"type": "string", "format": "date"}}}},
+    },
 }
 HOUSEHOLD_MEMBER: Schema = {
     "type": "object",
@@ -72,8 +84,17 @@ MENU: Schema = {
 }
 
 # -- municipal server API (called by the center) ------------------------------
-MUNICIPAL_MENU_REQUEST = obj({"resident_code": RESIDENT_CODE, "at": ISO_TIME},
+# Addition: ``basis`` "domicile" asks the municipality of the 本籍 about a person
+# who lives elsewhere and registered for this use (本籍地の利用登録).
+BASIS: Schema = {"enum": ["residence", "domicile"]}
+MUNICIPAL_MENU_REQUEST = obj({"resident_code": RESIDENT_CODE, "at": ISO_TIME, "basis": BASIS},
                              ["resident_code", "at"])
+MUNICIPAL_USE_REGISTRATION_REQUEST = obj({
+    "request_id": ID, "resident_code": RESIDENT_CODE, "residence_code": MUNICIPALITY_CODE,
+    "at": ISO_TIME}, ["request_id", "resident_code", "residence_code", "at"])
+MUNICIPAL_USE_REGISTRATION_RESPONSE: Schema = {
+    "type": "object", "required": ["status"],
+    "properties": {"status": {"const": "registered"}, "created": {"type": "boolean"}}}
 MUNICIPAL_CERTIFICATES_REQUEST = obj({
     "request_id": ID,
     "resident_code": RESIDENT_CODE,
@@ -82,6 +103,7 @@ MUNICIPAL_CERTIFICATES_REQUEST = obj({
     "options": ORDER_OPTIONS,
     "at": ISO_TIME,
     "kiosk": KIOSK,
+    "basis": BASIS,
 }, ["request_id", "resident_code", "type", "copies", "options", "at", "kiosk"])
 MUNICIPAL_CERTIFICATES_RESPONSE: Schema = {
     "type": "object",

@@ -20,7 +20,9 @@ from .devpki import ensure_dev_pki
 from .tls import client_context
 
 MUNICIPALITY_CODES = ("131016", "452017", "141003")
-TERMINALS = (("kiosk-0001", "seven-eleven", "store-0001"), ("kiosk-0002", "lawson", "store-0002"))
+# One kiosk per chain the tester picks from; smartphone support differs by chain.
+TERMINALS = (("kiosk-0001", "seven-eleven", "store-0001"), ("kiosk-0002", "lawson", "store-0002"),
+             ("kiosk-0003", "familymart", "store-0003"))
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class Ports:
     kiosk_ui: int = 8000
     municipal: dict[str, int] = field(default_factory=lambda: {
         "131016": 9101, "452017": 9102, "141003": 9103})
+    # The clerk's admin API of each municipal server (loopback, bearer token).
+    municipal_admin: dict[str, int] = field(default_factory=lambda: {
+        "131016": 9201, "452017": 9202, "141003": 9203})
 
     @classmethod
     def free(cls) -> Ports:
@@ -38,7 +43,8 @@ class Ports:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 return int(s.getsockname()[1])
-        return cls(pick(), pick(), pick(), {code: pick() for code in MUNICIPALITY_CODES})
+        return cls(pick(), pick(), pick(), {code: pick() for code in MUNICIPALITY_CODES},
+                   {code: pick() for code in MUNICIPALITY_CODES})
 
 
 @dataclass
@@ -95,6 +101,7 @@ class Topology:
             self._spawn(f"municipal-{code}", [
                 "municipal_server", "serve", "--code", code, "--var", str(self.var),
                 "--port", str(port), "--center", self.center_url,
+                "--admin-port", str(self.ports.municipal_admin[code]),
                 "--synthetic", str(self.synthetic_residents if code == "131016" else 0)])
         if self.with_kiosk_ui:
             self._spawn("kiosk", ["kiosk_sim", "serve", "--var", str(self.var), "--port",

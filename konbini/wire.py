@@ -39,6 +39,21 @@ CERTIFICATE_LABELS: dict[CertificateType, str] = {
 
 CERTIFICATE_TYPES: tuple[str, ...] = tuple(t.value for t in CertificateType)
 
+TAX_TYPES = frozenset({CertificateType.TAX_INCOME, CertificateType.TAX_ASSESSMENT,
+                       CertificateType.TAX_INCOME_ASSESSMENT})
+# 戸籍証明書 and 附票: kept by the municipality of the 本籍, not of the address.
+FAMILY_REGISTER_TYPES = frozenset({CertificateType.KOSEKI_ZENBU, CertificateType.KOSEKI_KOJIN,
+                                   CertificateType.KOSEKI_FUHYO})
+
+# Which options each type takes (API.md, Certificate types).
+TYPE_OPTIONS: dict[CertificateType, frozenset[str]] = {
+    CertificateType.JUMINHYO: frozenset({"members", "relationship", "domicile", "nationality"}),
+    CertificateType.TAX_INCOME: frozenset({"fiscal_year"}),
+    CertificateType.TAX_ASSESSMENT: frozenset({"fiscal_year"}),
+    CertificateType.TAX_INCOME_ASSESSMENT: frozenset({"fiscal_year"}),
+    CertificateType.RISAI: frozenset({"disaster_id"}),
+}
+
 
 class Credential(StrEnum):
     """What the resident presents: a card, a face-authentication card, a smartphone."""

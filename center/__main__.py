@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 from konbini.http import configure_logging
@@ -31,11 +32,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
+    verify = sub.add_parser(
+        "verify", help="check a certificate's QR code offline against a saved trust list")
+    verify.add_argument("file", type=Path, help="the certificate's PDF, or a PNG/JPEG scan")
+    verify.add_argument("--trust-list", type=Path, default=Path("trust-list.json"),
+                        help="the saved GET /v1/trust-list (default: trust-list.json)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.command == "verify":
+        from .verify_cli import run  # no server, no logging setup: a plain command
+
+        sys.exit(run(args.file, args.trust_list, args.json))
     configure_logging("center")
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,

@@ -1,41 +1,97 @@
 """Anti-forgery information (偽造防止情報) the center adds to every certificate.
 
-``finish_certificate`` is what the order flow calls (in a worker thread): the
-municipality's front page, untouched, followed by the center's back page.
+``finish_certificate`` is what the order flow calls (in a worker thread):
+
+1. the municipality's front is rendered at 72 dpi and scrambled with a key derived
+   from the center's secret and the certificate id (``scramble``);
+2. the copy-deterrent tint (``tint``) goes under the front's content, whose own
+   content streams stay byte for byte as the municipality made them;
+3. the digest of the finished front page (``front_digest``) joins the claims as
+   ``fpd`` and the claims are signed;
+4. the back page (``back_page``): the tint, the words, the QR code, the scrambled
+   image with its registration marks and the detection image (``detection``).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pikepdf
+from pikepdf import Dictionary, Name
 
-from .back_page import render_back_page
+from konbini.b64 import b64url_encode
 
-__all__ = ["finish_certificate", "render_back_page"]
+from . import pdfparts, tint
+from .back_page import build_back_page, render_back_page
+from .front_digest import page_digest
+from .raster import RenderError
+from .scramble import front_raster, scramble_key
+from .scramble import scramble as scramble_blocks
+
+__all__ = ["FRONT_DIGEST_CLAIM", "TINT_XOBJECT", "finish_certificate", "render_back_page"]
+
+FRONT_DIGEST_CLAIM = "fpd"
+TINT_XOBJECT = "/KonbiniTint"
 
 
-def finish_certificate(front_pdf: bytes, *, token: str, certificate_number: str,
-                       municipality_name: str, cert_label: str) -> bytes:
-    """The two-page PDF the kiosk prints: page 1 the municipality's front, page 2 the back.
+def _tint_form(document: pikepdf.Pdf, page_w: float, page_h: float) -> pikepdf.Stream:
+    """The tint as a Form XObject of ``document``: one stencil tile, drawn in a grid."""
+    width, height, flate = tint.tile_stencil_flate()
+    tile = document.make_indirect(pdfparts.image_stream(
+        document, width=width, height=height, flate=flate, colour_space="", stencil=True,
+        decode=[1, 0]))
+    return document.make_indirect(pdfparts.form_xobject(
+        document, tint.form_content(page_w, page_h, "T"), (0, 0, page_w, page_h),
+        Dictionary(XObject=Dictionary(T=tile))))
 
-    Thread-safe; raises ``ValueError`` if ``front_pdf`` is not a one-page PDF."""
-    back_pdf = render_back_page(token=token, certificate_number=certificate_number,
-                                municipality_name=municipality_name, cert_label=cert_label)
+
+def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
+                       sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
+                       certificate_number: str, municipality_name: str,
+                       cert_label: str) -> tuple[bytes, str]:
+    """The two-page PDF the kiosk prints (front, back) and the signed QR token.
+
+    ``claims`` are the contract's (``cid`` … ``dig``); ``fpd`` is added before ``sign``
+    is called. Thread-safe; raises ``ValueError`` if ``front_pdf`` is not a one-page
+    PDF."""
+    if len(scramble_secret) < 16:
+        # The center's configuration, not the municipality's PDF: a defect, never a 4xx/5xx
+        # blamed on the municipal server.
+        raise RuntimeError("the center has no scramble secret")
     try:
         front = pikepdf.open(io.BytesIO(front_pdf))
     except pikepdf.PdfError as exc:
         raise ValueError("the municipality's front is not a readable PDF") from exc
-    with front, pikepdf.open(io.BytesIO(back_pdf)) as back:
+    with front:
         if len(front.pages) != 1:
             raise ValueError(f"the municipality's front has {len(front.pages)} pages, not 1")
-        # The front document is the base, so its page, resources and metadata (the
-        # municipality's title and author) carry over as they were signed off.
-        front.pages.append(back.pages[0])
+        try:
+            raster = front_raster(front_pdf)
+        except RenderError as exc:
+            raise ValueError("the municipality's front cannot be rendered") from exc
+        scrambled = scramble_blocks(raster, scramble_key(scramble_secret, str(claims["cid"])))
+
+        page = front.pages[0]
+        box = page.mediabox
+        page_w, page_h = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+        form = _tint_form(front, page_w, page_h)
+        # Under the municipality's content: a stream of our own before theirs, its
+        # graphics state saved and restored, theirs untouched.
+        page.add_resource(form, Name.XObject, TINT_XOBJECT)
+        page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
+                          prepend=True)
+        signed = {**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))}
+        token = sign(signed)
+
+        build_back_page(front, token=token, certificate_number=certificate_number,
+                        municipality_name=municipality_name, cert_label=cert_label,
+                        scrambled=scrambled, tint_name=TINT_XOBJECT, tint=form)
         out = io.BytesIO()
         # Streams are copied as they are, never decoded or (re)compressed: the front keeps
-        # the municipality's bytes, and saving takes 1 ms instead of 20. deterministic_id:
-        # the file id is a hash of the content, so equal input gives equal bytes.
+        # the municipality's bytes. deterministic_id: the file id is a hash of the
+        # content, so equal input gives equal bytes.
         front.save(out, deterministic_id=True, compress_streams=False,
                    stream_decode_level=pikepdf.StreamDecodeLevel.none)
-    return out.getvalue()
+    return out.getvalue(), token

@@ -1,47 +1,78 @@
 """The back page (裏面) the center adds to every certificate: 偽造防止情報.
 
 It carries the signed QR code, the certificate number (証明書番号), the type and the
-issuing municipality, and reserves the places of the scrambled image (スクランブル画像)
-and the detection image (偽造防止検出画像) that a later version prints. It never
-carries personal data: a lost back page tells a finder nothing about the resident.
+issuing municipality, the scrambled front (スクランブル画像) with its registration
+marks, and the detection image (偽造防止検出画像), over the copy-deterrent tint. It
+never carries personal data in readable form: a lost back page tells a finder
+nothing about the resident.
+
+Speed: the words on the page are the same for every certificate of one type from one
+municipality, so reportlab draws them once into a small PDF that is cached
+(``_text_layer``); per certificate only the number (in the standard Helvetica,
+nothing to embed), the QR code and the scrambled image are new, and they are written
+with pikepdf straight from numpy arrays.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import math
 
+import numpy as np
+import pikepdf
+from pikepdf import Dictionary, Name
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from konbini.fonts import RENDER_LOCK, register_mincho
 from konbini.page import Box
 
-from .qr import BORDER_MODULES, matrix_image, qr_matrix
+from . import detection, pdfparts
+from .layout import (
+    DETECTION_BOX,
+    MARGIN,
+    MARK_CENTRES,
+    MARK_QUIET,
+    PAGE_H,
+    PAGE_W,
+    QR_BOX,
+    SCRAMBLE_BOX,
+    mark_box,
+)
+from .qr import BORDER_MODULES, qr_matrix
+
+__all__ = ["DETECTION_BOX", "QR_BOX", "SCRAMBLE_BOX", "build_back_page", "render_back_page"]
 
 # Our own registered name: the municipal renderer's font (another name) is never shared.
 FONT_NAME = "KonbiniCenterMincho"
+NUMBER_FONT = "Helvetica"  # one of the 14 standard fonts: every reader has it
 
 VERIFY_PATH = "/verify"
 
-PAGE_W, PAGE_H = A4
-MARGIN = 20 * mm
 INK = (0.0, 0.0, 0.0)
-FRAME_GREY = (0.55, 0.55, 0.55)
 NOTE_GREY = (0.25, 0.25, 0.25)
 
+HEADING_Y = PAGE_H - 30 * mm
+ROW_LABEL_W = 32 * mm
+ROW_X = MARGIN + 4 * mm
+ROWS_TOP = HEADING_Y - 14 * mm
+ROW_STEP = 7.5 * mm
+NUMBER_ROW = 2
+VALUE_SIZE = 12.0
+# One image pixel per module: a 1-bit image without /Interpolate is scaled up by
+# replicating pixels (PDFium, printers), so every module prints as a crisp square at
+# any resolution; a larger image would be scaled down, smoothing the module edges.
+QR_IMAGE_PX = 1
 
+# Resource names on the back page; distinctive so they never meet reportlab's.
+SCRAMBLE_XOBJECT = "/KonbiniScramble"
+QR_XOBJECT = "/KonbiniQr"
+DETECTION_XOBJECT = "/KonbiniDetection"
+NUMBER_FONT_RESOURCE = "/KonbiniNumber"
 
-
-
-# The layout, public so the later issue that fills the frames draws into the same boxes.
-# The scrambled front keeps the A4 aspect ratio (1 : √2).
-SCRAMBLE_BOX = Box(MARGIN, 75 * mm, 105 * mm, 105 * mm * 2**0.5)
-# The visible QR symbol; its white quiet zone extends beyond the box.
-QR_BOX = Box(PAGE_W - MARGIN - 40 * mm, SCRAMBLE_BOX.top - 40 * mm, 40 * mm, 40 * mm)
-DETECTION_BOX = Box(QR_BOX.x, SCRAMBLE_BOX.y, 40 * mm, 40 * mm)
 
 def _font() -> str:
     return register_mincho(FONT_NAME)
@@ -79,79 +110,74 @@ def _paragraph(canvas: Canvas, text: str, font: str, size: float, x: float, top:
     return y
 
 
-def _frame(canvas: Canvas, box: Box, label: str, font: str) -> None:
-    canvas.setFillColorRGB(*INK)
-    canvas.setFont(font, 9)
-    canvas.drawString(box.x, box.top + 2.5 * mm, label)
-    canvas.setStrokeColorRGB(*FRAME_GREY)
-    canvas.setLineWidth(0.6)
-    canvas.rect(box.x, box.y, box.w, box.h, stroke=1, fill=0)
+def _value_width() -> float:
+    return PAGE_W - 2 * MARGIN - ROW_LABEL_W - 8 * mm
 
 
-def render_back_page(*, token: str, certificate_number: str, municipality_name: str,
-                     cert_label: str) -> bytes:
-    """The one-page A4 back page (偽造防止情報) as PDF bytes; no personal data on it."""
+def _number_is_plain(number: str) -> bool:
+    """A number Helvetica can print (WinAnsi printable ASCII): drawn per certificate."""
+    return all(32 <= ord(char) < 127 for char in number) and "\\" not in number
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_text_layer(municipality_name: str, cert_label: str) -> bytes:
+    return _text_layer(municipality_name, cert_label, None)
+
+
+def _text_layer(municipality_name: str, cert_label: str, number: str | None) -> bytes:
+    """The words of the back page as a one-page PDF (reportlab, embedded Mincho subset).
+
+    With ``number`` None the number's place is left for :func:`_number_content`."""
     font = _font()
-    # The QR code is pure-Python work that touches no shared state: outside the lock.
-    matrix = qr_matrix(token)
-    qr = ImageReader(matrix_image(matrix))
-    quiet = QR_BOX.w * BORDER_MODULES / (len(matrix) - 2 * BORDER_MODULES)
     out = io.BytesIO()
     with RENDER_LOCK:
         # invariant: no creation date or random file id, so equal input gives equal bytes.
         canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1, lang="ja",
                         initialFontName=font)
-        canvas.setTitle("偽造防止情報")
-        canvas.setSubject(f"{municipality_name} {cert_label} {certificate_number}")
-        canvas.setCreator("konbini-issuance center")
-        _draw(canvas, font, qr, quiet, certificate_number=certificate_number,
-              municipality_name=municipality_name, cert_label=cert_label)
+        _draw_words(canvas, font, municipality_name=municipality_name,
+                    cert_label=cert_label, number=number)
         canvas.showPage()
         canvas.save()
     return out.getvalue()
 
 
-def _draw(canvas: Canvas, font: str, qr: ImageReader, quiet: float, *, certificate_number: str,
-          municipality_name: str, cert_label: str) -> None:
+def _draw_words(canvas: Canvas, font: str, *, municipality_name: str, cert_label: str,
+                number: str | None) -> None:
     width = PAGE_W - 2 * MARGIN
     canvas.setFillColorRGB(*INK)
-
-    # Heading and the identification of the certificate the sheet belongs to.
-    heading_y = PAGE_H - 30 * mm
     canvas.setFont(font, 20)
-    canvas.drawCentredString(PAGE_W / 2, heading_y, "偽造防止情報")
+    canvas.drawCentredString(PAGE_W / 2, HEADING_Y, "偽造防止情報")
     canvas.setStrokeColorRGB(*INK)
     canvas.setLineWidth(0.8)
-    canvas.line(MARGIN, heading_y - 5 * mm, PAGE_W - MARGIN, heading_y - 5 * mm)
+    canvas.line(MARGIN, HEADING_Y - 5 * mm, PAGE_W - MARGIN, HEADING_Y - 5 * mm)
 
     rows = (("証明書の種類", cert_label), ("発行市区町村", municipality_name),
-            ("証明書番号", certificate_number))
-    label_w = 32 * mm
-    y = heading_y - 14 * mm
+            ("証明書番号", number))
+    y = ROWS_TOP
     for label, value in rows:
         canvas.setFont(font, 10)
-        canvas.drawString(MARGIN + 4 * mm, y, label)
-        size = _fit(value, font, 12, width - label_w - 8 * mm)
-        canvas.setFont(font, size)
-        canvas.drawString(MARGIN + 4 * mm + label_w, y, value)
-        y -= 7.5 * mm
+        canvas.drawString(ROW_X, y, label)
+        if value is not None:
+            size = _fit(value, font, VALUE_SIZE, _value_width())
+            canvas.setFont(font, size)
+            canvas.drawString(ROW_X + ROW_LABEL_W, y, value)
+        y -= ROW_STEP
 
-    # The reserved frames a later version fills, and the QR code.
-    _frame(canvas, SCRAMBLE_BOX, "スクランブル画像", font)
-    _frame(canvas, DETECTION_BOX, "偽造防止検出画像", font)
-    canvas.drawImage(qr, QR_BOX.x - quiet, QR_BOX.y - quiet,
-                     QR_BOX.w + 2 * quiet, QR_BOX.h + 2 * quiet)
+    canvas.setFont(font, 9)
+    canvas.drawString(SCRAMBLE_BOX.x, SCRAMBLE_BOX.top + 2.5 * mm, "スクランブル画像")
+    canvas.drawString(DETECTION_BOX.x, DETECTION_BOX.top + 2.5 * mm, "偽造防止検出画像")
     canvas.setFillColorRGB(*NOTE_GREY)
     canvas.setFont(font, 8)
     caption = (f"照会サイト（{VERIFY_PATH}）で", "読み取ると、この証明書の", "内容を確認できます。")
+    quiet = QR_BOX.w * BORDER_MODULES / 77
     for n, line in enumerate(caption):
-        canvas.drawCentredString(QR_BOX.x + QR_BOX.w / 2, QR_BOX.y - 2 * mm - (n + 1) * 11,
-                                  line)
+        canvas.drawCentredString(QR_BOX.x + QR_BOX.w / 2,
+                                 QR_BOX.y - quiet - (n + 1) * 11, line)
 
     # What the features are for, in the words a relying party (銀行、公証人) needs.
     canvas.setFillColorRGB(*INK)
     canvas.setFont(font, 10)
-    top = SCRAMBLE_BOX.y - 10 * mm
+    top = SCRAMBLE_BOX.y - 18 * mm
     canvas.drawString(MARGIN, top, "この面について")
     canvas.setFont(font, 9)
     notes = (
@@ -159,9 +185,108 @@ def _draw(canvas: Canvas, font: str, qr: ImageReader, quiet: float, *, certifica
         "QRコードは証明書交付センターの電子署名です。照会サイトにこの面の画像を送ると、"
         "交付の記録と表面の内容を照会できます。",
         "スクランブル画像は表面を暗号化した画像、偽造防止検出画像は複写すると失われる"
-        "潜像を含む画像です。",
+        "潜像を含む画像です。複写すると地紋に「複写」の文字が現れます。",
     )
     y = top - 1.5 * mm
     for note in notes:
         canvas.drawString(MARGIN + 2 * mm, y - 13, "・")
         y = _paragraph(canvas, note, font, 9, MARGIN + 6 * mm, y, width - 6 * mm, 13) - 2
+
+
+def _number_content(number: str) -> bytes:
+    size = min(VALUE_SIZE, VALUE_SIZE * _value_width() / max(
+        stringWidth(number, NUMBER_FONT, VALUE_SIZE), 1e-6))
+    y = ROWS_TOP - NUMBER_ROW * ROW_STEP
+    text = number.replace("(", "\\(").replace(")", "\\)")
+    return (f"BT {NUMBER_FONT_RESOURCE} {size:.2f} Tf 0 g {ROW_X + ROW_LABEL_W:.2f} {y:.2f} Td "
+            f"({text}) Tj ET\n").encode("latin-1")
+
+
+def _qr_pixels(token: str) -> tuple[np.ndarray, int]:
+    """The QR symbol with its quiet zone as a boolean image (True = dark module),
+    a whole number of pixels per module, and the number of modules across."""
+    matrix = qr_matrix(token)
+    scale = max(1, math.ceil(QR_IMAGE_PX / matrix.shape[0]))
+    return np.repeat(np.repeat(matrix, scale, axis=0), scale, axis=1), matrix.shape[0]
+
+
+def _marks_content() -> bytes:
+    """White quiet zones (over the tint) and the four registration marks."""
+    parts = ["q 1 g"]
+    for centre in MARK_CENTRES:
+        quiet = mark_box(centre, MARK_QUIET)
+        parts.append(f"{quiet.x:.3f} {quiet.y:.3f} {quiet.w:.3f} {quiet.h:.3f} re f")
+    parts.append("0 g")
+    for centre in MARK_CENTRES:
+        mark = mark_box(centre)
+        parts.append(f"{mark.x:.3f} {mark.y:.3f} {mark.w:.3f} {mark.h:.3f} re f")
+    parts.append("Q")
+    return ("\n".join(parts) + "\n").encode("ascii")
+
+
+_MARKS = _marks_content()
+
+
+def _draw_image(name: str, box: Box) -> bytes:
+    return f"q {box.w:.4f} 0 0 {box.h:.4f} {box.x:.4f} {box.y:.4f} cm {name} Do Q\n".encode()
+
+
+def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: str,
+                    municipality_name: str, cert_label: str, scrambled: np.ndarray,
+                    tint_name: str | None = None, tint: pikepdf.Stream | None = None,
+                    ) -> pikepdf.Page:
+    """Append the back page to ``document`` and return it.
+
+    ``scrambled`` is the scrambled front (uint8 grey); ``tint`` the document's tint
+    Form XObject, drawn under everything when given."""
+    plain = _number_is_plain(certificate_number)
+    layer = (_cached_text_layer(municipality_name, cert_label) if plain
+             else _text_layer(municipality_name, cert_label, certificate_number))
+    with pikepdf.open(io.BytesIO(layer)) as words:
+        document.pages.append(words.pages[0])
+    page = document.pages[-1]
+
+    pixels, modules = _qr_pixels(token)
+    border = QR_BOX.w * BORDER_MODULES / (modules - 2 * BORDER_MODULES)
+    qr_place = Box(QR_BOX.x - border, QR_BOX.y - border, QR_BOX.w + 2 * border,
+                   QR_BOX.h + 2 * border)
+    width, height, flate = detection.image_flate()
+    images = {
+        SCRAMBLE_XOBJECT: pdfparts.grey4_image(document, scrambled),
+        QR_XOBJECT: pdfparts.bilevel_image(document, pixels),
+        DETECTION_XOBJECT: pdfparts.image_stream(document, width=width, height=height,
+                                                 flate=flate, colour_space="DeviceCMYK"),
+    }
+    for name, image in images.items():
+        page.add_resource(document.make_indirect(image), Name.XObject, name)
+    page.add_resource(Dictionary(Type=Name.Font, Subtype=Name.Type1,
+                                 BaseFont=Name("/" + NUMBER_FONT),
+                                 Encoding=Name.WinAnsiEncoding),
+                      Name.Font, NUMBER_FONT_RESOURCE)
+    content = (_MARKS + _draw_image(SCRAMBLE_XOBJECT, SCRAMBLE_BOX)
+               + _draw_image(QR_XOBJECT, qr_place)
+               + _draw_image(DETECTION_XOBJECT, DETECTION_BOX))
+    if plain:
+        content += _number_content(certificate_number)
+    page.contents_add(pikepdf.Stream(document, content))
+    if tint is not None and tint_name is not None:
+        page.add_resource(tint, Name.XObject, tint_name)
+        page.contents_add(pikepdf.Stream(document, f"q {tint_name} Do Q\n".encode()),
+                          prepend=True)
+    return page
+
+
+def render_back_page(*, token: str, certificate_number: str, municipality_name: str,
+                     cert_label: str, scrambled: np.ndarray | None = None) -> bytes:
+    """The back page alone as a one-page PDF (for inspection and tests)."""
+    if scrambled is None:
+        scrambled = np.full((848, 600), 255, dtype=np.uint8)
+    document = pikepdf.new()
+    with document:
+        build_back_page(document, token=token, certificate_number=certificate_number,
+                        municipality_name=municipality_name, cert_label=cert_label,
+                        scrambled=scrambled)
+        out = io.BytesIO()
+        document.save(out, deterministic_id=True)
+        return out.getvalue()
+

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import qrcode
-import qrcode.constants
+import numpy as np
+import zxingcpp
 from PIL import Image
 
 from konbini.b64 import b64url_encode
@@ -43,29 +43,24 @@ def certificate_claims(*, certificate_id: str, certificate_number: str, cert_typ
         "dig": b64url_encode(front_pdf_sha256),
     }
 
-QR_MASK_PATTERN = 2  # columns pattern: no large solid areas for our alphanumeric-heavy data
-
-
-def qr_matrix(token: str) -> list[list[bool]]:
-    """The QR symbol of ``token`` as rows of modules (True = dark), quiet zone included.
+def qr_matrix(token: str) -> np.ndarray:
+    """The QR symbol of ``token`` as a boolean array (True = dark), quiet zone included.
 
     Error correction M (15 %): enough for a scan with a smudge, and a version small
-    enough that the modules stay large at 40 mm."""
-    # A fixed mask: every mask is valid and every reader tries all eight, while
-    # scoring the eight in pure Python costs ~45 ms per certificate.
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
-                         border=BORDER_MODULES, box_size=1, mask_pattern=QR_MASK_PATTERN)
-    code.add_data(token.encode("ascii"), optimize=0)
-    code.make(fit=True)  # the smallest version that fits
-    return code.get_matrix()
+    enough that the modules stay large at 40 mm. zxing-cpp builds the symbol in C++
+    with the best of the eight masks in about 2 ms; the pure-Python ``qrcode`` took
+    45 ms to choose a mask, 13 ms with a fixed one."""
+    barcode = zxingcpp.create_barcode(token, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=1,
+                                                       add_quiet_zones=True))
+    return image < 128
 
 
-def matrix_image(matrix: list[list[bool]], box_px: int = DEFAULT_BOX_PX) -> Image.Image:
+def matrix_image(matrix: np.ndarray, box_px: int = DEFAULT_BOX_PX) -> Image.Image:
     """A module matrix as a greyscale image at most ``box_px`` square, with a whole
     number of pixels per module so the modules stay square and sharp when scaled."""
-    modules = len(matrix)
-    one_px = Image.frombytes("L", (modules, modules),
-                             bytes(0 if dark else 255 for row in matrix for dark in row))
+    modules = matrix.shape[0]
+    one_px = Image.fromarray(np.where(matrix, 0, 255).astype(np.uint8))
     # Nearest-neighbour keeps every module a crisp square. Greyscale "L" rather than
     # "1": reportlab embeds "L" as DeviceGray but converts other modes to RGB.
     scale = max(1, box_px // modules)

@@ -3,6 +3,7 @@ relying party would: rasterised, QR decoded, JWS checked against the trust list.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import statistics
@@ -20,6 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from center.antiforgery import finish_certificate
 from center.antiforgery.back_page import render_back_page
+from center.antiforgery.front_digest import page_digest
 from center.antiforgery.qr import certificate_claims, qr_image
 from center.qr_keys import QrKeyring
 from konbini.b64 import b64url_encode
@@ -27,11 +29,12 @@ from konbini.clock import parse_instant
 from konbini.fonts import font_path
 from konbini.jws import public_key_from_b64, sign_es256, verify_es256
 from tests.support import A4_POINTS, pdf_page_sizes, pdf_pages_text, pdf_qr_codes
+from tests.unit.antiforgery_helpers import SECRET, without_tint
 
 ISSUED_AT = parse_instant("2026-11-24T10:00:00+09:00")
 NAME = "霞 太郎"
 ADDRESS = "東京都千代田区霞が関2丁目1番2号"
-NUMBER = "第2026-000123号"
+NUMBER = "131016-2026-0000123"
 FRONT_FONT = "TestFrontMincho"
 
 
@@ -70,13 +73,12 @@ def _claims(front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543") -> dict
         front_pdf_sha256=hashlib.sha256(front).digest())
 
 
-def _token(ring: QrKeyring, claims: dict) -> str:
+def _finish(ring: QrKeyring, front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543",
+            ) -> tuple[bytes, str]:
     kid, key = ring.current(ISSUED_AT)
-    return sign_es256(claims, key, kid)
-
-
-def _finish(front: bytes, token: str) -> bytes:
-    return finish_certificate(front, token=token, certificate_number=NUMBER,
+    return finish_certificate(front, claims=_claims(front, cid),
+                              sign=functools.partial(sign_es256, key=key, kid=kid),
+                              scramble_secret=SECRET, certificate_number=NUMBER,
                               municipality_name="千代田区", cert_label="住民票の写し")
 
 
@@ -111,35 +113,39 @@ def test_qr_image_is_square_with_whole_pixel_modules() -> None:
 
 
 def test_finished_certificate_is_front_then_back(ring: QrKeyring, front: bytes) -> None:
-    pdf = _finish(front, _token(ring, _claims(front)))
+    pdf, _ = _finish(ring, front)
     sizes = pdf_page_sizes(pdf)
     assert len(sizes) == 2
     for width, height in sizes:
         assert (width, height) == pytest.approx(A4_POINTS, abs=0.1)
     assert pdf_pages_text(pdf)[0] == pdf_pages_text(front)[0]
-    # The front is the municipality's page as it was: same content, same pixels.
+    # The front is the municipality's page as it was: its content stream byte for byte,
+    # after the tint's own stream; without the tint, the same pixels.
     with pikepdf.open(io.BytesIO(pdf)) as merged, pikepdf.open(io.BytesIO(front)) as original:
-        assert (merged.pages[0].obj.Contents.read_bytes()
-                == original.pages[0].obj.Contents.read_bytes())
-    assert _raster(pdf, 0, 100) == _raster(front, 0, 100)
+        contents = merged.pages[0].obj.Contents
+        assert len(contents) == 2
+        assert contents[1].read_raw_bytes() == original.pages[0].obj.Contents.read_raw_bytes()
+    assert _raster(without_tint(pdf), 0, 100) == _raster(front, 0, 100)
+    assert _raster(pdf, 0, 100) != _raster(front, 0, 100)  # the tint is there
 
 
 @pytest.mark.parametrize("dpi", [150, 200, 300])
 def test_the_qr_code_reads_back_and_verifies(ring: QrKeyring, front: bytes, dpi: int) -> None:
-    claims = _claims(front)
-    token = _token(ring, claims)
-    pdf = _finish(front, token)
+    pdf, token = _finish(ring, front)
     assert pdf_qr_codes(pdf, page_index=1, dpi=dpi) == [token]
     # A relying party checks it offline with nothing but the published trust list.
     keys = {e["kid"]: public_key_from_b64(e["public_key"]) for e in ring.trust_list()["keys"]}
     header, verified = verify_es256(token, keys)
     assert header["alg"] == "ES256"
-    assert verified == claims
+    assert {k: v for k, v in verified.items() if k != "fpd"} == _claims(front)
     assert verified["dig"] == b64url_encode(hashlib.sha256(front).digest())
+    # fpd: the digest of page 1 as finished, recomputed from the file as printed.
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        assert verified["fpd"] == b64url_encode(page_digest(document.pages[0]))
 
 
 def test_back_page_carries_no_personal_data(ring: QrKeyring, front: bytes) -> None:
-    back_text = pdf_pages_text(_finish(front, _token(ring, _claims(front))))[1]
+    back_text = pdf_pages_text(_finish(ring, front)[0])[1]
     compact = back_text.replace(" ", "").replace("\r", "").replace("\n", "")
     for expected in ("偽造防止情報", NUMBER, "千代田区", "住民票の写し", "/verify", "照会サイト",
                      "スクランブル画像", "偽造防止検出画像"):
@@ -148,43 +154,51 @@ def test_back_page_carries_no_personal_data(ring: QrKeyring, front: bytes) -> No
         assert personal not in compact
 
 
+def test_a_number_helvetica_cannot_print_is_drawn_in_mincho(ring: QrKeyring,
+                                                             front: bytes) -> None:
+    kid, key = ring.current(ISSUED_AT)
+    pdf, _ = finish_certificate(front, claims=_claims(front),
+                                sign=functools.partial(sign_es256, key=key, kid=kid),
+                                scramble_secret=SECRET, certificate_number="第2026-000123号",
+                                municipality_name="宮崎市", cert_label="住民票記載事項証明書")
+    compact = pdf_pages_text(pdf)[1].replace(" ", "")
+    assert "第2026-000123号" in compact and "宮崎市" in compact
+
+
 def test_back_page_alone_is_one_a4_page(ring: QrKeyring, front: bytes) -> None:
-    back = render_back_page(token=_token(ring, _claims(front)), certificate_number=NUMBER,
+    back = render_back_page(token="x" * 380, certificate_number=NUMBER,
                             municipality_name="宮崎市", cert_label="住民票記載事項証明書")
     assert pdf_page_sizes(back) == [pytest.approx(A4_POINTS, abs=0.1)]
     assert "住民票記載事項証明書" in pdf_pages_text(back)[0].replace(" ", "")
 
 
 def test_finishing_is_deterministic(ring: QrKeyring, front: bytes) -> None:
-    token = _token(ring, _claims(front))
-    assert _finish(front, token) == _finish(front, token)
+    assert _finish(ring, front) == _finish(ring, front)
 
 
 def test_finishing_on_several_threads_at_once(ring: QrKeyring, front: bytes) -> None:
     # The center finishes certificates in a thread pool; concurrent pages must come out
     # byte for byte as they do one at a time (embedded font subsets included).
-    tokens = [_token(ring, _claims(front, cid=f"{n:032x}")) for n in range(24)]
-    serial = [_finish(front, token) for token in tokens]
+    cids = [f"{n:032x}" for n in range(16)]
+    serial = [_finish(ring, front, cid) for cid in cids]
     with ThreadPoolExecutor(8) as pool:
-        concurrent = list(pool.map(lambda token: _finish(front, token), tokens))
+        concurrent = list(pool.map(lambda cid: _finish(ring, front, cid), cids))
     assert concurrent == serial
 
 
 def test_a_front_that_is_not_one_page_is_refused(ring: QrKeyring, front: bytes) -> None:
-    token = _token(ring, _claims(front))
     with pytest.raises(ValueError, match="2 pages"):
-        _finish(_front_pdf(pages=2), token)
+        _finish(ring, _front_pdf(pages=2))
     with pytest.raises(ValueError, match="not a readable PDF"):
-        _finish(b"%PDF-1.4 not really", token)
+        _finish(ring, b"%PDF-1.4 not really")
 
 
 def test_finish_certificate_time(ring: QrKeyring, front: bytes) -> None:
-    token = _token(ring, _claims(front))
-    _finish(front, token)  # the first call pays for the font
+    _finish(ring, front)  # the first call pays for the font and the tint
     times = []
     for _ in range(30):
         start = time.perf_counter()
-        _finish(front, token)
+        _finish(ring, front)
         times.append(time.perf_counter() - start)
     print(f"finish_certificate: median {statistics.median(times) * 1000:.1f} ms over 30 runs")
 

@@ -1,0 +1,132 @@
+"""Small PDF objects built straight from bytes with pikepdf.
+
+reportlab encodes image data in pure Python; here pixel data is compressed by zlib
+(C) or taken precompressed from a per-process cache, and wrapped in a stream
+object of the document being assembled. Nothing from one document is shared with
+another: each call builds fresh objects (pikepdf objects are not thread-safe)."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pikepdf
+from pikepdf import Array, Dictionary, Name
+
+
+def image_stream(pdf: pikepdf.Pdf, *, width: int, height: int, flate: bytes,
+                 colour_space: str, bits: int = 8, decode: list[float] | None = None,
+                 stencil: bool = False) -> pikepdf.Stream:
+    """An Image XObject whose data is already Flate-compressed."""
+    stream = pikepdf.Stream(pdf, b"")
+    stream.write(flate, filter=Name.FlateDecode)
+    stream.Type = Name.XObject
+    stream.Subtype = Name.Image
+    stream.Width = width
+    stream.Height = height
+    stream.BitsPerComponent = 1 if stencil else bits
+    if stencil:
+        stream.ImageMask = True
+    else:
+        stream.ColorSpace = Name("/" + colour_space)
+    if decode is not None:
+        stream.Decode = Array(decode)
+    return stream
+
+
+def grey_image(pdf: pikepdf.Pdf, pixels: np.ndarray, level: int = 1) -> pikepdf.Stream:
+    """An 8-bit DeviceGray image from a ``(h, w)`` uint8 array (row 0 at the top)."""
+    data = zlib.compress(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes(), level)
+    return image_stream(pdf, width=pixels.shape[1], height=pixels.shape[0], flate=data,
+                        colour_space="DeviceGray")
+
+
+def grey4_image(pdf: pikepdf.Pdf, pixels: np.ndarray, level: int = 1) -> pikepdf.Stream:
+    """A 4-bit DeviceGray image (16 levels) from a ``(h, w)`` uint8 array of even width.
+
+    Half the data of 8 bits, so half the time in zlib and in the file; a print and a
+    scan never keep more than 16 levels of a scrambled block anyway."""
+    if pixels.shape[1] % 2:
+        raise ValueError("a 4-bit image here has an even width")
+    nibbles = np.ascontiguousarray(pixels, dtype=np.uint8) >> 4
+    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    return image_stream(pdf, width=pixels.shape[1], height=pixels.shape[0],
+                        flate=zlib.compress(packed.tobytes(), level),
+                        colour_space="DeviceGray", bits=4)
+
+
+def grey4_pixels(data: bytes, width: int, height: int) -> np.ndarray:
+    """The inverse of :func:`grey4_image`'s packing: uint8 grey, 16 levels 0, 17 … 255."""
+    packed = np.frombuffer(data, dtype=np.uint8).reshape(height, width // 2)
+    pixels = np.empty((height, width), dtype=np.uint8)
+    pixels[:, 0::2] = packed >> 4
+    pixels[:, 1::2] = packed & 0x0F
+    return pixels * np.uint8(17)
+
+
+def bilevel_image(pdf: pikepdf.Pdf, dark: np.ndarray) -> pikepdf.Stream:
+    """A 1-bit DeviceGray image, opaque, from a boolean ``(h, w)`` array (True = black)."""
+    packed = np.packbits(~dark, axis=1)  # 1 = white in DeviceGray
+    return image_stream(pdf, width=dark.shape[1], height=dark.shape[0],
+                        flate=zlib.compress(packed.tobytes(), 6), colour_space="DeviceGray",
+                        bits=1)
+
+
+def form_xobject(pdf: pikepdf.Pdf, content: bytes, bbox: tuple[float, float, float, float],
+                 resources: Dictionary) -> pikepdf.Stream:
+    stream = pikepdf.Stream(pdf, content)
+    stream.Type = Name.XObject
+    stream.Subtype = Name.Form
+    stream.BBox = Array(list(bbox))
+    stream.Resources = resources
+    return stream
+
+
+class ExpansionLimit(ValueError):
+    """A stream decodes to more than the caller allows (a decompression bomb)."""
+
+
+_LOSSLESS = {"/FlateDecode", "/ASCII85Decode", "/ASCIIHexDecode"}
+
+
+def decoded_within(stream: pikepdf.Stream, limit: int) -> bytes | None:
+    """A stream's data decoded from Flate / ASCII85 / ASCIIHex, never more than
+    ``limit`` bytes (:class:`ExpansionLimit` beyond). None for other encodings (DCT,
+    predictors, ...), which the caller treats as opaque bytes.
+
+    pikepdf (qpdf) decodes a whole stream at once, however large it grows; a hostile
+    upload's 16 MiB of Flate can expand a thousandfold, so untrusted streams are
+    decoded here, step by step, with a ceiling."""
+    filters = stream.get("/Filter")
+    names = ([] if filters is None else [str(filters)] if isinstance(filters, Name)
+             else [str(f) for f in filters] if isinstance(filters, Array) else None)
+    if names is None or any(name not in _LOSSLESS for name in names):
+        return None
+    if stream.get("/DecodeParms") is not None:
+        return None
+    data = stream.read_raw_bytes()
+    for name in names:
+        if name == "/FlateDecode":
+            inflater = zlib.decompressobj()
+            try:
+                data = inflater.decompress(data, limit + 1)
+            except zlib.error:
+                return None
+            if len(data) > limit or inflater.unconsumed_tail:
+                raise ExpansionLimit(f"a stream decodes to more than {limit} bytes")
+        elif name == "/ASCII85Decode":
+            import base64
+            text = data.strip()
+            text = text[2:] if text.startswith(b"<~") else text
+            text = text if text.endswith(b"~>") else text + b"~>"
+            try:
+                data = base64.a85decode(b"<~" + text, adobe=True)
+            except ValueError:
+                return None
+        else:
+            hexdigits = bytes(c for c in data.split(b">")[0] if c not in b" \t\r\n\f")
+            try:
+                data = bytes.fromhex((hexdigits + b"0" * (len(hexdigits) % 2)).decode())
+            except ValueError:
+                return None
+    return data

@@ -1,0 +1,421 @@
+"""The inquiry (照会): what an uploaded certificate proves, as pure functions.
+
+A relying party (a bank, a notary, a landlord) uploads the PDF or a scan of the
+back. This module reads the upload within fixed limits, finds the QR code, checks
+its signature against the trust list (offline: nothing else needed), checks that a
+PDF's front is the page that was signed, and recovers the scrambled front. The
+center's record (status, void) is looked up by the caller and passed to
+:func:`assess`, which decides the status the relying party sees.
+
+Nothing here stores anything: the upload and the recovered front live only in the
+memory of the request that handles them.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pikepdf
+import zxingcpp
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+
+from center.antiforgery import FRONT_DIGEST_CLAIM, layout
+from center.antiforgery.back_page import SCRAMBLE_XOBJECT
+from center.antiforgery.front_digest import page_digest
+from center.antiforgery.pdfparts import ExpansionLimit, decoded_within, grey4_pixels
+from center.antiforgery.raster import RenderError, render_grey
+from center.antiforgery.scramble import (
+    BLOCK,
+    FRONT_DPI,
+    ScanUnreadable,
+    descramble,
+    front_from_scan,
+    scramble_key,
+)
+from konbini.b64 import b64url_encode
+from konbini.clock import TOKYO, parse_instant
+from konbini.jws import JWSError, peek_header, public_key_from_b64, verify_es256
+from konbini.page import Box
+
+# Limits on what an upload may cost, whatever it claims to be.
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000  # A4 at 600 dpi is 35 Mpx
+MAX_PDF_PAGES = 4
+MAX_PAGE_POINTS = 1300.0  # A3 is 842 × 1191 points: larger is not a certificate
+MAX_EMBEDDED_IMAGE_PIXELS = 4_000_000
+SCAN_DPI = 300  # a PDF that is not our two pages is read as a scan at this resolution
+# Finding a QR code on a whole page is the slow part; on a half-size copy it takes a
+# quarter of the time and a 40 mm code still has 3 pixels a module.
+DETECT_MAX_PIXELS = 3_000_000
+
+# A4 at FRONT_DPI, padded to whole blocks: the shape of every scrambled front.
+FRONT_SHAPE = (-(-round(layout.PAGE_H * FRONT_DPI / 72) // BLOCK) * BLOCK,
+               -(-round(layout.PAGE_W * FRONT_DPI / 72) // BLOCK) * BLOCK)
+REQUIRED_CLAIMS = {"cid": str, "num": str, "typ": str, "mun": str, "iat": int, "dig": str}
+
+
+class UploadRefused(ValueError):
+    """The upload is not something the inquiry can read; ``code`` is a problem code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+# --- the trust list and the signature ---------------------------------------------------
+
+@dataclass(frozen=True)
+class TrustedKey:
+    kid: str
+    public_key: ec.EllipticCurvePublicKey
+    not_before: datetime
+    not_after: datetime
+
+
+def trusted_keys(trust_list: Mapping[str, Any]) -> dict[str, TrustedKey]:
+    """The keys of a trust list document (``GET /v1/trust-list``) by kid."""
+    keys: dict[str, TrustedKey] = {}
+    entries = trust_list.get("keys") if isinstance(trust_list, Mapping) else None
+    if not isinstance(entries, list):
+        raise ValueError("a trust list is an object with a list of keys")
+    for entry in entries:
+        try:
+            if entry["alg"] != "ES256":
+                continue  # an algorithm we do not know signs nothing we accept
+            keys[entry["kid"]] = TrustedKey(entry["kid"], public_key_from_b64(entry["public_key"]),
+                                            parse_instant(entry["not_before"]),
+                                            parse_instant(entry["not_after"]))
+        except (KeyError, TypeError, ValueError, JWSError) as exc:
+            raise ValueError(f"a trust list entry is malformed: {exc}") from exc
+    return keys
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What the QR code's signature proves. ``outcome``: ``valid``, ``malformed``,
+    ``unknown-key``, ``bad-signature``, ``outside-key-validity`` or ``not-a-certificate``."""
+
+    outcome: str
+    detail: str
+    kid: str | None = None
+    claims: dict[str, Any] | None = None  # only when the signature is valid
+
+    @property
+    def valid(self) -> bool:
+        return self.outcome == "valid"
+
+
+def check_token(token: str, keys: Mapping[str, TrustedKey]) -> TokenCheck:
+    """Verify a QR token offline: ES256 by a key of the trust list, issued (``iat``)
+    while that key was valid, with the contract's claims."""
+    try:
+        kid = peek_header(token).get("kid")
+    except JWSError as exc:
+        return TokenCheck("malformed", str(exc))
+    kid = kid if isinstance(kid, str) else None
+    key = keys.get(kid) if kid else None
+    if key is None:
+        return TokenCheck("unknown-key", "no key of the trust list has this kid", kid)
+    try:
+        _, claims = verify_es256(token, {key.kid: key.public_key})
+    except JWSError as exc:
+        return TokenCheck("bad-signature", str(exc), kid)
+    for name, kind in REQUIRED_CLAIMS.items():
+        value = claims.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return TokenCheck("not-a-certificate", f"claim {name} is missing or malformed", kid)
+    issued = datetime.fromtimestamp(claims["iat"], UTC)
+    # verify_es256 knows nothing of validity: a retired key's signature on a token
+    # dated after its retirement (or before its start) is not the center's word.
+    if not key.not_before <= issued < key.not_after:
+        return TokenCheck("outside-key-validity",
+                          "the certificate is dated outside its key's validity", kid)
+    return TokenCheck("valid", "signed by the center", kid, claims)
+
+
+# --- reading an upload --------------------------------------------------------------------
+
+@dataclass
+class Reading:
+    """What was found in an upload."""
+
+    source: str  # "pdf": the certificate's own PDF; "scan": an image (or a scanned PDF)
+    token: str | None = None
+    qr_corners: np.ndarray | None = None  # scan: the QR symbol's corners, in pixels
+    scan: np.ndarray | None = field(default=None, repr=False)  # grey uint8
+    scrambled: np.ndarray | None = field(default=None, repr=False)  # pdf: exact pixels
+    front_digest: str | None = None  # pdf: fpd of page 1 as uploaded
+
+
+def sniff(data: bytes) -> str:
+    """``pdf``, ``png`` or ``jpeg`` from the first bytes; anything else is refused."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    raise UploadRefused("unsupported-media-type",
+                        "upload a PDF, PNG or JPEG of the certificate or of its back")
+
+
+def read_upload(data: bytes) -> Reading:
+    """Read an upload within the limits; raises :class:`UploadRefused`."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadRefused("request-too-large",
+                            f"the file is over {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+    kind = sniff(data)
+    if kind == "pdf":
+        return _read_pdf(data)
+    return _read_scan(_open_image(data))
+
+
+def _open_image(data: bytes) -> np.ndarray:
+    with warnings.catch_warnings():
+        # Pillow warns, then refuses, above its own limit; ours is lower and checked
+        # from the header, before a single pixel is decoded.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=("PNG", "JPEG"))
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise UploadRefused("image-too-large",
+                                    f"the image has {width}×{height} pixels; at most "
+                                    f"{MAX_IMAGE_PIXELS // 1_000_000} million are read")
+            if image.format == "JPEG" and width * height > DETECT_MAX_PIXELS * 4:
+                # Decode a large JPEG at half size: a quarter of the memory.
+                image.draft("L", (width // 2, height // 2))
+            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P"
+                                                       and "transparency" in image.info):
+                image = image.convert("RGBA")
+                white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(white, image)
+            grey = image.convert("L")
+            return np.asarray(grey, dtype=np.uint8)
+        except UploadRefused:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise UploadRefused("image-too-large", "the image is too large to read") from exc
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise UploadRefused("invalid-request", "the image is damaged or not a PNG or "
+                                                   "JPEG") from exc
+
+
+def find_qr(scan: np.ndarray) -> tuple[str, np.ndarray] | None:
+    """The first QR code on the image that looks like a compact JWS, and its corners
+    (top left, top right, bottom right, bottom left) in the image's pixels."""
+    factor = 1
+    detect = scan
+    while detect.shape[0] * detect.shape[1] > DETECT_MAX_PIXELS:
+        detect = detect[: detect.shape[0] // 2 * 2, : detect.shape[1] // 2 * 2]
+        detect = detect.reshape(detect.shape[0] // 2, 2, detect.shape[1] // 2, 2).mean(
+            axis=(1, 3)).astype(np.uint8)
+        factor *= 2
+    for image, scale in ((detect, factor), (scan, 1)) if factor > 1 else ((scan, 1),):
+        results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        for result in results:
+            if result.valid and result.text.count(".") == 2:
+                p = result.position
+                corners = np.array([(p.top_left.x, p.top_left.y),
+                                    (p.top_right.x, p.top_right.y),
+                                    (p.bottom_right.x, p.bottom_right.y),
+                                    (p.bottom_left.x, p.bottom_left.y)], dtype=np.float64)
+                return result.text, corners * scale
+    return None
+
+
+def _read_scan(scan: np.ndarray, source: str = "scan") -> Reading:
+    found = find_qr(scan)
+    if found is None:
+        return Reading(source, scan=scan)
+    return Reading(source, token=found[0], qr_corners=found[1], scan=scan)
+
+
+def _read_pdf(data: bytes) -> Reading:
+    try:
+        document = pikepdf.open(io.BytesIO(data))
+    except (pikepdf.PdfError, ValueError) as exc:
+        raise UploadRefused("invalid-request", "the PDF is damaged and cannot be read") from exc
+    with document:
+        pages = len(document.pages)
+        if pages == 0 or pages > MAX_PDF_PAGES:
+            raise UploadRefused("invalid-request",
+                                f"a certificate has 2 pages; this PDF has {pages}")
+        for page in document.pages:
+            box = page.mediabox
+            if (abs(float(box[2]) - float(box[0])) > MAX_PAGE_POINTS
+                    or abs(float(box[3]) - float(box[1])) > MAX_PAGE_POINTS):
+                raise UploadRefused("invalid-request", "the PDF's pages are not paper-sized")
+        # PDFium decodes what it renders, however large it grows: look first.
+        _check_expansion(document.pages[pages - 1])
+        if pages == 2:
+            scrambled = _embedded_scramble(document.pages[1])
+            if scrambled is not None:
+                try:
+                    digest = b64url_encode(page_digest(document.pages[0]))
+                except ExpansionLimit as exc:
+                    raise UploadRefused("request-too-large", str(exc)) from exc
+                except (RecursionError, pikepdf.PdfError, ValueError):
+                    digest = None
+                qr_box = Box(layout.QR_BOX.x - 15, layout.QR_BOX.y - 15,
+                             layout.QR_BOX.w + 30, layout.QR_BOX.h + 30)
+                try:
+                    qr = render_grey(data, 1, 200, qr_box)
+                except RenderError as exc:
+                    raise UploadRefused("invalid-request", "the PDF cannot be rendered") from exc
+                found = find_qr(qr)
+                return Reading("pdf", token=found[0] if found else None,
+                               scrambled=scrambled, front_digest=digest)
+    # Not the center's two pages (a scanner's PDF, say): read its last page as a scan.
+    try:
+        scan = render_grey(data, pages - 1, SCAN_DPI, max_pixels=MAX_IMAGE_PIXELS)
+    except RenderError as exc:
+        raise UploadRefused("invalid-request", "the PDF cannot be rendered") from exc
+    return _read_scan(scan, "scan")
+
+
+MAX_PAGE_DECODED = 64 * 1024 * 1024
+
+
+def _check_expansion(page: pikepdf.Page) -> None:
+    """Refuse a page whose streams (content, forms, images) decode to more than
+    ``MAX_PAGE_DECODED`` bytes or whose images declare more than ``MAX_IMAGE_PIXELS``."""
+    left = MAX_PAGE_DECODED
+    pending: list[object] = [page.obj.get("/Contents"), page.obj.get("/Resources")]
+    seen: set[tuple[int, int]] = set()
+    while pending:
+        obj = pending.pop()
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if len(seen) > 10_000:
+            raise UploadRefused("invalid-request", "the PDF's page is not a certificate")
+        if isinstance(obj, pikepdf.Stream):
+            if obj.get("/Subtype") == pikepdf.Name.Image:
+                try:
+                    pixels = int(obj.get("/Width", 0)) * int(obj.get("/Height", 0))
+                except (TypeError, ValueError):
+                    pixels = MAX_IMAGE_PIXELS + 1
+                if pixels > MAX_IMAGE_PIXELS:
+                    raise UploadRefused("image-too-large", "the PDF holds an image that is "
+                                                           "too large to read")
+            try:
+                data = decoded_within(obj, left)
+            except ExpansionLimit as exc:
+                raise UploadRefused("request-too-large",
+                                    "the PDF's content expands beyond what is read") from exc
+            left -= len(data) if data is not None else len(obj.read_raw_bytes())
+            if left < 0:
+                raise UploadRefused("request-too-large",
+                                    "the PDF's content expands beyond what is read")
+            pending.append(obj.get("/Resources"))
+        elif isinstance(obj, pikepdf.Dictionary):
+            pending.extend(obj.get(key) for key in ("/XObject", "/Pattern", "/Font",
+                                                    "/Resources", "/FontFile2", "/FontFile",
+                                                    "/FontFile3", "/DescendantFonts",
+                                                    "/FontDescriptor"))
+            if "/Type" not in obj and "/Subtype" not in obj:  # a name → object map
+                pending.extend(obj.get(key) for key in obj.keys())  # noqa: SIM118
+        elif isinstance(obj, pikepdf.Array):
+            pending.extend(obj)
+
+
+def _embedded_scramble(page: pikepdf.Page) -> np.ndarray | None:
+    try:
+        image = page.obj.Resources.XObject.get(SCRAMBLE_XOBJECT)
+    except (AttributeError, KeyError):
+        return None
+    if not isinstance(image, pikepdf.Stream) or image.get("/Subtype") != pikepdf.Name.Image:
+        return None
+    try:
+        width, height = int(image.Width), int(image.Height)
+        if (width, height) != (FRONT_SHAPE[1], FRONT_SHAPE[0]):
+            return None
+        if int(image.get("/BitsPerComponent", 0)) != 4 or image.get(
+                "/ColorSpace") != pikepdf.Name.DeviceGray:
+            return None
+        expected = width * height // 2
+        raw = decoded_within(image, expected)  # never more than the 0.25 MB it should be
+    except (AttributeError, TypeError, ValueError, pikepdf.PdfError):
+        return None
+    if raw is None:
+        return None
+    if len(raw) != expected:
+        return None
+    return grey4_pixels(raw, width, height)
+
+
+# --- the front, and the verdict -------------------------------------------------------------
+
+def recover_front(reading: Reading, claims: Mapping[str, Any], secret: bytes) -> np.ndarray | None:
+    """The front descrambled with this certificate's key, or None if unreadable."""
+    key = scramble_key(secret, str(claims["cid"]))
+    if reading.scrambled is not None:
+        return descramble(reading.scrambled, key)
+    if reading.scan is not None and reading.qr_corners is not None:
+        try:
+            return front_from_scan(reading.scan, reading.qr_corners, key, FRONT_SHAPE)
+        except (ScanUnreadable, np.linalg.LinAlgError, ValueError):
+            return None
+    return None
+
+
+def front_check(reading: Reading, claims: Mapping[str, Any]) -> str:
+    """``matches`` / ``edited`` for a PDF; ``not-checked`` for a scan (paper is
+    compared by eye with the recovered front) or a token without ``fpd``."""
+    signed = claims.get(FRONT_DIGEST_CLAIM)
+    if reading.source != "pdf" or not isinstance(signed, str):
+        return "not-checked"
+    return "matches" if reading.front_digest == signed else "edited"
+
+
+@dataclass(frozen=True)
+class Record:
+    """The center's record of a certificate, as much as the verdict needs."""
+
+    certificate_number: str
+    type: str
+    municipality_code: str
+    status: str  # issued, printed, void
+    void_reason: str | None = None
+
+
+MESSAGES = {
+    "valid": "この証明書はセンターが交付した記録と一致します。表面を復元画像と見比べてください。",
+    "void": "この証明書は印刷に失敗したため無効とされています。",
+    "unknown": "この証明書はセンターの交付記録と一致しません。",
+    "unreadable": "QRコードを読み取れませんでした。裏面全体を300dpi程度で読み取ってください。",
+}
+
+
+def assess(token_check: TokenCheck | None, record: Record | None, front: str) -> tuple[str, str]:
+    """The status (API.md) and the record check, from what was found."""
+    if token_check is None:
+        return "unreadable", "not-checked"
+    if not token_check.valid or token_check.claims is None:
+        return "unknown", "not-checked"
+    claims = token_check.claims
+    if record is None:
+        return "unknown", "not-found"
+    if (record.certificate_number, record.type, record.municipality_code) != (
+            claims["num"], claims["typ"], claims["mun"]):
+        return "unknown", "mismatch"
+    if record.status == "void":
+        return "void", "void"
+    if front == "edited":
+        return "unknown", record.status
+    return "valid", record.status
+
+
+def issued_at(claims: Mapping[str, Any]) -> datetime:
+    """The issue time of the claims, in Japan time as the certificate states it."""
+    return datetime.fromtimestamp(int(claims["iat"]), TOKYO)

@@ -1,0 +1,232 @@
+"""The inquiry site (照会サイト) on the center's public listener: routes only.
+
+``GET /verify`` the page; ``POST /v1/verify`` the check (``center.inquiry`` does the
+work, in a worker thread); ``GET /v1/verify/fronts/{front_id}.png`` the recovered
+front. The recovered front is kept only in memory, in :class:`FrontCache`: bounded
+in entries and bytes, each entry expiring after ``FRONT_TTL_SECONDS``, under an
+unguessable id. The upload itself is never kept, and nothing of it is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from aiohttp import BodyPartReader, web
+from PIL import Image
+
+from konbini.clock import isoformat
+from konbini.http import json_response
+from konbini.problems import Problem, invalid_request
+from konbini.wire import CertificateType
+
+from . import inquiry
+from .context import CenterContext, context
+
+FRONT_TTL_SECONDS = 600.0
+FRONT_CACHE_ENTRIES = 64
+FRONT_CACHE_BYTES = 32 * 1024 * 1024
+# Reading an upload takes up to a second of CPU and up to ~150 MB: two at a time.
+CONCURRENT_READS = 2
+FRONT_PATH = "/v1/verify/fronts/{front_id}.png"
+
+routes = web.RouteTableDef()
+
+
+class FrontCache:
+    """Recovered fronts as PNG, in memory only, for ``front_image_url``."""
+
+    def __init__(self, ttl: float = FRONT_TTL_SECONDS, entries: int = FRONT_CACHE_ENTRIES,
+                 max_bytes: int = FRONT_CACHE_BYTES, clock: Any = time.monotonic) -> None:
+        self._ttl, self._entries, self._max_bytes, self._clock = ttl, entries, max_bytes, clock
+        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def put(self, png: bytes) -> str:
+        front_id = secrets.token_urlsafe(24)
+        with self._lock:
+            self._expire()
+            self._items[front_id] = (self._clock() + self._ttl, png)
+            self._bytes += len(png)
+            while self._items and (len(self._items) > self._entries
+                                   or self._bytes > self._max_bytes):
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
+        return front_id
+
+    def get(self, front_id: str) -> bytes | None:
+        with self._lock:
+            self._expire()
+            item = self._items.get(front_id)
+            return None if item is None else item[1]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def _expire(self) -> None:
+        now = self._clock()
+        while self._items:
+            front_id, (expires, png) = next(iter(self._items.items()))
+            if expires > now:
+                break
+            del self._items[front_id]
+            self._bytes -= len(png)
+
+
+class InquiryState:
+    def __init__(self) -> None:
+        self.fronts = FrontCache()
+        self.slots = asyncio.Semaphore(CONCURRENT_READS)
+
+
+INQUIRY = web.AppKey("inquiry", InquiryState)
+
+
+def setup(app: web.Application) -> None:
+    """Add the inquiry routes and their in-memory state to the public app."""
+    app[INQUIRY] = InquiryState()
+    app.add_routes(routes)
+
+
+@routes.get("/verify")
+async def page(request: web.Request) -> web.Response:
+    html = resources.files("center").joinpath("static/verify.html").read_bytes()
+    return web.Response(body=html, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-store",
+                                 "Content-Security-Policy":
+                                     "default-src 'self'; img-src 'self' blob:; "
+                                     "object-src blob:; style-src 'self' 'unsafe-inline'; "
+                                     "script-src 'self' 'unsafe-inline'"})
+
+
+async def _upload(request: web.Request) -> bytes:
+    """The ``file`` field of a multipart body, read with a cap (never whole into
+    memory first: the app-wide 1 MiB body limit does not apply to multipart)."""
+    limit = inquiry.MAX_UPLOAD_BYTES
+    if request.content_length is not None and request.content_length > limit + 65536:
+        raise Problem("request-too-large", f"the upload is over {limit // (1024 * 1024)} MiB")
+    if request.content_type != "multipart/form-data":
+        raise Problem("unsupported-media-type",
+                      "send multipart/form-data with the certificate in the field 'file'")
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                await part.release()
+                continue
+            data = bytearray()
+            while chunk := await part.read_chunk(65536):
+                data += chunk
+                if len(data) > limit:
+                    raise Problem("request-too-large",
+                                  f"the upload is over {limit // (1024 * 1024)} MiB")
+            return bytes(data)
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        raise invalid_request([{"field": "file", "message": "malformed multipart body"}]) \
+            from exc
+    raise invalid_request([{"field": "file", "message": "required: the PDF or a scan"}])
+
+
+def _png(front: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(front).save(out, format="PNG", compress_level=3)
+    return out.getvalue()
+
+
+async def _record(ctx: CenterContext, certificate_id: str) -> inquiry.Record | None:
+    found = await ctx.store.certificate_with_void_reason(certificate_id[:64])
+    if found is None:
+        return None
+    cert, reason = found
+    return inquiry.Record(cert.certificate_number, cert.type, cert.municipality_code,
+                          cert.status, reason)
+
+
+def _type_label(value: str) -> str | None:
+    try:
+        return CertificateType(value).label
+    except ValueError:
+        return None
+
+
+@routes.post("/v1/verify")
+async def verify(request: web.Request) -> web.Response:
+    ctx = context(request)
+    state = request.app[INQUIRY]
+    data = await _upload(request)
+    async with state.slots:
+        try:
+            reading = await asyncio.to_thread(inquiry.read_upload, data)
+        except inquiry.UploadRefused as refused:
+            raise Problem(refused.code, refused.detail) from None
+        del data
+        token_check = None
+        if reading.token is not None:
+            token_check = inquiry.check_token(
+                reading.token, inquiry.trusted_keys(ctx.qr_keys.trust_list()))
+        claims = token_check.claims if token_check and token_check.valid else None
+        front = None
+        if claims is not None:
+            front = await asyncio.to_thread(inquiry.recover_front, reading, claims,
+                                            ctx.scramble_secret)
+    record = await _record(ctx, claims["cid"]) if claims else None
+    front_result = inquiry.front_check(reading, claims) if claims else "not-checked"
+    status, record_check = inquiry.assess(token_check, record, front_result)
+    body: dict[str, Any] = {
+        "status": status,
+        "certificate": None,
+        "signature_valid": bool(token_check and token_check.valid),
+        "front_image_url": None,
+        "source": reading.source,
+        "checks": {
+            "signature": token_check.outcome if token_check else "no-qr-code",
+            "record": record_check,
+            "front": front_result,
+            "front_image": ("recovered" if front is not None
+                            else "unreadable" if claims else "not-attempted"),
+        },
+        "kid": token_check.kid if token_check else None,
+        "message": inquiry.MESSAGES[status],
+    }
+    if front_result == "edited":
+        body["message"] = "PDFの表面が、市区町村が交付したものと一致しません（編集されています）。"
+    if claims is not None:
+        registration = await ctx.store.municipality(claims["mun"])
+        body["certificate"] = {
+            "certificate_id": claims["cid"],
+            "certificate_number": claims["num"],
+            "type": claims["typ"],
+            "type_label": _type_label(claims["typ"]),
+            "municipality": {"code": claims["mun"],
+                             "name": registration[0].name if registration else None},
+            "issued_at": isoformat(inquiry.issued_at(claims)),
+        }
+        if record is not None and record.status == "void":
+            body["void_reason"] = record.void_reason
+    if front is not None:
+        png = await asyncio.to_thread(_png, front)
+        front_id = state.fronts.put(png)
+        body["front_image_url"] = FRONT_PATH.format(front_id=front_id)
+    return json_response(body)
+
+
+@routes.get(FRONT_PATH)
+async def front_image(request: web.Request) -> web.Response:
+    png = request.app[INQUIRY].fronts.get(request.match_info["front_id"][:64])
+    if png is None:
+        raise Problem("not-found", "no such front, or it has expired (fronts are kept "
+                                   f"{int(FRONT_TTL_SECONDS // 60)} minutes, in memory only)")
+    return web.Response(body=png, content_type="image/png",
+                        headers={"Cache-Control": "no-store"})

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-DEBIAN_PACKAGES := fonts-ipafont-mincho
+DEBIAN_PACKAGES := fonts-ipafont-mincho chromium
 
 .PHONY: setup debian-packages demo test pki lint clean
 

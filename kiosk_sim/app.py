@@ -1,14 +1,26 @@
-"""The kiosk UI on :8000. For now a tester's page that runs one issuance
-through the real protocol with a card from the wallet; the screen-by-screen
-kiosk is built on top of the same endpoints."""
+"""The kiosk UI on :8000: the screens of a store's multi-copy machine in the
+browser, and the tester's controls beside them.
+
+The browser talks only to this process; this process talks to the center
+over mutual TLS with the terminal certificate of the store the tester
+chose, as a real kiosk does. Each browser tab is one kiosk, held under an
+unguessable id (``POST /api/kiosks``); the card, the center session, the
+money and the printed PDFs stay here and are dropped when the card is
+taken or the kiosk goes idle. See README, "The kiosk simulator in the
+browser", for the endpoints."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import uuid
-from dataclasses import dataclass
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -19,86 +31,346 @@ from konbini.http import (
     request_id_middleware,
 )
 from konbini.problems import Problem
-from konbini.schemas import ORDER_OPTIONS, obj
+from konbini.schemas import CERT_TYPE, MUNICIPALITY_CODE, ORDER_OPTIONS, obj
 from konbini.validation import BodySchema, read_json
-from konbini.wire import CERTIFICATE_TYPES, MAX_COPIES
+from konbini.wire import MAX_COPIES
 
 from .client import KioskClient, KioskProblem, Terminal
+from .messages import catalog
+from .stores import Store, discover_stores
+from .ui_session import (
+    COINS,
+    DEFAULT_IDLE_SECONDS,
+    NETWORK_FAULTS,
+    NOTES,
+    TAKE_CARD_SECONDS,
+    Kiosk,
+    Outbox,
+    Settings,
+)
 from .wallet import Wallet
 
+log = logging.getLogger(__name__)
+
 STATIC = Path(__file__).parent / "static"
-ISSUE = BodySchema(obj({
-    "persona": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
-    "pin": {"type": ["string", "null"], "maxLength": 8},
-    "type": {"enum": list(CERTIFICATE_TYPES)},
-    "copies": {"type": "integer", "minimum": 1, "maximum": MAX_COPIES},
-    "options": ORDER_OPTIONS,
-}, ["persona", "type"]))
+MAX_KIOSKS = 64
+# The page resets an idle kiosk itself; the server does it too a little later,
+# for a tab that was closed or lost its connection.
+IDLE_GRACE_SECONDS = 10.0
+FORGET_SECONDS = 3600.0
+REAP_SECONDS = 2.0
+
+LANGUAGE = {"enum": ["ja", "en"]}
+WALLET_KEY = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}
+TERMINAL_ID = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+SETTINGS = BodySchema(obj({
+    "terminal_id": TERMINAL_ID,
+    "card": {"oneOf": [WALLET_KEY, {"type": "null"}]},
+    "idle_seconds": {"type": "integer", "minimum": 2, "maximum": 3600},
+    "take_card_seconds": {"type": "integer", "minimum": 2, "maximum": 600},
+    "paper_jam": {"oneOf": [{"type": "null"},
+                            {"type": "integer", "minimum": 1, "maximum": MAX_COPIES}]},
+    "network": {"enum": list(NETWORK_FAULTS)},
+}))
+EMPTY = BodySchema(obj({}))
+ACTIONS: dict[str, BodySchema] = {
+    "begin": BodySchema(obj({"language": LANGUAGE}, ["language"])),
+    "language": BodySchema(obj({"language": LANGUAGE}, ["language"])),
+    "insert": BodySchema(obj({"reader": {"enum": ["card", "smartphone"]}}, ["reader"])),
+    "pin": BodySchema(obj({"pin": {"type": "string", "pattern": "^[0-9]{4}$"}}, ["pin"])),
+    "select": BodySchema(obj({"type": CERT_TYPE, "municipality_code": MUNICIPALITY_CODE},
+                             ["type"])),
+    "options": BodySchema(obj({"options": ORDER_OPTIONS}, ["options"])),
+    "copies": BodySchema(obj({"copies": {"type": "integer", "minimum": 1,
+                                         "maximum": MAX_COPIES}}, ["copies"])),
+    "confirm": EMPTY,
+    "back": EMPTY,
+    "money": BodySchema(obj({"yen": {"enum": list(COINS + NOTES)}}, ["yen"])),
+    "cancel-payment": EMPTY,
+    "print": EMPTY,
+    "finish": EMPTY,
+    "cancel": EMPTY,
+    "take-card": EMPTY,
+    "reset": EMPTY,
+}
+_CODES = {"type": "array", "items": MUNICIPALITY_CODE, "maxItems": 50, "uniqueItems": True}
+DEV_CLOCK = BodySchema(obj({"now": {"oneOf": [{"type": "string", "maxLength": 40},
+                                              {"type": "null"}]}}, ["now"]))
+DEV_FAULTS = BodySchema(obj({"municipalities_down": _CODES, "municipalities_slow": _CODES}))
 
 
 @dataclass
 class KioskContext:
     wallet: Wallet
-    terminal: Terminal
-    prints: Path
+    pki: Path
+    center_url: str
+    stores: list[Store]
+    default_terminal: str = "kiosk-0001"
+    idle_seconds: int = DEFAULT_IDLE_SECONDS
+    take_card_seconds: int = TAKE_CARD_SECONDS
+    kiosks: dict[str, Kiosk] = field(default_factory=dict)
+    outbox: Outbox = field(default_factory=Outbox)
+
+    def terminal(self, store: Store) -> Terminal:
+        return Terminal.from_pki(self.pki, store.terminal_id, self.center_url)
+
+    def store(self, terminal_id: str) -> Store:
+        for store in self.stores:
+            if store.terminal_id == terminal_id:
+                return store
+        raise Problem("invalid-request", "no such terminal",
+                      errors=[{"field": "terminal_id", "message": "no such terminal"}])
 
 
 KIOSK = web.AppKey("kiosk", KioskContext)
 
 
+def _ctx(request: web.Request) -> KioskContext:
+    return request.app[KIOSK]
+
+
 async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html")
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
 
-async def wallet_list(request: web.Request) -> web.Response:
-    entries = request.app[KIOSK].wallet.entries()
-    return json_response({"cards": [{"key": e.key, "label": e.label, "credential": e.credential,
-                                     "locked": e.locked} for e in entries]})
+async def messages(request: web.Request) -> web.Response:
+    return json_response(catalog())
 
 
-async def issue(request: web.Request) -> web.Response:
-    ctx = request.app[KIOSK]
-    body = await read_json(request, ISSUE)
-    if body["persona"] not in ctx.wallet:
-        raise Problem("not-found", "no such card in the wallet")
-    card = await asyncio.to_thread(ctx.wallet.get, body["persona"])
-    out = ctx.prints / uuid.uuid4().hex
+# -- tester controls -----------------------------------------------------------
+async def _center_dev(ctx: KioskContext, method: str, path: str,
+                      body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The center's test-environment API (``--dev``), or None where it is off."""
+    store = ctx.store(ctx.default_terminal) if ctx.stores else None
+    if store is None:
+        return None
     try:
-        async with KioskClient(ctx.terminal) as client:
-            result = await client.issue(card, body.get("pin"), body["type"],
-                                        copies=body.get("copies", 1),
-                                        options=body.get("options", {}), out_dir=out)
+        async with KioskClient(ctx.terminal(store), timeout_seconds=10) as client:
+            _, answer, _ = await client.request(method, path, body)
     except KioskProblem as exc:
-        return json_response({"ok": False, "problem": exc.problem})
-    except ValueError as exc:
-        raise Problem("invalid-request", str(exc)) from exc
-    return json_response({"ok": True, "order": result.order, "settlement": result.settlement,
-                          "files": [f"/prints/{out.name}/{p.name}" for p in result.files]})
+        if exc.code in ("not-found", "network-error"):
+            return None
+        raise Problem("upstream-error", f"the center answered {exc.code}") from exc
+    return answer if isinstance(answer, dict) else None
 
 
-async def printed(request: web.Request) -> web.FileResponse:
-    ctx = request.app[KIOSK]
-    folder, name = request.match_info["folder"], request.match_info["name"]
-    path = (ctx.prints / folder / name).resolve()
-    if ctx.prints.resolve() not in path.parents or not path.is_file():
+async def tester(request: web.Request) -> web.Response:
+    """The tester panel: cards (by key; the holder's name is not shown, it is
+    personal data), stores, the center's clock and faults."""
+    ctx = _ctx(request)
+    cards = await asyncio.to_thread(ctx.wallet.entries)
+    clock, faults = await asyncio.gather(_center_dev(ctx, "GET", "/v1/dev/clock"),
+                                         _center_dev(ctx, "GET", "/v1/dev/faults"))
+    return json_response({
+        "cards": [{"key": c.key, "credential": c.credential, "locked": c.locked,
+                   "municipality_code": c.municipality_code} for c in cards],
+        "stores": [s.to_json() for s in ctx.stores],
+        "clock": clock, "faults": faults,
+        "defaults": {"idle_seconds": ctx.idle_seconds,
+                     "take_card_seconds": ctx.take_card_seconds},
+    })
+
+
+async def tester_clock(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    body = await read_json(request, DEV_CLOCK)
+    answer = await _center_dev(ctx, "PUT", "/v1/dev/clock", body)
+    if answer is None:
+        raise Problem("not-found", "the center was not started with --dev")
+    return json_response(answer)
+
+
+async def tester_faults(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    body = await read_json(request, DEV_FAULTS, optional=True)
+    answer = await _center_dev(ctx, "PUT", "/v1/dev/faults", body)
+    if answer is None:
+        raise Problem("not-found", "the center was not started with --dev")
+    return json_response(answer)
+
+
+# -- kiosks ------------------------------------------------------------------------
+def _apply_settings(ctx: KioskContext, kiosk: Kiosk, body: dict[str, Any]) -> None:
+    settings = kiosk.settings
+    if "terminal_id" in body and body["terminal_id"] != settings.store.terminal_id:
+        if kiosk.screen not in ("start", "insert"):
+            raise Problem("conflict", "the store can only change between residents",
+                          screen=kiosk.screen)
+        settings.store = ctx.store(body["terminal_id"])
+    if "card" in body:
+        if body["card"] is not None and body["card"] not in ctx.wallet:
+            raise Problem("not-found", "no such card in the wallet")
+        settings.card = body["card"]
+    for name in ("idle_seconds", "take_card_seconds", "paper_jam", "network"):
+        if name in body:
+            setattr(settings, name, body[name])
+
+
+def _make_room(ctx: KioskContext) -> None:
+    """Forget the kiosks idle longest on the start screen (closed tabs)."""
+    if len(ctx.kiosks) < MAX_KIOSKS:
+        return
+    idle = sorted((k for k in ctx.kiosks.values() if k.screen == "start"),
+                  key=lambda k: k.last_activity)
+    if not idle:
+        raise Problem("rate-limited", "too many kiosks are in use", retry_after_seconds=10)
+    del ctx.kiosks[idle[0].kiosk_id]
+
+
+async def create_kiosk(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    body = await read_json(request, SETTINGS, optional=True)
+    if not ctx.stores:
+        raise Problem("not-found", "no kiosk terminal certificates in the PKI")
+    _make_room(ctx)
+    kiosk_id = secrets.token_urlsafe(24)
+    kiosk = Kiosk(kiosk_id, Settings(store=ctx.store(ctx.default_terminal),
+                                     idle_seconds=ctx.idle_seconds,
+                                     take_card_seconds=ctx.take_card_seconds),
+                  ctx.wallet, ctx.terminal, ctx.outbox)
+    _apply_settings(ctx, kiosk, body)
+    ctx.kiosks[kiosk_id] = kiosk
+    return json_response(kiosk.state(), status=201)
+
+
+def _kiosk(request: web.Request) -> Kiosk:
+    kiosk = _ctx(request).kiosks.get(request.match_info["kiosk_id"])
+    if kiosk is None:
+        raise Problem("not-found", "no such kiosk; create one with POST /api/kiosks")
+    return kiosk
+
+
+async def show_kiosk(request: web.Request) -> web.Response:
+    return json_response(_kiosk(request).state())
+
+
+async def kiosk_settings(request: web.Request) -> web.Response:
+    ctx, kiosk = _ctx(request), _kiosk(request)
+    body = await read_json(request, SETTINGS)
+    async with kiosk.lock:
+        _apply_settings(ctx, kiosk, body)
+        return json_response(kiosk.state())
+
+
+Action = Callable[[Kiosk, dict[str, Any]], Awaitable[None]]
+
+
+async def _set_language(kiosk: Kiosk, body: dict[str, Any]) -> None:
+    kiosk.set_language(body["language"])
+
+
+HANDLERS: dict[str, Action] = {
+    "begin": lambda k, b: k.begin(b["language"]),
+    "language": _set_language,
+    "insert": lambda k, b: k.insert(b["reader"]),
+    "pin": lambda k, b: k.enter_pin(b["pin"]),
+    "select": lambda k, b: k.select(b["type"], b.get("municipality_code")),
+    "options": lambda k, b: k.set_options(b["options"]),
+    "copies": lambda k, b: k.set_copies(b["copies"]),
+    "confirm": lambda k, b: k.confirm(),
+    "back": lambda k, b: k.back(),
+    "money": lambda k, b: k.insert_money(b["yen"]),
+    "cancel-payment": lambda k, b: k.cancel_payment(),
+    "print": lambda k, b: k.start_printing(),
+    "finish": lambda k, b: k.finish(),
+    "cancel": lambda k, b: k.cancel_insert(),
+    "take-card": lambda k, b: k.take_card(),
+    "reset": lambda k, b: k.reset(),
+}
+
+
+async def kiosk_action(request: web.Request) -> web.Response:
+    action = request.match_info["action"]
+    if action not in HANDLERS:
+        raise Problem("not-found", "no such action")
+    kiosk = _kiosk(request)
+    body = await read_json(request, ACTIONS[action], optional=True)
+    async with kiosk.lock:
+        if action != "reset":
+            kiosk.touch()
+        await HANDLERS[action](kiosk, body)
+        return json_response(kiosk.state())
+
+
+async def printed(request: web.Request) -> web.Response:
+    """A printed copy's page image or PDF, only while the result is on screen."""
+    kiosk = _kiosk(request)
+    page = request.match_info.get("page")
+    data = kiosk.printed_file(request.match_info["token"], int(request.match_info["number"]),
+                              int(page) if page else None)
+    if data is None:
         raise Problem("not-found", "no such print")
-    return web.FileResponse(path, headers={"Content-Type": "application/pdf"})
+    headers = {"Cache-Control": "no-store"}
+    if page:
+        return web.Response(body=data, content_type="image/png", headers=headers)
+    number = next((c.certificate_number for c in kiosk.prints
+                   if c.number == int(request.match_info["number"])), "certificate")
+    headers["Content-Disposition"] = f'attachment; filename="{number}.pdf"'
+    return web.Response(body=data, content_type="application/pdf", headers=headers)
+
+
+# -- upkeep --------------------------------------------------------------------------
+async def reap(ctx: KioskContext) -> None:
+    """Back to the start for kiosks whose page went away mid-transaction."""
+    while True:
+        await asyncio.sleep(REAP_SECONDS)
+        for kiosk in list(ctx.kiosks.values()):
+            try:
+                idle = kiosk.idle_for()
+                async with kiosk.lock:
+                    if kiosk.screen == "take-card" and \
+                            idle > kiosk.settings.take_card_seconds + IDLE_GRACE_SECONDS:
+                        await kiosk.take_card()
+                    elif idle > kiosk.settings.idle_seconds + IDLE_GRACE_SECONDS:
+                        await kiosk.reset()
+                if kiosk.screen == "start" and idle > FORGET_SECONDS:
+                    ctx.kiosks.pop(kiosk.kiosk_id, None)
+            except Exception:
+                log.exception("kiosk upkeep failed")
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[KIOSK]
+    task = asyncio.create_task(reap(ctx))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    for kiosk in list(ctx.kiosks.values()):
+        await kiosk.close()
+    ctx.kiosks.clear()
+    await ctx.outbox.close()
 
 
 def create_app(ctx: KioskContext) -> web.Application:
-    app = web.Application(middlewares=[request_id_middleware, problem_middleware])
+    app = web.Application(client_max_size=64 * 1024,
+                          middlewares=[request_id_middleware, problem_middleware])
     app[KIOSK] = ctx
+    app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/", index)
-    app.router.add_get("/api/wallet", wallet_list)
-    app.router.add_post("/api/issue", issue)
-    app.router.add_get("/prints/{folder:[0-9a-f]{32}}/{name:[^/]+\\.pdf}", printed)
+    app.router.add_static("/static", STATIC)
+    app.router.add_get("/api/messages", messages)
+    app.router.add_get("/api/tester", tester)
+    app.router.add_put("/api/tester/clock", tester_clock)
+    app.router.add_put("/api/tester/faults", tester_faults)
+    app.router.add_post("/api/kiosks", create_kiosk)
+    app.router.add_get("/api/kiosks/{kiosk_id}", show_kiosk)
+    app.router.add_put("/api/kiosks/{kiosk_id}/settings", kiosk_settings)
+    app.router.add_post("/api/kiosks/{kiosk_id}/{action}", kiosk_action)
+    prints = "/api/kiosks/{kiosk_id}/prints/{token:[A-Za-z0-9_-]{1,64}}/{number:[0-9]{1,2}}"
+    app.router.add_get(prints + "/page-{page:[0-9]{1,2}}.png", printed)
+    app.router.add_get(prints + ".pdf", printed)
     return app
 
 
 def serve(args: argparse.Namespace) -> None:
     configure_logging("kiosk")
-    ctx = KioskContext(Wallet(args.var / "kiosk" / "wallet"),
-                       Terminal.from_pki(args.var / "pki", args.terminal, args.center),
-                       args.var / "kiosk" / "ui-prints")
+    stores = discover_stores(args.var / "pki")
+    ids = [s.terminal_id for s in stores]
+    default = args.terminal if args.terminal in ids else (ids[0] if ids else args.terminal)
+    ctx = KioskContext(Wallet(args.var / "kiosk" / "wallet"), args.var / "pki", args.center,
+                       stores, default_terminal=default, idle_seconds=args.idle_seconds,
+                       take_card_seconds=int(os.environ.get("KONBINI_KIOSK_TAKE_CARD_SECONDS",
+                                                            TAKE_CARD_SECONDS)))
     web.run_app(create_app(ctx), host=args.host, port=args.port, access_log=None,
                 print=None)

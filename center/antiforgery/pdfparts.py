@@ -46,12 +46,22 @@ def grey4_image(pdf: pikepdf.Pdf, pixels: np.ndarray, level: int = 1) -> pikepdf
 
     Half the data of 8 bits, so half the time in zlib and in the file; a print and a
     scan never keep more than 16 levels of a scrambled block anyway."""
+    return grey4_stream(pdf, grey4_flate(pixels, level))
+
+
+def grey4_flate(pixels: np.ndarray, level: int = 1) -> tuple[int, int, bytes]:
+    """Width, height and Flate data of a 4-bit grey image: the costly half of
+    :func:`grey4_image`, which needs no document and so can run on another thread."""
     if pixels.shape[1] % 2:
         raise ValueError("a 4-bit image here has an even width")
     nibbles = np.ascontiguousarray(pixels, dtype=np.uint8) >> 4
     packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
-    return image_stream(pdf, width=pixels.shape[1], height=pixels.shape[0],
-                        flate=zlib.compress(packed.tobytes(), level),
+    return pixels.shape[1], pixels.shape[0], zlib.compress(packed.tobytes(), level)
+
+
+def grey4_stream(pdf: pikepdf.Pdf, packed: tuple[int, int, bytes]) -> pikepdf.Stream:
+    width, height, flate = packed
+    return image_stream(pdf, width=width, height=height, flate=flate,
                         colour_space="DeviceGray", bits=4)
 
 

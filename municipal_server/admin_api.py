@@ -185,9 +185,16 @@ async def _audit(request: web.Request, action: str, target: str) -> None:
     log.info("clerk: %s %s", action, target)
 
 
-def _new_resident(ctx: MunicipalContext, household_id: str, member: dict[str, Any],
+async def _fresh_resident_code(ctx: MunicipalContext) -> str:
+    """A new 11-digit 住民票コード no resident of this register has."""
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(11))
+        if await ctx.register.resident(code) is None:
+            return code
+
+
+def _new_resident(code: str, household_id: str, member: dict[str, Any],
                   order: int, today: date) -> Resident:
-    code = "".join(secrets.choice("0123456789") for _ in range(11))
     foreign = None
     if member.get("nationality"):
         if not {"residence_status", "period_of_stay", "period_expires_on"} <= member.keys():
@@ -265,8 +272,8 @@ async def add_household(request: web.Request) -> web.Response:
     body = await read_json(request, HOUSEHOLD)
     today = _today(request)
     household = Household("h-" + uuid.uuid4().hex[:16], body["address"])
-    members = [_new_resident(ctx, household.household_id, m, n, today)
-               for n, m in enumerate(body["members"])]
+    members = [_new_resident(await _fresh_resident_code(ctx), household.household_id, m, n,
+                             today) for n, m in enumerate(body["members"])]
     await ctx.register.add_household(household, members)
     await _audit(request, "add-household", household.household_id)
     return json_response({"household_id": household.household_id,
@@ -282,7 +289,8 @@ async def add_member(request: web.Request) -> web.Response:
     if await ctx.register.household(household_id) is None:
         raise Problem("not-found", "no such household")
     order = len(await ctx.register.household_members(household_id))
-    resident = _new_resident(ctx, household_id, body, order, _today(request))
+    resident = _new_resident(await _fresh_resident_code(ctx), household_id, body, order,
+                             _today(request))
     await ctx.register.add_member(resident)
     await _audit(request, "add-member", resident.resident_code)
     return json_response(_resident_view(resident), status=201)

@@ -245,9 +245,10 @@ async def _domicile_menu_items(ctx: CenterContext, code: str, resident_code: str
     except Problem as problem:
         # The domicile being down must not take the resident's own menu with it.
         items = _menu_items(registration, [], now, only=FAMILY_REGISTER_TYPES)
+        message = problem.extra.get("message") or "本籍地の市区町村は現在ご利用いただけません"
         for item in items:
-            item.update(available=False, reason=problem.code,
-                        message="本籍地の市区町村は現在ご利用いただけません")
+            item.update(available=False, reason=problem.extra.get("reason", problem.code),
+                        message=message)
         return items
     return _menu_items(registration, upstream["items"], now, only=FAMILY_REGISTER_TYPES)
 

@@ -150,3 +150,24 @@ async def test_the_command_line_registers_and_orders_from_the_domicile(
     assert code == 0, output
     front = pdf_pages_text(Path(output["files"][0]).read_bytes())[0]
     assert "戸籍の附票の写し" in front and "宮崎県宮崎市橘通西1丁目1番1号" in front
+
+
+async def test_a_domicile_that_is_down_does_not_take_the_menu_with_it(
+        kiosk: KioskClient, fresh_card, as_kiosk) -> None:
+    card = await fresh_card("bango-hanako")
+    session = await kiosk.start_session()
+    sid = session["session_id"]
+    await kiosk.authenticate(session, card, "1234")
+    await kiosk.register_use(sid, CHIYODA)
+    status, _, _ = await as_kiosk.call("PUT", "/v1/dev/faults",
+                                       json_body={"municipalities_down": [CHIYODA]})
+    assert status == 200
+    try:
+        menu = _by_municipality(await kiosk.menu(sid))
+    finally:
+        await as_kiosk.call("PUT", "/v1/dev/faults", json_body={})
+    assert menu[(MIYAZAKI, "juminhyo")]["available"] is True
+    for cert_type in FAMILY_REGISTER_TYPES:
+        item = menu[(CHIYODA, cert_type)]
+        assert (item["available"], item["reason"]) == (False, "municipality-unavailable")
+    await kiosk.end_session(sid)

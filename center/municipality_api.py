@@ -20,6 +20,7 @@ from .calendar import MaintenanceWindow
 from .context import CenterContext, context
 from .jpki import load_card_public_key
 from .municipalities import is_valid_municipality_code, registration_from_wire
+from .storage import CardRecord
 
 HOURS_SPAN = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"}
 REGISTRATION = BodySchema(obj({
@@ -155,14 +156,19 @@ async def issue_card_certificate(request: web.Request) -> web.Response:
                           "not_after": isoformat(issued.not_after)}, status=201)
 
 
-@routes.get("/v1/jpki/certificates/{serial}")
-async def show_card_certificate(request: web.Request) -> web.Response:
-    """Addition: one of the caller's card certificates, as the JPKI registry holds it."""
-    ctx = context(request)
+async def _own_card(ctx: CenterContext, request: web.Request) -> CardRecord:
+    """The path's card certificate, which must be one of the caller's residents'."""
     serial = request.match_info["serial"]
     card = await ctx.store.card(serial) if len(serial) <= 40 else None
     if card is None or card.municipality_code != peer(request).common_name:
         raise Problem("not-found", "no such certificate of this municipality")
+    return card
+
+
+@routes.get("/v1/jpki/certificates/{serial}")
+async def show_card_certificate(request: web.Request) -> web.Response:
+    """Addition: one of the caller's card certificates, as the JPKI registry holds it."""
+    card = await _own_card(context(request), request)
     return json_response({"serial": card.serial, "resident_code": card.resident_code,
                           "credential": card.credential, "status": card.status,
                           "not_after": isoformat(card.not_after)})
@@ -173,10 +179,8 @@ async def set_card_status(request: web.Request) -> web.Response:
     """Suspend (lost card, 一時停止), revoke (失効) or reinstate a card certificate."""
     ctx = context(request)
     body = await read_json(request, CARD_STATUS)
-    serial = request.match_info["serial"]
-    card = await ctx.store.card(serial) if len(serial) <= 40 else None
-    if card is None or card.municipality_code != peer(request).common_name:
-        raise Problem("not-found", "no such certificate of this municipality")
+    card = await _own_card(ctx, request)
+    serial = card.serial
     if card.status == "revoked" and body["status"] != "revoked":
         raise Problem("conflict", "a revoked certificate cannot be reinstated")
     await ctx.store.set_card_status(serial, body["status"], body.get("reason", ""),

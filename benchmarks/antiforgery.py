@@ -29,7 +29,7 @@ import pikepdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from center.antiforgery import finish_certificate, tint
+from center.antiforgery import finish_certificate, pdfparts, tint
 from center.antiforgery.back_page import _qr_pixels
 from center.antiforgery.layout import PAGE_H, PAGE_W
 from center.antiforgery.qr import certificate_claims
@@ -126,12 +126,15 @@ def _parts(front: bytes, ring: QrKeyring, n: int) -> dict[str, float]:
     kid, key = ring.current(NOW)
     raster = front_raster(front)
     key_bytes = scramble_key(SECRET, "0" * 32)
+    scrambled = scramble(raster, key_bytes)
     token = sign_es256({"cid": "0" * 32, "num": "131016-2026-0000001", "typ": "juminhyo",
                         "mun": "131016", "iat": int(NOW.timestamp()), "dig": "A" * 43,
                         "fpd": "A" * 43}, key, kid)
     return {
         "render front 72 dpi": statistics.median(_time(lambda: front_raster(front), n)),
         "scramble": statistics.median(_time(lambda: scramble(raster, key_bytes), n)),
+        "4-bit pack + deflate": statistics.median(_time(
+            lambda: pdfparts.grey4_flate(scrambled), n)),
         "QR symbol": statistics.median(_time(lambda: _qr_pixels(token), n)),
         "sign ES256": statistics.median(_time(
             lambda: sign_es256({"cid": "0" * 32}, key, kid), n)),

@@ -2,8 +2,9 @@
 
 ``finish_certificate`` is what the order flow calls (in a worker thread):
 
-1. the municipality's front is rendered at 72 dpi and scrambled with a key derived
-   from the center's secret and the certificate id (``scramble``);
+1. the municipality's front is rendered at 72 dpi (on another thread, while the
+   steps after run) and scrambled with a key derived from the center's secret and
+   the certificate id (``scramble``);
 2. the copy-deterrent tint (``tint``) goes under the front's content, whose own
    content streams stay byte for byte as the municipality made them;
 3. the digest of the finished front page (``front_digest``) joins the claims as
@@ -19,13 +20,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pikepdf
 from pikepdf import Dictionary, Name
 
 from konbini.b64 import b64url_encode
 
 from . import pdfparts, tint
-from .back_page import _qr_pixels, build_back_page, render_back_page
+from .back_page import build_back_page, fill_scrambled_image, render_back_page
 from .front_digest import page_digest
 from .raster import RenderError
 from .scramble import front_raster, scramble_key
@@ -50,17 +52,14 @@ def _tint_form(document: pikepdf.Pdf, page_w: float, page_h: float) -> pikepdf.S
 
 # Shared by every order: a pool of its own, since finish_certificate itself already runs
 # on the event loop's default executor.
-_SCRAMBLE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scramble")
+_RENDER_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="front-render")
 
 
-def _scrambled_front(front_pdf: bytes, secret: bytes, certificate_id: str
-                     ) -> tuple[int, int, bytes]:
-    """The front rendered, scrambled and packed as the back page's 4-bit image."""
+def _front_raster(front_pdf: bytes) -> np.ndarray:
     try:
-        raster = front_raster(front_pdf)
+        return front_raster(front_pdf)
     except RenderError as exc:
         raise ValueError("the municipality's front cannot be rendered") from exc
-    return pdfparts.grey4_flate(scramble_blocks(raster, scramble_key(secret, certificate_id)))
 
 
 def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
@@ -83,11 +82,10 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
     with front:
         if len(front.pages) != 1:
             raise ValueError(f"the municipality's front has {len(front.pages)} pages, not 1")
-        # PDFium renders without the GIL: the front is rasterised and scrambled on another
-        # thread while this one lays the tint and signs, which takes ~5 ms off each
-        # certificate's latency.
-        pending = _SCRAMBLE_POOL.submit(_scrambled_front, front_pdf, scramble_secret,
-                                        str(claims["cid"]))
+        # PDFium renders without the GIL: the front is rasterised on another thread while
+        # this one lays the tint, signs and builds the back page. The render is the
+        # critical path, ~7 ms.
+        rendering = _RENDER_POOL.submit(_front_raster, front_pdf)
         page = front.pages[0]
         box = page.mediabox
         page_w, page_h = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
@@ -99,12 +97,12 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
                           prepend=True)
         signed = {**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))}
         token = sign(signed)
-        qr = _qr_pixels(token)
-        scrambled = pending.result()
-
-        build_back_page(front, token=token, certificate_number=certificate_number,
-                        municipality_name=municipality_name, cert_label=cert_label,
-                        scrambled=scrambled, tint_name=TINT_XOBJECT, tint=form, qr=qr)
+        back = build_back_page(front, token=token, certificate_number=certificate_number,
+                               municipality_name=municipality_name, cert_label=cert_label,
+                               scrambled=None, tint_name=TINT_XOBJECT, tint=form)
+        key = scramble_key(scramble_secret, str(claims["cid"]))
+        fill_scrambled_image(back, pdfparts.grey4_flate(
+            scramble_blocks(rendering.result(), key)))
         out = io.BytesIO()
         # Streams are copied as they are, never decoded or (re)compressed: the front keeps
         # the municipality's bytes. deterministic_id: the file id is a hash of the

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import zlib
 
 import numpy as np
 import pikepdf
@@ -44,7 +45,8 @@ from .layout import (
 )
 from .qr import BORDER_MODULES, qr_matrix
 
-__all__ = ["DETECTION_BOX", "QR_BOX", "SCRAMBLE_BOX", "build_back_page", "render_back_page"]
+__all__ = ["DETECTION_BOX", "QR_BOX", "SCRAMBLE_BOX", "build_back_page", "fill_scrambled_image",
+           "render_back_page"]
 
 # Our own registered name: the municipal renderer's font (another name) is never shared.
 FONT_NAME = "KonbiniCenterMincho"
@@ -233,14 +235,16 @@ def _draw_image(name: str, box: Box) -> bytes:
 
 def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: str,
                     municipality_name: str, cert_label: str,
-                    scrambled: np.ndarray | tuple[int, int, bytes],
+                    scrambled: np.ndarray | tuple[int, int, bytes] | None,
                     tint_name: str | None = None, tint: pikepdf.Stream | None = None,
                     qr: tuple[np.ndarray, int] | None = None) -> pikepdf.Page:
     """Append the back page to ``document`` and return it.
 
     ``scrambled`` is the scrambled front (uint8 grey), or already packed by
-    ``pdfparts.grey4_flate``; ``tint`` the document's tint Form XObject, drawn under
-    everything when given; ``qr`` the token's symbol if already made (``_qr_pixels``)."""
+    ``pdfparts.grey4_flate``, or None for an empty image that
+    :func:`fill_scrambled_image` fills before the document is saved; ``tint`` the
+    document's tint Form XObject, drawn under everything when given; ``qr`` the
+    token's symbol if already made (``_qr_pixels``)."""
     plain = _number_is_plain(certificate_number)
     layer = (_cached_text_layer(municipality_name, cert_label) if plain
              else _text_layer(municipality_name, cert_label, certificate_number))
@@ -253,10 +257,10 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
     qr_place = Box(QR_BOX.x - border, QR_BOX.y - border, QR_BOX.w + 2 * border,
                    QR_BOX.h + 2 * border)
     width, height, flate = detection.image_flate()
+    packed = (pdfparts.grey4_flate(scrambled) if isinstance(scrambled, np.ndarray)
+              else scrambled if scrambled is not None else (2, 1, zlib.compress(b"\xff")))
     images = {
-        SCRAMBLE_XOBJECT: (pdfparts.grey4_image(document, scrambled)
-                           if isinstance(scrambled, np.ndarray)
-                           else pdfparts.grey4_stream(document, scrambled)),
+        SCRAMBLE_XOBJECT: pdfparts.grey4_stream(document, packed),
         QR_XOBJECT: pdfparts.bilevel_image(document, pixels),
         DETECTION_XOBJECT: pdfparts.image_stream(document, width=width, height=height,
                                                  flate=flate, colour_space="DeviceCMYK"),
@@ -278,6 +282,17 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
         page.contents_add(pikepdf.Stream(document, f"q {tint_name} Do Q\n".encode()),
                           prepend=True)
     return page
+
+
+def fill_scrambled_image(page: pikepdf.Page, packed: tuple[int, int, bytes]) -> None:
+    """Put the scrambled front (``pdfparts.grey4_flate``'s width, height and data) into
+    a back page built with ``scrambled=None``: the page is built while the front is
+    still being rendered."""
+    width, height, flate = packed
+    image = page.obj.Resources.XObject[SCRAMBLE_XOBJECT]
+    image.write(flate, filter=Name.FlateDecode)
+    image.Width = width
+    image.Height = height
 
 
 def render_back_page(*, token: str, certificate_number: str, municipality_name: str,

@@ -1,7 +1,8 @@
 """Small PDF objects built straight from bytes with pikepdf.
 
 reportlab encodes image data in pure Python; here pixel data is compressed by zlib
-(C) or taken precompressed from a per-process cache, and wrapped in a stream
+(C), or ISA-L for the large scrambled image, or taken precompressed from a per-process
+cache, and wrapped in a stream
 object of the document being assembled. Nothing from one document is shared with
 another: each call builds fresh objects (pikepdf objects are not thread-safe)."""
 
@@ -11,6 +12,7 @@ import zlib
 
 import numpy as np
 import pikepdf
+from isal import isal_zlib
 from pikepdf import Array, Dictionary, Name
 
 
@@ -41,22 +43,22 @@ def grey_image(pdf: pikepdf.Pdf, pixels: np.ndarray, level: int = 1) -> pikepdf.
                         colour_space="DeviceGray")
 
 
-def grey4_image(pdf: pikepdf.Pdf, pixels: np.ndarray, level: int = 1) -> pikepdf.Stream:
-    """A 4-bit DeviceGray image (16 levels) from a ``(h, w)`` uint8 array of even width.
-
-    Half the data of 8 bits, so half the time in zlib and in the file; a print and a
-    scan never keep more than 16 levels of a scrambled block anyway."""
-    return grey4_stream(pdf, grey4_flate(pixels, level))
-
-
 def grey4_flate(pixels: np.ndarray, level: int = 1) -> tuple[int, int, bytes]:
-    """Width, height and Flate data of a 4-bit grey image: the costly half of
-    :func:`grey4_image`, which needs no document and so can run on another thread."""
+    """Width, height and Flate data of a 4-bit grey image (16 levels), from a ``(h, w)``
+    uint8 array of even width: half the data of 8 bits, and a print and a scan never
+    keep more than 16 levels of a scrambled block anyway. Needs no document, so it can
+    run on another thread; :func:`grey4_stream` makes the image of it."""
+    return pixels.shape[1], pixels.shape[0], isal_zlib.compress(grey4_packed(pixels), level)
+
+
+def grey4_packed(pixels: np.ndarray) -> bytes:
+    """The image data of a 4-bit grey image, two pixels a byte, before compression."""
     if pixels.shape[1] % 2:
         raise ValueError("a 4-bit image here has an even width")
-    nibbles = np.ascontiguousarray(pixels, dtype=np.uint8) >> 4
-    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
-    return pixels.shape[1], pixels.shape[0], zlib.compress(packed.tobytes(), level)
+    # Each pair of pixels as one little-endian 16-bit word: the first pixel's top nibble
+    # stays where it is, the second's comes down from the top of the word.
+    pairs = np.ascontiguousarray(pixels, dtype=np.uint8).view("<u2")
+    return ((pairs & 0xF0) | (pairs >> 12)).astype(np.uint8).tobytes()
 
 
 def grey4_stream(pdf: pikepdf.Pdf, packed: tuple[int, int, bytes]) -> pikepdf.Stream:
@@ -66,7 +68,7 @@ def grey4_stream(pdf: pikepdf.Pdf, packed: tuple[int, int, bytes]) -> pikepdf.St
 
 
 def grey4_pixels(data: bytes, width: int, height: int) -> np.ndarray:
-    """The inverse of :func:`grey4_image`'s packing: uint8 grey, 16 levels 0, 17 … 255."""
+    """The inverse of :func:`grey4_packed`: uint8 grey, 16 levels 0, 17 … 255."""
     packed = np.frombuffer(data, dtype=np.uint8).reshape(height, width // 2)
     pixels = np.empty((height, width), dtype=np.uint8)
     pixels[:, 0::2] = packed >> 4

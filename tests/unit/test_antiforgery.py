@@ -6,8 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import statistics
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -191,16 +189,6 @@ def test_a_front_that_is_not_one_page_is_refused(ring: QrKeyring, front: bytes) 
         _finish(ring, _front_pdf(pages=2))
     with pytest.raises(ValueError, match="not a readable PDF"):
         _finish(ring, b"%PDF-1.4 not really")
-
-
-def test_finish_certificate_time(ring: QrKeyring, front: bytes) -> None:
-    _finish(ring, front)  # the first call pays for the font and the tint
-    times = []
-    for _ in range(30):
-        start = time.perf_counter()
-        _finish(ring, front)
-        times.append(time.perf_counter() - start)
-    print(f"finish_certificate: median {statistics.median(times) * 1000:.1f} ms over 30 runs")
 
 
 def _raster(pdf: bytes, page_index: int, dpi: int) -> bytes:

@@ -3,6 +3,7 @@ certificate id, read back from the PDF and from simulated 300 dpi scans of the p
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 
 from center import inquiry
 from center.antiforgery import optics
+from center.antiforgery import scramble as scramble_module
 from center.antiforgery.raster import render_grey
 from center.antiforgery.scramble import (
     BLOCK,
@@ -76,6 +78,50 @@ def test_scrambling_round_trips_and_hides_the_front(front: bytes) -> None:
     # Scrambled, the front is noise: nothing like the page, and no longer mostly white.
     assert optics.ssim(scrambled, image) < 0.2
     assert abs(float(scrambled.mean()) - 127.5) < 40
+
+
+def _reference_scramble(image: np.ndarray, key: bytes) -> np.ndarray:
+    """The scramble as its docstring defines it, block by block: slow and plain."""
+    h, w = image.shape
+    per_row = w // BLOCK
+    plan = scramble_module._plan(key, (h // BLOCK) * per_row)
+    out = np.empty_like(image)
+    for place, source in enumerate(plan.permutation):
+        sy, sx = divmod(int(source), per_row)
+        block = image[sy * BLOCK:(sy + 1) * BLOCK, sx * BLOCK:(sx + 1) * BLOCK]
+        block = scramble_module._transform(block, int(plan.operation[source]))
+        if plan.inverted[source]:
+            block = 255 - block
+        py, px = divmod(place, per_row)
+        out[py * BLOCK:(py + 1) * BLOCK, px * BLOCK:(px + 1) * BLOCK] = block
+    return out
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16, 40), (848, 600), (64, 8)])
+def test_every_block_moves_turns_and_inverts_as_the_key_says(shape: tuple[int, int]) -> None:
+    # The fast scramble works on 64-bit words (byte swaps, masked shifts): it must move
+    # every pixel exactly where the block-by-block definition puts it.
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    image = rng.integers(0, 256, shape, dtype=np.uint8)
+    key = scramble_key(SECRET, CID)
+    scrambled = scramble(image, key)
+    assert np.array_equal(scrambled, _reference_scramble(image, key))
+    assert np.array_equal(descramble(scrambled, key), image)
+
+
+def test_the_scramble_of_printed_certificates_never_changes() -> None:
+    # The center keeps no image: a certificate printed years ago is descrambled with
+    # today's code. A change to the algorithm must be a new version, not an edit.
+    image = (np.arange(48 * 64, dtype=np.uint32) * 2654435761 % 251).astype(
+        np.uint8).reshape(48, 64)
+    key = scramble_key(bytes(range(32)), CID)
+    assert hashlib.sha256(scramble(image, key).tobytes()).hexdigest() == (
+        "dedc6a515d6ad089513f45994343551308b8dc776df5278c0cf06f13cbf04996")
+
+
+def test_an_image_of_partial_blocks_is_refused() -> None:
+    with pytest.raises(ValueError, match="whole 8-pixel blocks"):
+        scramble(np.zeros((20, 16), dtype=np.uint8), scramble_key(SECRET, CID))
 
 
 def test_the_key_depends_on_the_secret_and_the_certificate() -> None:

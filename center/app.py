@@ -27,7 +27,6 @@ from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
 from . import dev_api, inquiry_site, kiosk_api, municipality_api
-from .antiforgery.scramble import load_or_create_secret
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
@@ -79,8 +78,7 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
-        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute),
-        scramble_secret=load_or_create_secret(config.scramble_secret_path))
+        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
 
 
 async def upkeep(ctx: CenterContext) -> None:

@@ -31,11 +31,6 @@ class CenterConfig:
         return self.var_dir / "qr-keys"
 
     @property
-    def scramble_secret_path(self) -> Path:
-        """The secret the scrambled images' keys derive from (beside the QR keys)."""
-        return self.qr_key_dir / "scramble.secret"
-
-    @property
     def tls_cert(self) -> Path:
         return self.pki_dir / "center.cert.pem"
 

@@ -25,8 +25,6 @@ class CenterContext:
     qr_keys: QrKeyring
     municipal: MunicipalClient
     limiter: RateLimiter
-    # HMAC key of the scrambled images (スクランブル画像): center.antiforgery.scramble
-    scramble_secret: bytes = b""
 
 
 CENTER = web.AppKey("center", CenterContext)

@@ -178,9 +178,10 @@ async def verify(request: web.Request) -> web.Response:
                 reading.token, inquiry.trusted_keys(ctx.qr_keys.trust_list()))
         claims = token_check.claims if token_check and token_check.valid else None
         front = None
-        if claims is not None:
+        if claims is not None and token_check is not None and token_check.kid is not None:
+            # The key that signed it names the secret its image was scrambled with.
             front = await asyncio.to_thread(inquiry.recover_front, reading, claims,
-                                            ctx.scramble_secret)
+                                            ctx.qr_keys.scramble_secret(token_check.kid))
     record = await _record(ctx, claims["cid"]) if claims else None
     front_result = inquiry.front_check(reading, claims) if claims else "not-checked"
     status, record_check = inquiry.assess(token_check, record, front_result)

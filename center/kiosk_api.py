@@ -315,7 +315,7 @@ async def create_order(request: web.Request) -> web.Response:
             pdf, _ = await asyncio.to_thread(
                 finish_certificate, front, claims=claims,
                 sign=functools.partial(sign_es256, key=key, kid=kid),
-                scramble_secret=ctx.scramble_secret,
+                scramble_secret=ctx.qr_keys.scramble_secret(kid),
                 certificate_number=issued["certificate_number"],
                 municipality_name=registration.name, cert_label=cert_type.label)
         except ValueError as exc:  # not a one-page PDF we can build on

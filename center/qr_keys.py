@@ -1,9 +1,18 @@
 """The center's QR signing keys: they sign the JWS in every certificate's QR code.
 
-On disk, one directory::
+Each key comes with its own scramble secret: the scrambled images (スクランブル画像)
+of the certificates a key signs are keyed by HMAC(that secret, certificate id), and
+the token's ``kid`` says which secret to use when a relying party's scan comes back.
+So a rotation also rotates the secret, and a leaked secret unscrambles one key's
+period only.
 
-    keys.json            [{"kid", "not_before", "not_after"}, ...] in creation order
-    <kid>.key.pem        the P-256 private key, PKCS#8, mode 0600
+On disk, one directory (back it up whole: losing it makes printed certificates
+unverifiable and their scrambled images unreadable)::
+
+    keys.json               [{"kid", "not_before", "not_after"}, ...] in creation order
+    <kid>.key.pem           the P-256 private key, PKCS#8, mode 0600
+    <kid>.scramble.secret   32 random bytes, mode 0600
+    scramble.secret         the one secret of keys made before secrets were per key
 
 Rotation: ``rotate`` adds a key that signs from then on; older keys stay in the
 trust list until their ``not_after`` so certificates already printed still verify.
@@ -13,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,9 @@ VALIDITY = timedelta(days=2 * 365)
 # clocks may differ a little, and a test clock is often moved back a few hours.
 BACKDATE = timedelta(days=1)
 _KID = re.compile(r"qr-\d{4}-\d{2}-[0-9a-f]{8}")
+SCRAMBLE_SECRET_BYTES = 32
+# Keys made before each key had its own secret share this one.
+SHARED_SCRAMBLE_SECRET = "scramble.secret"
 
 
 class NoCurrentKey(LookupError):
@@ -45,6 +58,8 @@ class QrKey:
     private_key: ec.EllipticCurvePrivateKey
     not_before: datetime
     not_after: datetime
+    # Never in a repr: a key object may end up in a log line or a traceback.
+    scramble_secret: bytes = field(repr=False)
 
     @property
     def public_key(self) -> ec.EllipticCurvePublicKey:
@@ -114,6 +129,14 @@ class QrKeyring:
             self._keys = _load(self._directory)
             return self._add(now).kid
 
+    def scramble_secret(self, kid: str) -> bytes:
+        """The scramble secret of the certificates key ``kid`` signs; KeyError if the
+        ring has no such key."""
+        for key in self._keys:
+            if key.kid == kid:
+                return key.scramble_secret
+        raise KeyError(kid)
+
     def public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
         """kid → public key for every key, to verify tokens with."""
         return {key.kid: key.public_key for key in self._keys}
@@ -132,12 +155,15 @@ class QrKeyring:
             kid = make_kid(private_key.public_key(), now)
             if kid not in taken:
                 break
-        key = QrKey(kid, private_key, start, start + VALIDITY)
-        # The key file first, then the metadata that names it: a crash leaves at worst
-        # an unlisted key file, never a listed key without its file.
+        key = QrKey(kid, private_key, start, start + VALIDITY,
+                    os.urandom(SCRAMBLE_SECRET_BYTES))
+        # The key's files first, then the metadata that names it: a crash leaves at worst
+        # unlisted files, never a listed key without its files.
         write_private_file(self._directory / f"{key.kid}.key.pem", private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()), 0o600)
+        write_private_file(self._directory / f"{key.kid}.scramble.secret",
+                           key.scramble_secret, 0o600)
         keys = (*self._keys, key)
         write_private_file(self._directory / METADATA, (json.dumps([
             {"kid": k.kid, "not_before": isoformat(k.not_before),
@@ -169,7 +195,20 @@ def _load(directory: Path) -> tuple[QrKey, ...]:
         if not kid.endswith("-" + _fingerprint(private_key.public_key())):
             raise ValueError(f"{kid}: the key file does not match its kid")
         keys.append(QrKey(kid, private_key, parse_instant(entry["not_before"]),
-                          parse_instant(entry["not_after"])))
+                          parse_instant(entry["not_after"]), _scramble_secret(directory, kid)))
     return tuple(keys)
+
+
+def _scramble_secret(directory: Path, kid: str) -> bytes:
+    """Key ``kid``'s own secret; for a key made before secrets were per key, the shared
+    one (made on the first start of such a center, and made now if it never was)."""
+    own = directory / f"{kid}.scramble.secret"
+    path = own if own.exists() else directory / SHARED_SCRAMBLE_SECRET
+    if not path.exists():
+        write_private_file(path, os.urandom(SCRAMBLE_SECRET_BYTES), 0o600)
+    secret = path.read_bytes()
+    if len(secret) != SCRAMBLE_SECRET_BYTES:
+        raise ValueError(f"{path}: a scramble secret is {SCRAMBLE_SECRET_BYTES} bytes")
+    return secret
 
 

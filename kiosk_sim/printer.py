@@ -7,25 +7,23 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import pypdfium2 as pdfium
+from konbini.pdfium import pdf_document
 
 # Enough to read the certificate on screen; the PDF stays the real output.
 SCREEN_DPI = 110
 
 
 def render_pages(pdf: bytes, dpi: int = SCREEN_DPI) -> list[bytes]:
-    """Every page of ``pdf`` as PNG bytes (front, back)."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        pages = []
-        for page in document:
-            image = page.render(scale=dpi / 72).to_pil()
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=False)
-            pages.append(out.getvalue())
-        return pages
-    finally:
-        document.close()
+    """Every page of ``pdf`` as PNG bytes (front, back). Thread-safe: many kiosks print
+    at once, and PDFium is used under its process-wide lock."""
+    with pdf_document(pdf) as document:
+        images = [page.render(scale=dpi / 72).to_pil() for page in document]
+    pages = []
+    for image in images:  # PNG encoding needs no PDFium: outside the lock
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=False)
+        pages.append(out.getvalue())
+    return pages
 
 
 @dataclass(frozen=True)

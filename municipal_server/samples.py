@@ -153,16 +153,13 @@ def sample_pdfs() -> dict[str, bytes]:
 
 def write_sample_pngs(out: Path, dpi: float = 110) -> list[Path]:
     """Render each sample's page to ``out/<type>.png`` at ``dpi``; returns the files written."""
-    import pypdfium2 as pdfium  # only the docs command rasterises
+    from konbini.pdfium import pdf_document  # only the docs command rasterises
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, pdf in sample_pdfs().items():
-        document = pdfium.PdfDocument(pdf)
-        try:
+        with pdf_document(pdf) as document:
             image = document[0].render(scale=dpi / 72).to_pil()
-        finally:
-            document.close()
         path = out / f"{Path(name).stem}.png"
         image.convert("RGB").save(path, optimize=True)
         written.append(path)

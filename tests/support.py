@@ -6,35 +6,27 @@ import io
 import sqlite3
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import zxingcpp
+
+from konbini.pdfium import pdf_document
 
 A4_POINTS = (595.28, 841.89)
 
 
 def pdf_pages_text(pdf: bytes) -> list[str]:
-    document = pdfium.PdfDocument(pdf)
-    try:
+    with pdf_document(pdf) as document:
         return [page.get_textpage().get_text_range() for page in document]
-    finally:
-        document.close()
 
 
 def pdf_page_sizes(pdf: bytes) -> list[tuple[float, float]]:
-    document = pdfium.PdfDocument(pdf)
-    try:
+    with pdf_document(pdf) as document:
         return [(page.get_width(), page.get_height()) for page in document]
-    finally:
-        document.close()
 
 
 def pdf_qr_codes(pdf: bytes, page_index: int = 1, dpi: int = 200) -> list[str]:
     """Rasterise a page as a scanner would and read every QR code on it."""
-    document = pdfium.PdfDocument(pdf)
-    try:
+    with pdf_document(pdf) as document:
         image = document[page_index].render(scale=dpi / 72).to_pil()
-    finally:
-        document.close()
     return [r.text for r in zxingcpp.read_barcodes(image)
             if r.format == zxingcpp.BarcodeFormat.QRCode]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,27 @@ def _front_raster(front_pdf: bytes) -> np.ndarray:
         raise ValueError("the municipality's front cannot be rendered") from exc
 
 
+def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
+                    sign: Callable[[dict[str, Any]], str], certificate_number: str,
+                    municipality_name: str, cert_label: str) -> tuple[pikepdf.Page, str]:
+    """Lay the tint under the front, sign, and append the back page (its scrambled image
+    still empty); returns the back page and the token."""
+    page = front.pages[0]
+    box = page.mediabox
+    page_w, page_h = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+    form = _tint_form(front, page_w, page_h)
+    # Under the municipality's content: a stream of our own before theirs, its graphics
+    # state saved and restored, theirs untouched.
+    page.add_resource(form, Name.XObject, TINT_XOBJECT)
+    page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
+                      prepend=True)
+    token = sign({**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))})
+    back = build_back_page(front, token=token, certificate_number=certificate_number,
+                           municipality_name=municipality_name, cert_label=cert_label,
+                           scrambled=None, tint_name=TINT_XOBJECT, tint=form)
+    return back, token
+
+
 def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
                        sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
                        certificate_number: str, municipality_name: str,
@@ -86,23 +107,17 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
         # this one lays the tint, signs and builds the back page. The render is the
         # critical path, ~7 ms.
         rendering = _RENDER_POOL.submit(_front_raster, front_pdf)
-        page = front.pages[0]
-        box = page.mediabox
-        page_w, page_h = float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
-        form = _tint_form(front, page_w, page_h)
-        # Under the municipality's content: a stream of our own before theirs, its
-        # graphics state saved and restored, theirs untouched.
-        page.add_resource(form, Name.XObject, TINT_XOBJECT)
-        page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
-                          prepend=True)
-        signed = {**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))}
-        token = sign(signed)
-        back = build_back_page(front, token=token, certificate_number=certificate_number,
-                               municipality_name=municipality_name, cert_label=cert_label,
-                               scrambled=None, tint_name=TINT_XOBJECT, tint=form)
+        try:
+            back, token = _front_and_back(front, claims=claims, sign=sign,
+                                         certificate_number=certificate_number,
+                                         municipality_name=municipality_name,
+                                         cert_label=cert_label)
+            raster = rendering.result()
+        finally:
+            # Never return, nor raise, with a render still running.
+            wait([rendering])
         key = scramble_key(scramble_secret, str(claims["cid"]))
-        fill_scrambled_image(back, pdfparts.grey4_flate(
-            scramble_blocks(rendering.result(), key)))
+        fill_scrambled_image(back, pdfparts.grey4_flate(scramble_blocks(raster, key)))
         out = io.BytesIO()
         # Streams are copied as they are, never decoded or (re)compressed: the front keeps
         # the municipality's bytes. deterministic_id: the file id is a hash of the

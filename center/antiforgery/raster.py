@@ -1,23 +1,23 @@
 """Rasterising PDF pages with PDFium (pypdfium2), the one renderer the center uses.
 
 PDFium is not thread-safe: the center finishes certificates in a thread pool and the
-inquiry site renders uploads in threads, so every call into PDFium holds
-``PDFIUM_LOCK``. Rendering a front at 72 dpi takes about 6 ms, most of it opening
-the document and its font; the lock costs no throughput on a 2-core machine.
+inquiry site renders uploads in threads, so every call into PDFium holds the
+process's ``konbini.pdfium.PDFIUM_LOCK``. Rendering a front at 72 dpi takes about
+6 ms, most of it opening the document and its font; the lock costs no throughput on
+a 2-core machine.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 
 import numpy as np
 import pypdfium2 as pdfium
 
 from konbini.page import Box
+from konbini.pdfium import pdf_document
 
-PDFIUM_LOCK = threading.Lock()
 POINTS_PER_INCH = 72.0
 
 
@@ -27,16 +27,12 @@ class RenderError(ValueError):
 
 @contextlib.contextmanager
 def _opened(pdf: bytes) -> Iterator[pdfium.PdfDocument]:
-    """The document, open while PDFIUM_LOCK is held; RenderError if PDFium cannot read it."""
-    with PDFIUM_LOCK:
-        try:
-            document = pdfium.PdfDocument(pdf)
-        except pdfium.PdfiumError as exc:
-            raise RenderError("not a PDF PDFium can open") from exc
-        try:
+    """The document, open while PDFium's lock is held; RenderError if PDFium cannot read it."""
+    try:
+        with pdf_document(pdf) as document:
             yield document
-        finally:
-            document.close()
+    except pdfium.PdfiumError as exc:
+        raise RenderError("not a PDF PDFium can open") from exc
 
 
 def _page_and_crop(document: pdfium.PdfDocument, page_index: int, scale: float,

@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from konbini.files import directory_lock, write_private_file
 
 from . import layout
 from .optics import gaussian_blur
@@ -292,23 +288,3 @@ def front_from_scan(scan: np.ndarray, qr_corners_px: np.ndarray, key: bytes,
     """The whole way from a scan of the back to the front: register, resample, restore."""
     registration = register_scan(scan, qr_corners_px)
     return restore_front(recover_scrambled(scan, registration, shape), key)
-
-
-SECRET_BYTES = 32
-
-
-def load_or_create_secret(path: Path) -> bytes:
-    """The center's scramble secret (32 random bytes, mode 0600), made on first start.
-
-    Losing it makes every printed scrambled image unreadable; it is as precious as
-    the QR signing keys and lives beside them."""
-    path = Path(path)
-    with directory_lock(path.parent):
-        if path.exists():
-            secret = path.read_bytes()
-            if len(secret) != SECRET_BYTES:
-                raise ValueError(f"{path}: a scramble secret is {SECRET_BYTES} bytes")
-            return secret
-        secret = os.urandom(SECRET_BYTES)
-        write_private_file(path, secret, 0o600)
-        return secret

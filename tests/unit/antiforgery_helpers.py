@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from datetime import datetime
 from pathlib import Path
 
 import pikepdf
@@ -65,17 +66,19 @@ def keyring(directory: Path) -> QrKeyring:
 
 
 def claims_for(front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543",
-               number: str = NUMBER) -> dict:
+               number: str = NUMBER, issued_at: datetime = ISSUED_AT) -> dict:
     return certificate_claims(
         certificate_id=cid, certificate_number=number, cert_type="juminhyo",
-        municipality_code="131016", issued_at=ISSUED_AT,
+        municipality_code="131016", issued_at=issued_at,
         front_pdf_sha256=hashlib.sha256(front).digest())
 
 
 def finish(ring: QrKeyring, front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543",
-           number: str = NUMBER, secret: bytes = SECRET) -> tuple[bytes, str]:
-    kid, key = ring.current(ISSUED_AT)
-    return finish_certificate(front, claims=claims_for(front, cid, number),
+           number: str = NUMBER, secret: bytes = SECRET,
+           now: datetime = ISSUED_AT) -> tuple[bytes, str]:
+    """Finish ``front`` as the center does at ``now``, signed with the key current then."""
+    kid, key = ring.current(now)
+    return finish_certificate(front, claims=claims_for(front, cid, number, now),
                               sign=functools.partial(sign_es256, key=key, kid=kid),
                               scramble_secret=secret, certificate_number=number,
                               municipality_name="千代田区", cert_label="住民票の写し")

@@ -7,10 +7,10 @@ import functools
 import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import datetime
 
 import pikepdf
-import pypdfium2 as pdfium
 import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -26,6 +26,7 @@ from konbini.b64 import b64url_encode
 from konbini.clock import parse_instant
 from konbini.fonts import font_path
 from konbini.jws import public_key_from_b64, sign_es256, verify_es256
+from konbini.pdfium import PDFIUM_LOCK, pdf_document
 from tests.support import A4_POINTS, pdf_page_sizes, pdf_pages_text, pdf_qr_codes
 from tests.unit.antiforgery_helpers import SECRET, without_tint
 
@@ -184,6 +185,28 @@ def test_finishing_on_several_threads_at_once(ring: QrKeyring, front: bytes) -> 
     assert concurrent == serial
 
 
+def test_a_failure_leaves_no_render_running(front: bytes) -> None:
+    # The front is rendered on another thread while this one signs. When signing fails,
+    # the render must be over before the error comes out: PDFium belongs to the caller
+    # again, and no thread keeps a resident's page in memory. Holding PDFium's lock
+    # keeps the render waiting, so finishing must wait too.
+    def failing_sign(claims: dict) -> str:
+        raise RuntimeError("the signing key is gone")
+
+    def finish() -> None:
+        finish_certificate(front, claims=_claims(front), sign=failing_sign,
+                           scramble_secret=SECRET, certificate_number=NUMBER,
+                           municipality_name="千代田区", cert_label="住民票の写し")
+
+    with ThreadPoolExecutor(1) as pool:
+        with PDFIUM_LOCK:
+            finishing = pool.submit(finish)
+            with pytest.raises(FuturesTimeout):
+                finishing.result(timeout=0.5)  # signing failed long ago; the render waits
+        with pytest.raises(RuntimeError, match="signing key"):
+            finishing.result(timeout=30)
+
+
 def test_a_front_that_is_not_one_page_is_refused(ring: QrKeyring, front: bytes) -> None:
     with pytest.raises(ValueError, match="2 pages"):
         _finish(ring, _front_pdf(pages=2))
@@ -192,9 +215,6 @@ def test_a_front_that_is_not_one_page_is_refused(ring: QrKeyring, front: bytes) 
 
 
 def _raster(pdf: bytes, page_index: int, dpi: int) -> bytes:
-    document = pdfium.PdfDocument(pdf)
-    try:
+    with pdf_document(pdf) as document:
         return document[page_index].render(scale=dpi / 72).to_pil().tobytes()
-    finally:
-        document.close()
 

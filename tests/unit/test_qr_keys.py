@@ -123,3 +123,36 @@ def test_naive_times_are_refused(tmp_path: Path) -> None:
     ring = QrKeyring.load_or_create(tmp_path, NOW)
     with pytest.raises(ValueError, match="aware"):
         ring.current(datetime(2026, 11, 24, 10))
+
+
+def test_each_key_has_its_own_private_scramble_secret(tmp_path: Path) -> None:
+    ring = QrKeyring.load_or_create(tmp_path, NOW)
+    first, _ = ring.current(NOW)
+    secret = ring.scramble_secret(first)
+    assert len(secret) == 32
+    secret_file = tmp_path / f"{first}.scramble.secret"
+    assert secret_file.read_bytes() == secret
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert secret.hex() not in repr(ring.keys[0])  # never in a log line
+
+    second = ring.rotate(NOW + timedelta(days=400))
+    assert ring.scramble_secret(second) != secret
+    again = QrKeyring.load_or_create(tmp_path, NOW)
+    assert again.scramble_secret(first) == secret
+    assert again.scramble_secret(second) == ring.scramble_secret(second)
+    with pytest.raises(KeyError):
+        ring.scramble_secret("qr-2026-11-00000000")
+
+
+def test_keys_from_before_per_key_secrets_keep_the_shared_one(tmp_path: Path) -> None:
+    # A center set up before each key had its own secret scrambled with one shared
+    # secret: its keys must keep using it, or its printed certificates lose their fronts.
+    ring = QrKeyring.load_or_create(tmp_path, NOW)
+    kid, _ = ring.current(NOW)
+    (tmp_path / f"{kid}.scramble.secret").unlink()
+    shared = bytes(range(32))
+    (tmp_path / "scramble.secret").write_bytes(shared)
+    assert QrKeyring.load_or_create(tmp_path, NOW).scramble_secret(kid) == shared
+    (tmp_path / "scramble.secret").write_bytes(b"short")
+    with pytest.raises(ValueError, match="32 bytes"):
+        QrKeyring.load_or_create(tmp_path, NOW)

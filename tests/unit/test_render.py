@@ -10,9 +10,9 @@ from dataclasses import replace
 from datetime import date
 
 import pikepdf
-import pypdfium2 as pdfium
 import pytest
 
+from konbini.pdfium import pdf_document
 from municipal_server.render.inkan import render_inkan
 from municipal_server.render.inputs import InkanInput, JuminhyoInput, Municipality, Person
 from municipal_server.render.juminhyo import render_juminhyo
@@ -73,13 +73,13 @@ INKAN = InkanInput(
 
 def page_text(pdf: bytes) -> str:
     """The text a reader would extract, after checking the page is a single portrait A4."""
-    doc = pdfium.PdfDocument(pdf)
-    assert len(doc) == 1
-    page = doc[0]
-    width, height = page.get_size()
-    assert width == pytest.approx(595, abs=1)
-    assert height == pytest.approx(842, abs=1)
-    return page.get_textpage().get_text_range()
+    with pdf_document(pdf) as doc:
+        assert len(doc) == 1
+        page = doc[0]
+        width, height = page.get_size()
+        assert width == pytest.approx(595, abs=1)
+        assert height == pytest.approx(842, abs=1)
+        return page.get_textpage().get_text_range()
 
 
 def embedded_font_files(pdf: bytes) -> int:

@@ -18,12 +18,19 @@ from center.antiforgery.scramble import (
     BLOCK,
     descramble,
     front_raster,
-    load_or_create_secret,
     scramble,
     scramble_key,
 )
 from konbini.page import Box
-from tests.unit.antiforgery_helpers import NAME, NAME_BOX, SECRET, finish, front_pdf, keyring
+from tests.unit.antiforgery_helpers import (
+    ISSUED_AT,
+    NAME,
+    NAME_BOX,
+    SECRET,
+    finish,
+    front_pdf,
+    keyring,
+)
 
 CID = "8f14e45fceea167a5a36dedd4bea2543"
 OTHER_CID = "c9f0f895fb98ab9159f51fd0297e236d"
@@ -237,9 +244,28 @@ def test_a_scan_without_marks_gives_no_front(ring, back_300dpi: np.ndarray) -> N
     assert _recover(_scan_png(smudged, optics.ScanConditions(seed=9)), ring) is None
 
 
-def test_the_secret_is_made_once_and_kept_private(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "keys" / "scramble.secret"
-    secret = load_or_create_secret(path)
-    assert len(secret) == 32
-    assert load_or_create_secret(path) == secret
-    assert path.stat().st_mode & 0o777 == 0o600
+def test_after_a_rotation_old_and_new_certificates_keep_their_own_secret(
+        tmp_path, front: bytes) -> None:  # type: ignore[no-untyped-def]
+    # Each QR key has its own scramble secret and the token's kid names it: after a
+    # rotation, a certificate printed before still shows its front, one printed after
+    # is scrambled with the new secret, and neither secret opens the other's image.
+    from datetime import timedelta
+
+    ring = keyring(tmp_path / "qr")
+    old_kid, _ = ring.current(ISSUED_AT)
+    before = finish(ring, front, cid=CID, secret=ring.scramble_secret(old_kid))[0]
+    later = ISSUED_AT + timedelta(days=400)
+    new_kid = ring.rotate(later)
+    after = finish(ring, front, cid=OTHER_CID, secret=ring.scramble_secret(new_kid),
+                   now=later)[0]
+    assert ring.scramble_secret(old_kid) != ring.scramble_secret(new_kid)
+    expected = front_raster(front)
+    for pdf, kid in ((before, old_kid), (after, new_kid)):
+        reading = inquiry.read_upload(pdf)
+        check = inquiry.check_token(reading.token, inquiry.trusted_keys(ring.trust_list()))
+        assert check.valid and check.kid == kid
+        for secret_kid in (old_kid, new_kid):
+            recovered = inquiry.recover_front(reading, check.claims,
+                                              ring.scramble_secret(secret_kid))
+            assert recovered is not None
+            assert (optics.ssim(recovered, expected) > 0.99) == (secret_kid == kid)

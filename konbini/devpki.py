@@ -44,9 +44,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from konbini.files import directory_lock, write_private_file
 
 DEFAULT_MUNICIPALITIES: tuple[str, ...] = ("131016", "452017", "141003")
+# One kiosk per chain a tester picks from; smartphone support differs by chain.
 DEFAULT_TERMINALS: tuple[tuple[str, str, str], ...] = (
     ("kiosk-0001", "seven-eleven", "store-0001"),
     ("kiosk-0002", "lawson", "store-0002"),
+    ("kiosk-0003", "familymart", "store-0003"),
 )
 BASE_SANS: tuple[str, ...] = ("localhost", "center", "127.0.0.1", "::1")
 

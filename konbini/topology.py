@@ -16,13 +16,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .devpki import ensure_dev_pki
+from .devpki import DEFAULT_TERMINALS, ensure_dev_pki
 from .tls import client_context
 
 MUNICIPALITY_CODES = ("131016", "452017", "141003")
-# One kiosk per chain the tester picks from; smartphone support differs by chain.
-TERMINALS = (("kiosk-0001", "seven-eleven", "store-0001"), ("kiosk-0002", "lawson", "store-0002"),
-             ("kiosk-0003", "familymart", "store-0003"))
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ class Topology:
         return self.var / "kiosk" / "wallet"
 
     def ensure_pki(self) -> None:
-        ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=TERMINALS)
+        ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=DEFAULT_TERMINALS)
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self._commands[name] = args

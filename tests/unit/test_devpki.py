@@ -234,3 +234,12 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "0 file(s) written" in out and "already there" in out
     with pytest.raises(SystemExit):
         main(["--dir", str(tmp_path), "--terminal", "no-colons"])
+
+
+def test_make_pki_gives_a_kiosk_in_every_chain_the_simulator_knows(tmp_path: Path) -> None:
+    # `make pki` (no --terminal) must give the kiosk simulator a store of each chain, as
+    # the demo does: smartphone support differs by chain, and testers pick the chain.
+    from kiosk_sim.stores import CHAIN_NAMES, discover_stores
+
+    ensure_dev_pki(tmp_path, municipalities=["131016"])
+    assert {store.chain for store in discover_stores(tmp_path)} == set(CHAIN_NAMES)

@@ -229,6 +229,11 @@ def _marks_content() -> bytes:
 _MARKS = _marks_content()
 
 
+# The scrambled image of a back page built before its front is rendered: two white
+# 4-bit pixels, replaced by fill_scrambled_image.
+_UNFILLED = (2, 1, zlib.compress(b"\xff"))
+
+
 def _draw_image(name: str, box: Box) -> bytes:
     return f"q {box.w:.4f} 0 0 {box.h:.4f} {box.x:.4f} {box.y:.4f} cm {name} Do Q\n".encode()
 
@@ -258,7 +263,7 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
                    QR_BOX.h + 2 * border)
     width, height, flate = detection.image_flate()
     packed = (pdfparts.grey4_flate(scrambled) if isinstance(scrambled, np.ndarray)
-              else scrambled if scrambled is not None else (2, 1, zlib.compress(b"\xff")))
+              else scrambled if scrambled is not None else _UNFILLED)
     images = {
         SCRAMBLE_XOBJECT: pdfparts.grey4_stream(document, packed),
         QR_XOBJECT: pdfparts.bilevel_image(document, pixels),

@@ -1,10 +1,10 @@
 """Small PDF objects built straight from bytes with pikepdf.
 
 reportlab encodes image data in pure Python; here pixel data is compressed by zlib
-(C), or ISA-L for the large scrambled image, or taken precompressed from a per-process
-cache, and wrapped in a stream
-object of the document being assembled. Nothing from one document is shared with
-another: each call builds fresh objects (pikepdf objects are not thread-safe)."""
+(C), or ISA-L for the large scrambled image, or taken precompressed from a
+per-process cache, and wrapped in a stream object of the document being assembled.
+Nothing from one document is shared with another: each call builds fresh objects
+(pikepdf objects are not thread-safe)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from konbini.clock import Clock
 from konbini.http import configure_logging
 from konbini.service import serve_until_stopped
 
@@ -38,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     verify.add_argument("--trust-list", type=Path, default=Path("trust-list.json"),
                         help="the saved GET /v1/trust-list (default: trust-list.json)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    keys = sub.add_parser(
+        "keys", help="list or rotate the QR signing keys (and their scramble secrets)")
+    keys.add_argument("action", choices=("list", "rotate"))
+    keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
+                      help="state directory (default: var)")
     return parser.parse_args(argv)
 
 
@@ -47,6 +53,14 @@ def main(argv: list[str] | None = None) -> None:
         from .verify_cli import run  # no server, no logging setup: a plain command
 
         sys.exit(run(args.file, args.trust_list, args.json))
+    if args.command == "keys":
+        from .keys_cli import list_keys, rotate_keys
+
+        directory = CenterConfig(var_dir=args.var / "center").qr_key_dir
+        # KONBINI_CLOCK, as the center itself: a demo's clock may stand elsewhere.
+        now = Clock.from_env().now()
+        print((list_keys if args.action == "list" else rotate_keys)(directory, now))
+        return
     configure_logging("center")
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,

@@ -16,6 +16,8 @@ unverifiable and their scrambled images unreadable)::
 
 Rotation: ``rotate`` adds a key that signs from then on; older keys stay in the
 trust list until their ``not_after`` so certificates already printed still verify.
+The directory is the truth: a running center sees a key another process added
+(``python -m center keys rotate``) at its next use of the ring.
 """
 
 from __future__ import annotations
@@ -97,6 +99,22 @@ class QrKeyring:
         self._directory = Path(directory)
         self._keys = keys  # replaced, never mutated: readers need no lock
         self._lock = threading.Lock()
+        self._seen = self._metadata_version()
+
+    def _metadata_version(self) -> tuple[int, int] | None:
+        try:
+            stat = (self._directory / METADATA).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _fresh(self) -> tuple[QrKey, ...]:
+        """The keys, reloaded first if another process changed the directory (one stat)."""
+        if self._metadata_version() != self._seen:
+            with self._lock, directory_lock(self._directory):
+                self._seen = self._metadata_version()
+                self._keys = _load(self._directory)
+        return self._keys
 
     @classmethod
     def load_or_create(cls, directory: Path, now: datetime) -> QrKeyring:
@@ -112,12 +130,12 @@ class QrKeyring:
     @property
     def keys(self) -> tuple[QrKey, ...]:
         """All keys, oldest first (expired ones included, for inspection)."""
-        return self._keys
+        return self._fresh()
 
     def current(self, now: datetime) -> tuple[str, ec.EllipticCurvePrivateKey]:
         """The newest key valid at ``now``, as ``(kid, private key)``, to sign with."""
         _aware(now)
-        for key in reversed(self._keys):
+        for key in reversed(self._fresh()):
             if key.valid_at(now):
                 return key.kid, key.private_key
         raise NoCurrentKey(f"no QR signing key is valid at {isoformat(now)}")
@@ -132,19 +150,19 @@ class QrKeyring:
     def scramble_secret(self, kid: str) -> bytes:
         """The scramble secret of the certificates key ``kid`` signs; KeyError if the
         ring has no such key."""
-        for key in self._keys:
+        for key in self._fresh():
             if key.kid == kid:
                 return key.scramble_secret
         raise KeyError(kid)
 
     def public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
         """kid → public key for every key, to verify tokens with."""
-        return {key.kid: key.public_key for key in self._keys}
+        return {key.kid: key.public_key for key in self._fresh()}
 
     def trust_list(self, now: datetime | None = None) -> dict[str, Any]:
         """The body of ``GET /v1/trust-list``; with ``now``, keys past not_after are left out."""
-        keys = self._keys if now is None else tuple(
-            k for k in self._keys if _aware(now) < k.not_after)
+        keys = self._fresh() if now is None else tuple(
+            k for k in self._fresh() if _aware(now) < k.not_after)
         return {"keys": [key.trust_entry() for key in keys]}
 
     def _add(self, now: datetime) -> QrKey:
@@ -170,6 +188,7 @@ class QrKeyring:
              "not_after": isoformat(k.not_after)} for k in keys], indent=2) + "\n").encode(),
             0o644)
         self._keys = keys
+        self._seen = self._metadata_version()
         return key
 
 

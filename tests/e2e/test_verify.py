@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ from kiosk_sim.client import KioskClient
 from kiosk_sim.wallet import Wallet
 from konbini.clock import parse_instant
 from konbini.jws import sign_es256
-from tests.conftest import System
+from tests.conftest import BASE_CLOCK, System
 from tests.unit.antiforgery_helpers import without_tint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -273,3 +274,38 @@ async def test_the_offline_check_from_the_command_line(
     assert code == 1 and report["result"] == "front-edited"
     code, report = await asyncio.to_thread(run, junk)
     assert code == 2 and report["code"] == "unsupported-media-type"
+
+
+async def test_a_key_rotation_by_the_operator_keeps_printed_certificates_valid(
+        system: System, kiosk: KioskClient, wallet: Wallet, tmp_path: Path) -> None:
+    # The operator rotates the QR key while the center runs: the next certificate is
+    # signed, and its front scrambled, with the new key and its own secret; one printed
+    # before still verifies and still shows its front.
+    old_pdf, _ = await _issue(kiosk, wallet, tmp_path)
+    _, old_body, _ = await _verify(system, old_pdf, "old.pdf", "application/pdf")
+    old_kid = old_body["kid"]
+
+    def keys(action: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "center", "keys", action, "--var", str(system.var)],
+            capture_output=True, text=True, cwd=REPO, timeout=60, check=True,
+            env={**os.environ, "KONBINI_CLOCK": BASE_CLOCK})
+        return done.stdout
+
+    rotated = await asyncio.to_thread(keys, "rotate")
+    new_kid = rotated.split()[2]
+    assert new_kid != old_kid and new_kid.startswith("qr-")
+    listing = await asyncio.to_thread(keys, "list")
+    assert any(line.startswith(new_kid) and " signs " in line for line in listing.splitlines())
+    assert any(line.startswith(old_kid) and "verifies only" in line
+               for line in listing.splitlines())
+
+    new_pdf, _ = await _issue(kiosk, wallet, tmp_path)
+    for pdf, kid in ((new_pdf, new_kid), (old_pdf, old_kid)):
+        status, body, _ = await _verify(system, pdf, "certificate.pdf", "application/pdf")
+        assert status == 200 and body["status"] == "valid" and body["kid"] == kid, body
+        front = await _front(system, body["front_image_url"])
+        assert optics.ssim(front, front_raster(without_tint(pdf))) >= 0.99
+    scrambled_with = {kid: (system.var / "center" / "qr-keys" / f"{kid}.scramble.secret")
+                      .read_bytes() for kid in (old_kid, new_kid)}
+    assert scrambled_with[old_kid] != scrambled_with[new_kid]

@@ -156,3 +156,12 @@ def test_keys_from_before_per_key_secrets_keep_the_shared_one(tmp_path: Path) ->
     (tmp_path / "scramble.secret").write_bytes(b"short")
     with pytest.raises(ValueError, match="32 bytes"):
         QrKeyring.load_or_create(tmp_path, NOW)
+
+
+def test_a_running_ring_sees_a_key_another_process_added(tmp_path: Path) -> None:
+    serving = QrKeyring.load_or_create(tmp_path, NOW)
+    old_kid, _ = serving.current(NOW)
+    new_kid = QrKeyring.load_or_create(tmp_path, NOW).rotate(NOW)  # `center keys rotate`
+    assert serving.current(NOW)[0] == new_kid
+    assert [e["kid"] for e in serving.trust_list()["keys"]] == [old_kid, new_kid]
+    assert len(serving.scramble_secret(new_kid)) == 32

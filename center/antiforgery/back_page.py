@@ -240,16 +240,13 @@ def _draw_image(name: str, box: Box) -> bytes:
 
 def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: str,
                     municipality_name: str, cert_label: str,
-                    scrambled: np.ndarray | tuple[int, int, bytes] | None,
-                    tint_name: str | None = None, tint: pikepdf.Stream | None = None,
-                    qr: tuple[np.ndarray, int] | None = None) -> pikepdf.Page:
+                    scrambled: np.ndarray | None, tint_name: str | None = None,
+                    tint: pikepdf.Stream | None = None) -> pikepdf.Page:
     """Append the back page to ``document`` and return it.
 
-    ``scrambled`` is the scrambled front (uint8 grey), or already packed by
-    ``pdfparts.grey4_flate``, or None for an empty image that
-    :func:`fill_scrambled_image` fills before the document is saved; ``tint`` the
-    document's tint Form XObject, drawn under everything when given; ``qr`` the
-    token's symbol if already made (``_qr_pixels``)."""
+    ``scrambled`` is the scrambled front (uint8 grey), or None for an empty image
+    that :func:`fill_scrambled_image` fills before the document is saved; ``tint`` the
+    document's tint Form XObject, drawn under everything when given."""
     plain = _number_is_plain(certificate_number)
     layer = (_cached_text_layer(municipality_name, cert_label) if plain
              else _text_layer(municipality_name, cert_label, certificate_number))
@@ -257,13 +254,12 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
         document.pages.append(words.pages[0])
     page = document.pages[-1]
 
-    pixels, modules = qr if qr is not None else _qr_pixels(token)
+    pixels, modules = _qr_pixels(token)
     border = QR_BOX.w * BORDER_MODULES / (modules - 2 * BORDER_MODULES)
     qr_place = Box(QR_BOX.x - border, QR_BOX.y - border, QR_BOX.w + 2 * border,
                    QR_BOX.h + 2 * border)
     width, height, flate = detection.image_flate()
-    packed = (pdfparts.grey4_flate(scrambled) if isinstance(scrambled, np.ndarray)
-              else scrambled if scrambled is not None else _UNFILLED)
+    packed = _UNFILLED if scrambled is None else pdfparts.grey4_flate(scrambled)
     images = {
         SCRAMBLE_XOBJECT: pdfparts.grey4_stream(document, packed),
         QR_XOBJECT: pdfparts.bilevel_image(document, pixels),

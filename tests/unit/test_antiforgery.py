@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import datetime
@@ -26,7 +27,7 @@ from konbini.b64 import b64url_encode
 from konbini.clock import parse_instant
 from konbini.fonts import font_path
 from konbini.jws import public_key_from_b64, sign_es256, verify_es256
-from konbini.pdfium import PDFIUM_LOCK, pdf_document
+from konbini.pdfium import pdf_document
 from tests.support import A4_POINTS, pdf_page_sizes, pdf_pages_text, pdf_qr_codes
 from tests.unit.antiforgery_helpers import SECRET, without_tint
 
@@ -185,25 +186,37 @@ def test_finishing_on_several_threads_at_once(ring: QrKeyring, front: bytes) -> 
     assert concurrent == serial
 
 
-def test_a_failure_leaves_no_render_running(front: bytes) -> None:
-    # The front is rendered on another thread while this one signs. When signing fails,
-    # the render must be over before the error comes out: PDFium belongs to the caller
-    # again, and no thread keeps a resident's page in memory. Holding PDFium's lock
-    # keeps the render waiting, so finishing must wait too.
-    def failing_sign(claims: dict) -> str:
-        raise RuntimeError("the signing key is gone")
+def test_a_failed_render_waits_for_the_back_page(front: bytes, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The front is rendered on the caller's thread while another thread signs and builds
+    # the back page in the same document. When the render fails, the error must wait
+    # for that thread: nothing may go on working on a resident's document after the
+    # call, and the document is closed only once no one else touches it.
+    import center.antiforgery as antiforgery
+
+    def unrenderable(pdf: bytes) -> None:
+        raise ValueError("the municipality's front cannot be rendered")
+
+    monkeypatch.setattr(antiforgery, "_front_raster", unrenderable)
+    signing = threading.Event()
+    release = threading.Event()
+
+    def slow_sign(claims: dict) -> str:
+        signing.set()
+        release.wait(30)
+        return "token"
 
     def finish() -> None:
-        finish_certificate(front, claims=_claims(front), sign=failing_sign,
+        finish_certificate(front, claims=_claims(front), sign=slow_sign,
                            scramble_secret=SECRET, certificate_number=NUMBER,
                            municipality_name="千代田区", cert_label="住民票の写し")
 
     with ThreadPoolExecutor(1) as pool:
-        with PDFIUM_LOCK:
-            finishing = pool.submit(finish)
-            with pytest.raises(FuturesTimeout):
-                finishing.result(timeout=0.5)  # signing failed long ago; the render waits
-        with pytest.raises(RuntimeError, match="signing key"):
+        finishing = pool.submit(finish)
+        assert signing.wait(30)
+        with pytest.raises(FuturesTimeout):
+            finishing.result(timeout=0.5)  # the render failed long ago; signing goes on
+        release.set()
+        with pytest.raises(ValueError, match="cannot be rendered"):
             finishing.result(timeout=30)
 
 

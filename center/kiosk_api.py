@@ -10,6 +10,7 @@ import functools
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -174,7 +175,8 @@ async def menu(request: web.Request) -> web.Response:
     upstream = await ctx.municipal.menu(
         registration.endpoint, {"resident_code": session.resident_code, "at": isoformat(now)},
         request_id)
-    items = _menu_items(registration, upstream["items"], now)
+    items = _menu_items(registration, upstream["items"], now,
+                        domiciles=await _domiciles(ctx, upstream["items"]))
 
     # 本籍地の利用登録: the family-register types of each registered domicile take the
     # place of the residence's own items that only said where to register.
@@ -196,11 +198,24 @@ async def menu(request: web.Request) -> web.Response:
     })
 
 
+async def _domiciles(ctx: CenterContext, resident_items: list[dict[str, Any]],
+                     ) -> dict[str, Registration]:
+    """The participating municipalities of the 本籍 the resident's items point to."""
+    found = {}
+    for code in {item["domicile_code"] for item in resident_items if "domicile_code" in item}:
+        registration = await ctx.store.municipality(code)
+        if registration is not None:
+            found[code] = registration[0]
+    return found
+
+
 def _menu_items(registration: Registration, resident_items: list[dict[str, Any]],
                 now: datetime, *, only: frozenset[CertificateType] | None = None,
+                domiciles: Mapping[str, Registration] | None = None,
                 ) -> list[dict[str, Any]]:
     """The center's registry decides what kiosks are offered and at what fee
-    and hours; the municipal server decides what this resident may have."""
+    and hours; the municipal server decides what this resident may have.
+    ``domiciles``: where a resident may register to have family registers."""
     items = []
     by_type = {item["type"]: item for item in resident_items}
     for offer in registration.services:
@@ -217,6 +232,10 @@ def _menu_items(registration: Registration, resident_items: list[dict[str, Any]]
         elif not resident_view["available"]:
             item.update(available=False, reason=resident_view.get("reason", "not-offered"),
                         message=resident_view.get("message", ""))
+            domicile = (domiciles or {}).get(resident_view.get("domicile_code", ""))
+            if (item["reason"] == "use-registration-required" and domicile is not None
+                    and any(o.type is offer.type for o in domicile.services)):
+                item["register_with"] = {"code": domicile.code, "name": domicile.name}
         else:
             item.update({k: resident_view[k] for k in RELAYED_ITEM_FIELDS
                          if k in resident_view})

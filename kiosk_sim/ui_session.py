@@ -272,6 +272,25 @@ class Kiosk:
             return
         self.screen = "menu"
 
+    async def register_use(self, municipality_code: str) -> None:
+        """本籍地の利用登録 from the menu: an item that needs it names the municipality
+        (``register_with``); once registered, that municipality's items join the menu."""
+        self._expect("menu")
+        assert self.client is not None and self.center is not None and self.menu is not None
+        offered = {(item.get("register_with") or {}).get("code"): item["register_with"]
+                   for item in self.menu["items"] if item.get("register_with")}
+        if municipality_code not in offered:
+            raise invalid_request([{"field": "municipality_code",
+                                    "message": "no item on this menu registers there"}])
+        self.notice = None
+        try:
+            await self.client.register_use(self.center["session_id"], municipality_code)
+            self.menu = await self.client.menu(self.center["session_id"])
+        except KioskProblem as exc:
+            self.notice = _shown(exc.problem)
+            return
+        self.notice = {"code": "use-registered", "name": offered[municipality_code]["name"]}
+
     def _option_spec(self) -> dict[str, Any] | None:
         """What the 記載内容 screen asks for the chosen type, or None to skip it."""
         if self.item is None:

@@ -67,6 +67,13 @@ MENU_ITEM: Schema = {
             "type": "object", "required": ["disaster_id", "name", "occurred_on"],
             "properties": {"disaster_id": ID, "name": {"type": "string"},
                            "occurred_on": {"type": "string", "format": "date"}}}},
+        # On a use-registration-required item: the holder's 本籍 municipality, from the
+        # municipal server (domicile_code), and from the center when it takes part
+        # (register_with), so a kiosk offers POST …/use-registrations in one touch.
+        "domicile_code": MUNICIPALITY_CODE,
+        "register_with": {"type": "object", "required": ["code", "name"],
+                          "properties": {"code": MUNICIPALITY_CODE,
+                                         "name": {"type": "string"}}},
     },
 }
 HOUSEHOLD_MEMBER: Schema = {

@@ -33,6 +33,7 @@ from konbini.wire import (
 from . import documents
 from .eligibility import (
     NO_DOMICILE,
+    USE_REGISTRATION_REQUIRED,
     HolderFacts,
     Refusal,
     age_on,
@@ -140,6 +141,9 @@ class Issuer:
                                     "fee_yen": service["fee_yen"], "available": refusal is None}
             if refusal:
                 item.update(reason=refusal.reason, message=refusal.message)
+                if refusal is USE_REGISTRATION_REQUIRED and holder.resident is not None:
+                    # Where to register: the holder's own 本籍, shown only to them.
+                    item["domicile_code"] = holder.resident.domicile_code
             elif cert_type in TAX_TYPES:
                 item["fiscal_years"] = list(holder.facts.tax_years)
             elif cert_type is CertificateType.RISAI:

@@ -105,8 +105,9 @@ function noticeNode(n) {
   if (n.code === 'idle-reset') {
     text = t('idle_reset') + (n.yen ? ' ' + t('money_returned', {n: num(n.yen)}) : '');
   } else if (n.code === 'money-returned') text = t('money_returned', {n: num(n.yen)});
+  else if (n.code === 'use-registered') text = t('use_registered', {name: n.name});
   else text = problemLines(n).join(' ');
-  const bad = !['idle-reset', 'money-returned'].includes(n.code);
+  const bad = !['idle-reset', 'money-returned', 'use-registered'].includes(n.code);
   return el('p', {class: bad ? 'notice bad' : 'notice', role: bad ? 'alert' : 'status'}, text);
 }
 function showNotice(n, bad) {
@@ -171,9 +172,16 @@ const SCREENS = {
       item.available ? null : el('span', {class: 'why'},
                                  `${t('unavailable')}: ${itemReason(item)}`));
     });
+    // 本籍地の利用登録: one button per municipality the greyed items point to.
+    const places = new Map(s.items.filter((item) => item.register_with)
+      .map((item) => [item.register_with.code, item.register_with]));
+    const registers = [...places.values()].map((place) => btn(
+      t('register_with', {name: place.name}),
+      () => act('register-use', {municipality_code: place.code}), 'primary',
+      {'data-register': place.code}));
     return [el('h1', {}, t('menu_title')), noticeNode(s.notice),
       el('div', {class: 'body'}, el('div', {class: 'menu'}, items)),
-      actions(btn(t('cancel'), () => act('finish'), 'danger'))];
+      actions(btn(t('cancel'), () => act('finish'), 'danger'), ...registers)];
   },
   options(s) {
     draft = JSON.parse(JSON.stringify(s.options));

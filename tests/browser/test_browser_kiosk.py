@@ -224,3 +224,23 @@ def take_card_from_menu(page: Page) -> None:
     expect(page.get_by_role("button", name="はじめる")).to_be_visible()
 
 
+
+
+def test_registering_with_the_domicile_from_the_menu(page: Page, system: System) -> None:
+    # 日向 陽子 lives in 千代田区; her 戸籍 is kept by 宮崎市. The greyed family-register
+    # items say so, and one touch registers this card there (本籍地の利用登録).
+    key = put_fresh_card(system, "domicile-elsewhere", "browser-domicile-hyuga")
+    page.reload()
+    insert_card(page, key)
+    type_pin(page, "1234")
+    koseki = page.locator('.item[data-type="koseki_zenbu"]')
+    expect(koseki).to_have_attribute("aria-disabled", "true")
+    expect(koseki).to_contain_text("利用登録")
+    page.get_by_role("button", name="宮崎市に利用登録する").click()
+    expect(page.locator("#screen .notice")).to_contain_text("宮崎市への利用登録が完了しました")
+    expect(page.get_by_role("button", name="宮崎市に利用登録する")).to_have_count(0)
+    koseki = page.locator('.item[data-type="koseki_zenbu"]')
+    expect(koseki).not_to_have_attribute("aria-disabled", "true")
+    expect(koseki).to_contain_text("発行: 宮崎市")
+    koseki.click()
+    expect(page.get_by_role("heading", name="部数を選んでください")).to_be_visible()

@@ -33,7 +33,11 @@ async def test_bango_hanako_registers_with_her_domicile_and_orders_there(
         item = before[(MIYAZAKI, cert_type)]
         assert item["available"] is False
         assert item["reason"] == "use-registration-required"
+        # Where to register, for the kiosk's one-touch button: her own 本籍.
+        assert item["register_with"] == {"code": CHIYODA, "name": "千代田区"}
         assert (CHIYODA, cert_type) not in before
+    assert not any("register_with" in item or "domicile_code" in item
+                   for item in before.values() if item["type"] not in FAMILY_REGISTER_TYPES)
     with pytest.raises(KioskProblem) as refused:
         await kiosk.order(sid, "koseki_kojin", 1, {}, 450, municipality_code=CHIYODA)
     assert refused.value.problem["reason"] == "use-registration-required"
@@ -48,6 +52,7 @@ async def test_bango_hanako_registers_with_her_domicile_and_orders_there(
     for cert_type in FAMILY_REGISTER_TYPES:
         assert (MIYAZAKI, cert_type) not in after
         assert after[(CHIYODA, cert_type)]["available"] is True
+    assert not any("register_with" in item for item in after.values())
     assert after[(CHIYODA, "koseki_kojin")]["fee_yen"] == 450
     assert after[(MIYAZAKI, "juminhyo")]["fee_yen"] == 300
 
@@ -83,6 +88,8 @@ async def test_domicile_elsewhere_without_registration(system: System, kiosk: Ki
     for cert_type in FAMILY_REGISTER_TYPES:
         assert menu[(CHIYODA, cert_type)]["reason"] == "use-registration-required"
         assert menu[(CHIYODA, cert_type)]["message"] == "本籍地の利用登録が必要です"
+        assert menu[(CHIYODA, cert_type)]["register_with"] == {"code": MIYAZAKI,
+                                                               "name": "宮崎市"}
     for municipality in (None, MIYAZAKI):
         with pytest.raises(KioskProblem) as refused:
             await kiosk.order(sid, "koseki_zenbu", 1, {}, 450, municipality_code=municipality)

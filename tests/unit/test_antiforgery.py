@@ -13,10 +13,6 @@ from datetime import datetime
 
 import pikepdf
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 
 from center.antiforgery import finish_certificate
 from center.antiforgery.back_page import render_back_page
@@ -24,36 +20,20 @@ from center.antiforgery.front_digest import page_digest
 from center.antiforgery.qr import certificate_claims, qr_image
 from center.qr_keys import QrKeyring
 from konbini.b64 import b64url_encode
-from konbini.clock import parse_instant
-from konbini.fonts import font_path
 from konbini.jws import public_key_from_b64, sign_es256, verify_es256
 from konbini.pdfium import pdf_document
 from tests.support import A4_POINTS, pdf_page_sizes, pdf_pages_text, pdf_qr_codes
-from tests.unit.antiforgery_helpers import SECRET, without_tint
-
-ISSUED_AT = parse_instant("2026-11-24T10:00:00+09:00")
-NAME = "霞 太郎"
-ADDRESS = "東京都千代田区霞が関2丁目1番2号"
-NUMBER = "131016-2026-0000123"
-FRONT_FONT = "TestFrontMincho"
-
-
-def _front_pdf(pages: int = 1) -> bytes:
-    """A stand-in for the municipality's 住民票の写し, with personal data on it."""
-    if FRONT_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FRONT_FONT, str(font_path())))
-    out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A4, invariant=1)
-    for _ in range(pages):
-        canvas.setFont(FRONT_FONT, 16)
-        canvas.drawString(72, 760, "住民票の写し")
-        canvas.setFont(FRONT_FONT, 11)
-        canvas.drawString(72, 720, f"氏名　{NAME}")
-        canvas.drawString(72, 700, f"住所　{ADDRESS}")
-        canvas.drawString(72, 680, f"証明書番号　{NUMBER}")
-        canvas.showPage()
-    canvas.save()
-    return out.getvalue()
+from tests.unit.antiforgery_helpers import (
+    ADDRESS,
+    ISSUED_AT,
+    NAME,
+    NUMBER,
+    SECRET,
+    claims_for,
+    finish,
+    front_pdf,
+    without_tint,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,23 +43,7 @@ def ring(tmp_path_factory: pytest.TempPathFactory) -> QrKeyring:
 
 @pytest.fixture(scope="module")
 def front() -> bytes:
-    return _front_pdf()
-
-
-def _claims(front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543") -> dict:
-    return certificate_claims(
-        certificate_id=cid, certificate_number=NUMBER, cert_type="juminhyo",
-        municipality_code="131016", issued_at=ISSUED_AT,
-        front_pdf_sha256=hashlib.sha256(front).digest())
-
-
-def _finish(ring: QrKeyring, front: bytes, cid: str = "8f14e45fceea167a5a36dedd4bea2543",
-            ) -> tuple[bytes, str]:
-    kid, key = ring.current(ISSUED_AT)
-    return finish_certificate(front, claims=_claims(front, cid),
-                              sign=functools.partial(sign_es256, key=key, kid=kid),
-                              scramble_secret=SECRET, certificate_number=NUMBER,
-                              municipality_name="千代田区", cert_label="住民票の写し")
+    return front_pdf()
 
 
 def test_certificate_claims_are_exactly_the_contract() -> None:
@@ -113,7 +77,7 @@ def test_qr_image_is_square_with_whole_pixel_modules() -> None:
 
 
 def test_finished_certificate_is_front_then_back(ring: QrKeyring, front: bytes) -> None:
-    pdf, _ = _finish(ring, front)
+    pdf, _ = finish(ring, front)
     sizes = pdf_page_sizes(pdf)
     assert len(sizes) == 2
     for width, height in sizes:
@@ -131,13 +95,13 @@ def test_finished_certificate_is_front_then_back(ring: QrKeyring, front: bytes) 
 
 @pytest.mark.parametrize("dpi", [150, 200, 300])
 def test_the_qr_code_reads_back_and_verifies(ring: QrKeyring, front: bytes, dpi: int) -> None:
-    pdf, token = _finish(ring, front)
+    pdf, token = finish(ring, front)
     assert pdf_qr_codes(pdf, page_index=1, dpi=dpi) == [token]
     # A relying party checks it offline with nothing but the published trust list.
     keys = {e["kid"]: public_key_from_b64(e["public_key"]) for e in ring.trust_list()["keys"]}
     header, verified = verify_es256(token, keys)
     assert header["alg"] == "ES256"
-    assert {k: v for k, v in verified.items() if k != "fpd"} == _claims(front)
+    assert {k: v for k, v in verified.items() if k != "fpd"} == claims_for(front)
     assert verified["dig"] == b64url_encode(hashlib.sha256(front).digest())
     # fpd: the digest of page 1 as finished, recomputed from the file as printed.
     with pikepdf.open(io.BytesIO(pdf)) as document:
@@ -145,7 +109,7 @@ def test_the_qr_code_reads_back_and_verifies(ring: QrKeyring, front: bytes, dpi:
 
 
 def test_back_page_carries_no_personal_data(ring: QrKeyring, front: bytes) -> None:
-    back_text = pdf_pages_text(_finish(ring, front)[0])[1]
+    back_text = pdf_pages_text(finish(ring, front)[0])[1]
     compact = back_text.replace(" ", "").replace("\r", "").replace("\n", "")
     for expected in ("偽造防止情報", NUMBER, "千代田区", "住民票の写し", "/verify", "照会サイト",
                      "スクランブル画像", "偽造防止検出画像"):
@@ -157,7 +121,7 @@ def test_back_page_carries_no_personal_data(ring: QrKeyring, front: bytes) -> No
 def test_a_number_helvetica_cannot_print_is_drawn_in_mincho(ring: QrKeyring,
                                                              front: bytes) -> None:
     kid, key = ring.current(ISSUED_AT)
-    pdf, _ = finish_certificate(front, claims=_claims(front),
+    pdf, _ = finish_certificate(front, claims=claims_for(front),
                                 sign=functools.partial(sign_es256, key=key, kid=kid),
                                 scramble_secret=SECRET, certificate_number="第2026-000123号",
                                 municipality_name="宮崎市", cert_label="住民票記載事項証明書")
@@ -173,16 +137,16 @@ def test_back_page_alone_is_one_a4_page(ring: QrKeyring, front: bytes) -> None:
 
 
 def test_finishing_is_deterministic(ring: QrKeyring, front: bytes) -> None:
-    assert _finish(ring, front) == _finish(ring, front)
+    assert finish(ring, front) == finish(ring, front)
 
 
 def test_finishing_on_several_threads_at_once(ring: QrKeyring, front: bytes) -> None:
     # The center finishes certificates in a thread pool; concurrent pages must come out
     # byte for byte as they do one at a time (embedded font subsets included).
     cids = [f"{n:032x}" for n in range(16)]
-    serial = [_finish(ring, front, cid) for cid in cids]
+    serial = [finish(ring, front, cid) for cid in cids]
     with ThreadPoolExecutor(8) as pool:
-        concurrent = list(pool.map(lambda cid: _finish(ring, front, cid), cids))
+        concurrent = list(pool.map(lambda cid: finish(ring, front, cid), cids))
     assert concurrent == serial
 
 
@@ -206,7 +170,7 @@ def test_a_failed_render_waits_for_the_back_page(front: bytes, monkeypatch) -> N
         return "token"
 
     def finish() -> None:
-        finish_certificate(front, claims=_claims(front), sign=slow_sign,
+        finish_certificate(front, claims=claims_for(front), sign=slow_sign,
                            scramble_secret=SECRET, certificate_number=NUMBER,
                            municipality_name="千代田区", cert_label="住民票の写し")
 
@@ -222,9 +186,9 @@ def test_a_failed_render_waits_for_the_back_page(front: bytes, monkeypatch) -> N
 
 def test_a_front_that_is_not_one_page_is_refused(ring: QrKeyring, front: bytes) -> None:
     with pytest.raises(ValueError, match="2 pages"):
-        _finish(ring, _front_pdf(pages=2))
+        finish(ring, front_pdf(pages=2))
     with pytest.raises(ValueError, match="not a readable PDF"):
-        _finish(ring, b"%PDF-1.4 not really")
+        finish(ring, b"%PDF-1.4 not really")
 
 
 def _raster(pdf: bytes, page_index: int, dpi: int) -> bytes:

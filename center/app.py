@@ -22,11 +22,12 @@ from konbini.http import (
     problem_middleware,
     request_id_middleware,
 )
+from konbini.metrics import serve_metrics
 from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, municipality_api
+from . import dev_api, inquiry_site, kiosk_api, maintenance_site, municipality_api
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
@@ -74,11 +75,14 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()
-    return CenterContext(
+    ctx = CenterContext(
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
         municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
+    ctx.metrics.watch(store, clock)
+    municipal.failure_observer = ctx.metrics.upstream_observer(store)
+    return ctx
 
 
 async def upkeep(ctx: CenterContext) -> None:
@@ -108,8 +112,8 @@ async def upkeep(ctx: CenterContext) -> None:
 def create_api_app(ctx: CenterContext) -> web.Application:
     """The mutual-TLS API: kiosks and municipalities."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
-        request_id_middleware, access_log_middleware, problem_middleware,
-        client_role_middleware(ROLE_RULES),
+        request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
+        problem_middleware, client_role_middleware(ROLE_RULES),
         rate_limit_middleware])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
@@ -118,6 +122,8 @@ def create_api_app(ctx: CenterContext) -> web.Application:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
+    # Prometheus scrapes here with any client certificate of the TLS CA (docs/api.md).
+    serve_metrics(app, ctx.metrics)
     return app
 
 
@@ -125,11 +131,12 @@ def create_public_app(ctx: CenterContext) -> web.Application:
     """The public site: no client certificate."""
     app = web.Application(client_max_size=MAX_BODY_BYTES,
                           middlewares=[request_id_middleware, access_log_middleware,
-                                       problem_middleware])
+                                       ctx.metrics.middleware("public"), problem_middleware])
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
+    maintenance_site.setup(app)  # GET /maintenance, GET /v1/maintenance
     return app
 
 

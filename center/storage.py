@@ -114,6 +114,15 @@ class OrderRecord:
 
 
 @dataclass(frozen=True)
+class OperationalGauges:
+    """States the metrics read at each scrape (never counted in a process)."""
+
+    open_sessions: int
+    orders_awaiting_result: int
+    municipalities_by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
 class CertificateRecord:
     certificate_id: str
     order_id: str
@@ -461,3 +470,20 @@ class CenterStore:
         async with self._db.execute(f"SELECT COUNT(*) AS n FROM {table}") as cur:
             row = await cur.fetchone()
         return int(row["n"]) if row else 0
+
+    async def operational_gauges(self, idle_after: datetime) -> OperationalGauges:
+        """Open sessions seen since ``idle_after``, orders awaiting their print
+        result, municipalities by status."""
+        async with self._db.execute(
+                "SELECT COUNT(*) AS n FROM sessions WHERE closed_at IS NULL AND last_seen_at >= ?",
+                (ts(idle_after),)) as cur:
+            row = await cur.fetchone()
+            sessions = int(row["n"]) if row else 0
+        async with self._db.execute(
+                "SELECT COUNT(*) AS n FROM orders WHERE status = 'issued'") as cur:
+            row = await cur.fetchone()
+            awaiting = int(row["n"]) if row else 0
+        async with self._db.execute(
+                "SELECT status, COUNT(*) AS n FROM municipalities GROUP BY status") as cur:
+            by_status = {r["status"]: int(r["n"]) for r in await cur.fetchall()}
+        return OperationalGauges(sessions, awaiting, by_status)

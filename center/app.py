@@ -27,8 +27,9 @@ from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, maintenance_site, municipality_api
+from . import console, dev_api, inquiry_site, kiosk_api, maintenance_site, municipality_api
 from .config import CenterConfig
+from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
@@ -152,6 +153,14 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     tls = server_context(config.tls_cert, config.tls_key, config.tls_ca)
     await web.TCPSite(api_runner, config.host, config.api_port, ssl_context=tls).start()
     await web.TCPSite(public_runner, config.host, config.public_port).start()
+    console_runner = None
+    if config.console_port is not None:
+        console_runner = web.AppRunner(console.create_console_app(
+            ctx, load_or_create_token(config.operator_token_file)), access_log=None)
+        await console_runner.setup()
+        await web.TCPSite(console_runner, config.console_host, config.console_port).start()
+        log.info("operator console on http://%s:%d (token in %s)", config.console_host,
+                 config.console_port, config.operator_token_file)
     task = asyncio.create_task(upkeep(ctx))
     log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d",
              config.host, config.api_port, config.host, config.public_port)
@@ -161,5 +170,7 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
         task.cancel()
         await api_runner.cleanup()
         await public_runner.cleanup()
+        if console_runner is not None:
+            await console_runner.cleanup()
         await ctx.municipal.close()
         await ctx.store.close()

@@ -143,6 +143,11 @@ class LedgerStore:
             return [(str(r["v"]), r["type"], int(r["n"]), int(r["y"]))
                     for r in await cur.fetchall()]
 
+    async def has_order_prefix(self, prefix: str) -> bool:
+        async with self._db.execute("SELECT 1 FROM orders WHERE order_id >= ? AND "
+                                    "order_id < ? LIMIT 1", (prefix, prefix + "\uffff")) as cur:
+            return await cur.fetchone() is not None
+
     async def insert_simulated(self, orders: Sequence[tuple[Any, ...]],
                                certificates: Sequence[tuple[Any, ...]],
                                entries: Sequence[tuple[Any, ...]]) -> None:

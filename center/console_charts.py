@@ -75,7 +75,7 @@ def _svg(figure: Figure) -> bytes:
 
 
 def _id(*parts: object) -> str:
-    return "bar-" + "-".join(re.sub(r"[^\w.]+", "_", str(p)) for p in parts)
+    return "bar-" + "-".join(re.sub(r"[^\w.-]+", "_", str(p)) for p in parts)
 
 
 def _empty(axes, message: str = "データがありません") -> None:  # type: ignore[no-untyped-def]

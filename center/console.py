@@ -41,8 +41,10 @@ from .console_auth import (
 from .context import CENTER, CenterContext, context
 from .maintenance_site import CalendarEntry, upcoming_windows
 from .model.settlement import Month, TermsError, check_year, fiscal_year_of
+from .storage import TerminalRecord
 
-STATUS_LABELS = {"active": "稼働中", "unreachable": "応答なし", "suspended": "停止中"}
+STATUS_LABELS = {"active": "稼働中", "unreachable": "応答なし", "suspended": "停止中",
+                 "maintenance": "メンテナンス中"}
 CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 
@@ -236,16 +238,49 @@ def _figures(p: Period, totals: dict[str, int]) -> str:
 
 
 def _municipality_rows(rows: list[tuple[str, str, str, str]],
-                       windows: list[CalendarEntry]) -> str:
+                       windows: list[CalendarEntry], now: datetime) -> str:
     out = []
     for code, name, prefecture, status in rows:
         mine = [w for w in windows if w.code == code]
+        if status == "active" and any(w.starts_at <= now < w.ends_at for w in mine):
+            status = "maintenance"
         planned = "<br>".join(f"{_jst(w.starts_at)} – {_jst(w.ends_at)} {_e(w.reason)}"
                               for w in mine) or "—"
         out.append(f"<tr data-code='{_e(code)}'><td>{_e(code)}</td><td>{_e(prefecture)}"
                    f"{_e(name)}</td><td class='status status-{_e(status)}'>"
                    f"{_e(STATUS_LABELS.get(status, status))}</td><td>{planned}</td></tr>")
     return "".join(out)
+
+
+TERMINAL_HEAD = ("<thead><tr><th>端末</th><th>チェーン</th><th>店舗</th><th>最終利用</th>"
+                 "<th>利用中</th><th>セッション</th><th>交付</th></tr></thead>")
+RECENT_TERMINALS = 12
+
+
+def _terminal_rows(terminals: list[TerminalRecord]) -> str:
+    return "".join(
+        f"<tr><td>{_e(t.terminal_id)}</td><td>"
+        f"{_e(console_charts.CHAIN_NAMES.get(t.chain, t.chain))}</td><td>{_e(t.store_id)}</td>"
+        f"<td>{_jst(t.last_seen_at)}</td><td class='n'>{t.open_sessions}</td>"
+        f"<td class='n'>{t.sessions:,}</td><td class='n'>{t.printed:,}</td></tr>"
+        for t in terminals)
+
+
+def _terminals(terminals: list[TerminalRecord]) -> str:
+    """A line per chain, the terminals in use most recently, the rest folded."""
+    chains: dict[str, list[TerminalRecord]] = {}
+    for terminal in terminals:
+        chains.setdefault(terminal.chain, []).append(terminal)
+    summary = "・".join(
+        f"{_e(console_charts.CHAIN_NAMES.get(chain, chain))} {len(found)}台"
+        f"（利用中 {sum(t.open_sessions for t in found)}）"
+        for chain, found in sorted(chains.items()))
+    recent = sorted(terminals, key=lambda t: t.last_seen_at, reverse=True)
+    shown, rest = recent[:RECENT_TERMINALS], recent[RECENT_TERMINALS:]
+    folded = (f"<details><summary>ほか {len(rest)} 台</summary><table>{TERMINAL_HEAD}"
+              f"<tbody>{_terminal_rows(rest)}</tbody></table></details>" if rest else "")
+    return (f"<p class='summary'>{summary or '端末はまだありません。'}</p>"
+            f"<table>{TERMINAL_HEAD}<tbody>{_terminal_rows(shown)}</tbody></table>{folded}")
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -281,12 +316,7 @@ async def dashboard(request: web.Request) -> web.Response:
         f"<td class='n'>{r['commission_yen']:,}</td><td class='n'>{r['contribution_yen']:,}</td>"
         f"<td class='n {'negative' if r['net_yen'] < 0 else ''}'>{r['net_yen']:,}</td></tr>"
         for r in settlement)
-    terminal_rows = "".join(
-        f"<tr><td>{_e(t.terminal_id)}</td><td>"
-        f"{_e(console_charts.CHAIN_NAMES.get(t.chain, t.chain))}</td><td>{_e(t.store_id)}</td>"
-        f"<td>{_jst(t.last_seen_at)}</td><td class='n'>{t.open_sessions}</td>"
-        f"<td class='n'>{t.sessions:,}</td><td class='n'>{t.printed:,}</td></tr>"
-        for t in terminals)
+    terminal_panel = _terminals(terminals)
     body = f"""
 <header>
 <h1>コンビニ交付センター 運用コンソール</h1>
@@ -309,10 +339,8 @@ async def dashboard(request: web.Request) -> web.Response:
 {"".join(f"<p class='center-window'>センター全体：{_jst(w.starts_at)} – {_jst(w.ends_at)} "
          f"{_e(w.reason)}</p>" for w in center_windows)}
 <table><thead><tr><th>団体コード</th><th>市区町村</th><th>状態</th><th>メンテナンス予定</th>
-</tr></thead><tbody>{_municipality_rows(municipalities, windows)}</tbody></table></section>
-<section id="terminals" class="panel"><h2>端末</h2>
-<table><thead><tr><th>端末</th><th>チェーン</th><th>店舗</th><th>最終利用</th><th>利用中</th>
-<th>セッション</th><th>交付</th></tr></thead><tbody>{terminal_rows}</tbody></table></section>
+</tr></thead><tbody>{_municipality_rows(municipalities, windows, now)}</tbody></table></section>
+<section id="terminals" class="panel"><h2>端末</h2>{terminal_panel}</section>
 </main>
 <footer>{_jst(now)} 現在（日本時間）・数値は精算台帳から</footer>"""
     return _html(_layout("運用コンソール — コンビニ交付センター", body))

@@ -159,8 +159,10 @@ def horizontal(title: str, series: str, items: Sequence[tuple[str, int]],
             axes.annotate(f"{count:,}", (count, bar.get_y() + bar.get_height() / 2),
                           xytext=(3, 0), textcoords="offset points", va="center",
                           fontsize=8, color=INK)
+        axes.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
         if not items:
             axes.set_yticks([])
+            axes.set_xticks([])
             _empty(axes)
         return _svg(figure)
 

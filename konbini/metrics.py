@@ -14,6 +14,7 @@ many workers there are."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -33,6 +34,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from .problems import PROBLEM_CONTENT_TYPE
 from .wire import CertificateType
 
+log = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 NAMESPACE = "konbini"
 # Buckets in seconds: a menu answers in a few ms, an order with its PDFs in ~0.1–2 s.
@@ -115,6 +117,15 @@ class ServiceMetrics:
         request_seconds, refusals = self.request_seconds, self.refusals
         issuance_routes = self._issuance_routes
 
+        async def _count(request: web.Request, response: web.StreamResponse) -> None:
+            code = "issued"
+            if response.content_type == PROBLEM_CONTENT_TYPE:
+                code, reason = problem_code(response)
+                refusals.labels(listener, code, reason).inc()
+            counter = issuance_routes.get((request.method, route_label(request)))
+            if counter is not None:
+                counter.labels(await _body_type(request), code).inc()
+
         @web.middleware
         async def metrics_middleware(request: web.Request, handler: Callable
                                      ) -> web.StreamResponse:
@@ -123,13 +134,10 @@ class ServiceMetrics:
             try:
                 response = await handler(request)
                 status = response.status
-                code = "issued"
-                if response.content_type == PROBLEM_CONTENT_TYPE:
-                    code, reason = problem_code(response)
-                    refusals.labels(listener, code, reason).inc()
-                counter = issuance_routes.get((request.method, route_label(request)))
-                if counter is not None:
-                    counter.labels(await _body_type(request), code).inc()
+                try:
+                    await _count(request, response)
+                except Exception:  # counting must never change what the caller gets
+                    log.exception("could not count a request in the metrics")
                 return response
             except web.HTTPException as exc:
                 status = exc.status
@@ -145,8 +153,8 @@ async def _body_type(request: web.Request) -> str:
     """The ``type`` of a JSON body the handler has read (aiohttp keeps it)."""
     try:
         parsed = json.loads(await request.read())
-    except (ValueError, web.HTTPException):
-        return "invalid"
+    except (ValueError, RecursionError, web.HTTPException):
+        return "invalid"  # not JSON, nested too deep, too large: not a type
     return type_label(parsed.get("type") if isinstance(parsed, dict) else None)
 
 
@@ -155,7 +163,7 @@ def problem_code(response: web.StreamResponse) -> tuple[str, str]:
     body = getattr(response, "body", None)
     try:
         parsed = json.loads(body) if isinstance(body, bytes | bytearray) else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         parsed = {}
     if not isinstance(parsed, dict):
         parsed = {}

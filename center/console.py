@@ -10,6 +10,7 @@ no script, so it works from any browser on the operator's machine."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from .storage import TerminalRecord
 
 STATUS_LABELS = {"active": "稼働中", "unreachable": "応答なし", "suspended": "停止中",
                  "maintenance": "メンテナンス中"}
-CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 
 
@@ -89,57 +90,51 @@ async def _settlement_rows(ctx: CenterContext, month: Month) -> list[dict[str, A
     return [s.to_json() for s in await reports.monthly_settlement(ctx.store, month)]
 
 
-ChartMaker = Callable[[CenterContext, Period], Awaitable[console_charts.Chart]]
+@dataclass(frozen=True)
+class Figures:
+    """What the charts draw, read once per page from the reports."""
+
+    period: Period
+    statistics: reports.Statistics
+    settlement: list[dict[str, Any]]
+    names: dict[str, str]
 
 
-async def _by_month(ctx: CenterContext, p: Period) -> console_charts.Chart:
-    stats = await reports.statistics(ctx.store, p.fiscal_year)
-    return await asyncio.to_thread(console_charts.by_month, stats.by_month, p.fiscal_year)
+async def figures(ctx: CenterContext, p: Period) -> Figures:
+    return Figures(p, await reports.statistics(ctx.store, p.fiscal_year),
+                   await _settlement_rows(ctx, p.month), await _names(ctx))
 
 
-async def _by_hour(ctx: CenterContext, p: Period) -> console_charts.Chart:
-    stats = await reports.statistics(ctx.store, p.fiscal_year)
-    return await asyncio.to_thread(console_charts.by_hour, stats.by_hour)
-
-
-async def _by_chain(ctx: CenterContext, p: Period) -> console_charts.Chart:
-    stats = await reports.statistics(ctx.store, p.fiscal_year)
-    return await asyncio.to_thread(console_charts.by_chain, stats.by_chain)
-
-
-async def _top_municipalities(ctx: CenterContext, p: Period) -> console_charts.Chart:
-    stats = await reports.statistics(ctx.store, p.fiscal_year)
-    return await asyncio.to_thread(console_charts.top_municipalities, stats.by_municipality,
-                                   await _names(ctx))
-
-
-async def _refusals(ctx: CenterContext, p: Period) -> console_charts.Chart:
-    stats = await reports.statistics(ctx.store, p.fiscal_year)
-    return await asyncio.to_thread(console_charts.refusals, stats.refusals)
-
-
-async def _settlement(ctx: CenterContext, p: Period) -> console_charts.Chart:
-    rows = await _settlement_rows(ctx, p.month)
-    return await asyncio.to_thread(console_charts.settlement, rows, str(p.month))
-
-
-# name -> (what it shows, how it is drawn, what its total counts)
-CHARTS: dict[str, tuple[str, ChartMaker, str]] = {
-    "by-month": ("月別・種類別の交付数", _by_month, "通"),
-    "by-hour": ("時間帯別の交付数", _by_hour, "通"),
-    "by-chain": ("チェーン別の交付数", _by_chain, "通"),
-    "top-municipalities": ("市区町村別の交付数（上位20）", _top_municipalities, "通"),
-    "refusals": ("お断りの理由", _refusals, "件"),
-    "settlement": ("今月の精算", _settlement, "通"),
+# name -> (what it shows, the unit its total counts, how it is drawn)
+CHARTS: dict[str, tuple[str, str, Callable[[Figures], console_charts.Chart]]] = {
+    "by-month": ("月別・種類別の交付数", "通", lambda f: console_charts.by_month(
+        f.statistics.by_month, f.period.fiscal_year)),
+    "by-hour": ("時間帯別の交付数", "通", lambda f: console_charts.by_hour(
+        f.statistics.by_hour)),
+    "by-chain": ("チェーン別の交付数", "通", lambda f: console_charts.by_chain(
+        f.statistics.by_chain)),
+    "top-municipalities": ("市区町村別の交付数（上位20）", "通",
+                           lambda f: console_charts.top_municipalities(
+                               f.statistics.by_municipality, f.names)),
+    "refusals": ("お断りの理由", "件", lambda f: console_charts.refusals(
+        f.statistics.refusals)),
+    "settlement": ("今月の精算", "通", lambda f: console_charts.settlement(
+        f.settlement, str(f.period.month))),
 }
 
 
+def draw_all(found: Figures) -> dict[str, console_charts.Chart]:
+    return {name: draw(found) for name, (_, _, draw) in CHARTS.items()}
+
+
 async def chart(request: web.Request) -> web.Response:
+    """One chart as an SVG file (the page embeds them all; this is for links and scripts)."""
     name = request.match_info["name"]
     if name not in CHARTS:
         raise Problem("not-found", "no such chart")
     ctx = context(request)
-    drawn = await CHARTS[name][1](ctx, period(request, ctx.clock.now()))
+    found = await figures(ctx, period(request, ctx.clock.now()))
+    drawn = await asyncio.to_thread(CHARTS[name][2], found)
     return web.Response(body=drawn.svg, content_type="image/svg+xml",
                         headers={"Cache-Control": "no-store",
                                  "X-Chart-Total": str(drawn.total)})
@@ -225,15 +220,18 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _figures(p: Period, totals: dict[str, int]) -> str:
+def _figures(p: Period, charts: dict[str, console_charts.Chart]) -> str:
+    """Each chart as an image of its own (a data: URL, so the page's statistics
+    are read once, and each SVG keeps its own ids), linked to its file."""
     out = []
-    for name, (title, _, unit) in CHARTS.items():
-        total = totals.get(name, 0)
+    for name, (title, unit, _) in CHARTS.items():
+        drawn = charts[name]
+        data = base64.b64encode(drawn.svg).decode("ascii")
         out.append(
-            f"<figure class='chart' id='chart-{name}' data-total='{total}'>"
-            f"<img src='/charts/{name}.svg?{_e(p.query())}' alt='{_e(title)}' "
-            f"width='720' loading='eager'>"
-            f"<figcaption>{_e(title)}：計 {total:,} {unit}</figcaption></figure>")
+            f"<figure class='chart' id='chart-{name}' data-total='{drawn.total}'>"
+            f"<a href='/charts/{name}.svg?{_e(p.query())}'>"
+            f"<img src='data:image/svg+xml;base64,{data}' alt='{_e(title)}' width='720'></a>"
+            f"<figcaption>{_e(title)}：計 {drawn.total:,} {unit}</figcaption></figure>")
     return "".join(out)
 
 
@@ -287,14 +285,9 @@ async def dashboard(request: web.Request) -> web.Response:
     ctx = context(request)
     now = ctx.clock.now()
     p = period(request, now)
-    stats = await reports.statistics(ctx.store, p.fiscal_year)
-    settlement = await _settlement_rows(ctx, p.month)
-    totals = {"by-month": stats.total, "by-hour": sum(stats.by_hour.values()),
-              "by-chain": sum(stats.by_chain.values()),
-              "top-municipalities": sum(sorted(stats.by_municipality.values(),
-                                               reverse=True)[:20]),
-              "refusals": sum(int(r["count"]) for r in stats.refusals),
-              "settlement": sum(int(r["certificates"]) for r in settlement)}
+    found = await figures(ctx, p)
+    settlement = found.settlement
+    charts = await asyncio.to_thread(draw_all, found)
     municipalities = []
     for code in await ctx.store.municipality_codes():
         found = await ctx.store.municipality(code)
@@ -330,7 +323,7 @@ async def dashboard(request: web.Request) -> web.Response:
 </header>
 <main>
 <section id="incidents" class="panel"><h2>未確認のインシデント</h2>{incident_body}</section>
-<section id="charts" class="charts">{_figures(p, totals)}</section>
+<section id="charts" class="charts">{_figures(p, charts)}</section>
 <section id="settlement" class="panel"><h2>{p.month} の精算（円）</h2>
 <table><thead><tr><th>市区町村</th><th>交付数</th><th>手数料収入</th><th>委託手数料</th>
 <th>負担金（月割）</th><th>差引（負: 市区町村が支払う）</th></tr></thead>

@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .model.orders import EntryKind
 from .model.settlement import (
     GROUP_OF_TYPE,
     TYPE_GROUPS,
@@ -155,5 +156,5 @@ async def statistics(store: CenterStore, fiscal_year: int, *,
         by_chain=collapse(await ledger.counts(start, end, municipality, "chain")),
         refusals=[{"code": c, "reason": r, "count": n}
                   for c, r, n in await ledger.refusal_counts(start, end, municipality)],
-        refunded_copies=sum(f.count for f in refunds if f.kind == "refund"))
+        refunded_copies=sum(f.count for f in refunds if f.kind == EntryKind.REFUND))
 

@@ -267,6 +267,18 @@ async def test_refusals_are_counted_by_code_and_reason(
     assert refused.value.code == "resident-ineligible"
     _, after, _ = await as_chiyoda.call("GET", path)
     assert count(after) == count(before) + 1
+    # Refused while authenticating (横浜市 in maintenance): counted for 横浜市.
+    def unavailable() -> int:
+        done = cli(system, "report", "statistics", "--fiscal-year", "2026", "--municipality",
+                   "141003", "--json")
+        return sum(r["count"] for r in json.loads(done.stdout)["refusals"]
+                   if r["code"] == "municipality-unavailable")
+
+    before_yokohama = unavailable()
+    with pytest.raises(KioskProblem) as refused:
+        await kiosk.issue(wallet.get("yokohama"), "1234", "juminhyo")
+    assert refused.value.code == "municipality-unavailable"
+    assert unavailable() == before_yokohama + 1
     dump = "\n".join(str(tuple(r)) for r in ledger_rows(system, "SELECT * FROM refusals"))
     assert "霞" not in dump and "次郎" not in dump
 

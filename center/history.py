@@ -9,6 +9,7 @@ with peaks at lunch and in the evening; each type keeps its municipality's hours
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,26 +106,29 @@ def generate(fiscal_year: int, scale: float, municipalities: Sequence[Municipali
     day_list = [d for d, _ in days]
     day_weights = [w for _, w in days]
     slots = list(range(len(HALF_HOURS)))
+    # Cumulative weights once: random.choices would otherwise sum them on every draw.
+    slot_cum = list(itertools.accumulate(HALF_HOURS))
     chains = [c for c, _ in CHAINS]
-    chain_weights = [w for _, w in CHAINS]
+    chain_cum = list(itertools.accumulate(w for _, w in CHAINS))
     periods = {m.code: list(m.fee_periods) for m in municipalities}
     for cert_type, count in type_targets(scale).items():
         offering = [m for m in municipalities if cert_type in m.fees]
         if not offering:
             continue
-        weights = [m.weight for m in offering]
+        municipality_cum = list(itertools.accumulate(m.weight for m in offering))
         # 税証明 peaks in June, when the new fiscal year's figures come out.
-        type_day_weights = ([w * (2.0 if d.month == 6 else 1.0)
-                             for d, w in zip(day_list, day_weights, strict=True)]
-                            if cert_type.startswith("tax") else day_weights)
+        day_cum = list(itertools.accumulate(
+            [w * (2.0 if d.month == 6 else 1.0) for d, w in zip(day_list, day_weights,
+                                                                strict=True)]
+            if cert_type.startswith("tax") else day_weights))
         produced = 0
         while produced < count:
-            municipality = rng.choices(offering, weights)[0]
+            municipality = rng.choices(offering, cum_weights=municipality_cum)[0]
             hours = municipality.hours.get(cert_type)
             instant = None
             for _ in range(50):  # keep to the type's hours (戸籍: weekdays 08:30–17:00)
-                day = rng.choices(day_list, type_day_weights)[0]
-                slot = rng.choices(slots, HALF_HOURS)[0]
+                day = rng.choices(day_list, cum_weights=day_cum)[0]
+                slot = rng.choices(slots, cum_weights=slot_cum)[0]
                 minute = 6 * 60 + 30 + slot * 30 + rng.randrange(30)
                 candidate = datetime.combine(day, time(minute // 60, minute % 60,
                                                        rng.randrange(60)), JST)
@@ -133,7 +137,7 @@ def generate(fiscal_year: int, scale: float, municipalities: Sequence[Municipali
                     break
             if instant is None:
                 continue
-            chain = rng.choices(chains, chain_weights)[0]
+            chain = rng.choices(chains, cum_weights=chain_cum)[0]
             store = rng.randrange(1, STORES_PER_CHAIN + 1)
             fee = fee_in_force(municipality.fees[cert_type], periods[municipality.code],
                                cert_type, instant)

@@ -47,6 +47,7 @@ from .fees import with_fees_in_force
 from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
 from .qr_keys import NoCurrentKey
+from .refusals import note_municipality
 from .storage import CertificateRecord, OrderRecord, SessionRecord
 
 SESSION_CREATE = BodySchema(obj({"credential": {"enum": ["card", "smartphone"]}}))
@@ -146,6 +147,7 @@ async def authenticate(request: web.Request) -> web.Response:
     card = await ctx.store.card(format(certificate.serial_number, "x"))
     if card is None:
         raise Problem("certificate-untrusted", "the certificate is unknown to the JPKI registry")
+    note_municipality(request, card.municipality_code)  # for counting a refusal, no one's name
     if card.status == "suspended":
         raise Problem("card-suspended", "the card's certificate is suspended (lost or stolen)")
     if card.status == "revoked":

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosqlite
 
-from .model.orders import CopyOutcome
+from .model.orders import CopyOutcome, EntryKind
 from .model.settlement import Contract, FeePeriod, LedgerFigure, contract_in_force
 
 LEDGER_SCHEMA = """
@@ -80,7 +80,7 @@ class LedgerStore:
         """Insert one entry per copy; the caller holds the lock and commits."""
         rows = []
         for copy in outcomes:
-            charged = copy.kind.value == "charge"
+            charged = copy.kind is EntryKind.CHARGE
             rows.append((copy.certificate_id, where.order_id, copy.kind.value,
                          where.municipality_code, where.chain, where.store_id,
                          where.terminal_id, where.type, copy.fee_yen,
@@ -133,10 +133,10 @@ class LedgerStore:
             "chain": "chain",
         }[dimension]
         sql = (f"SELECT {expr} AS v, type, COUNT(*) AS n, SUM(fee_yen) AS y "
-               "FROM ledger_entries WHERE kind = 'charge' AND issued_at >= ? AND issued_at < ?"
+               "FROM ledger_entries WHERE kind = ? AND issued_at >= ? AND issued_at < ?"
                + (" AND municipality_code = ?" if municipality else "")
                + " GROUP BY v, type ORDER BY v, type")
-        params: list[Any] = [start.timestamp(), end.timestamp()]
+        params: list[Any] = [EntryKind.CHARGE.value, start.timestamp(), end.timestamp()]
         if municipality:
             params.append(municipality)
         async with self._db.execute(sql, params) as cur:

@@ -27,6 +27,15 @@ REFUSAL_CODES = frozenset({
 })
 
 
+# Set by a handler that knows whose municipality a refusal concerns before the
+# session does (a card refused during authentication).
+MUNICIPALITY_KEY = "center.refusal_municipality"
+
+
+def note_municipality(request: web.Request, code: str) -> None:
+    request[MUNICIPALITY_KEY] = code
+
+
 @web.middleware
 async def refusal_recorder(request: web.Request, handler):  # type: ignore[no-untyped-def]
     try:
@@ -41,12 +50,13 @@ async def refusal_recorder(request: web.Request, handler):  # type: ignore[no-un
 async def _record(request: web.Request, problem: Problem) -> None:
     ctx = context(request)
     identity = peer(request)
-    municipality = None
+    municipality = request.get(MUNICIPALITY_KEY)
     session_id = request.match_info.get("session_id", "")
     try:
         if session_id and len(session_id) <= 64:
             session = await ctx.store.session(session_id)
-            if session is not None and session.terminal_id == identity.terminal_id:
+            if (session is not None and session.terminal_id == identity.terminal_id
+                    and session.municipality_code):
                 municipality = session.municipality_code
         reason = problem.extra.get("reason", "")
         await ctx.store.ledger.record_refusal(

@@ -12,8 +12,8 @@ Stable entry points (the operator's console builds on them):
   municipality's :class:`MunicipalStatement` for the month.
 - ``await statistics(store, fiscal_year, municipality=None)`` → :class:`Statistics`
   (printed certificates by month, type group, type, municipality, chain,
-  hour of day and weekday in Japan time, fees, and refusals by code and
-  reason); ``.to_json()`` a plain dict.
+  hour of day and weekday in Japan time, fees, refunded copies, municipality
+  names, and refusals by code and reason); ``.to_json()`` a plain dict.
 
 ``month`` is a ``Month`` or ``"YYYY-MM"``. Bad input (a month or fiscal year
 out of 2000–2100, an unknown municipality) raises :class:`ReportError` with
@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .model.orders import EntryKind
 from .model.settlement import (
     GROUP_OF_TYPE,
     TYPE_GROUPS,
@@ -103,6 +104,7 @@ class Statistics:
     by_chain: dict[str, int]
     refusals: list[dict[str, Any]] = field(default_factory=list)  # {code, reason, count}
     refunded_copies: int = 0
+    municipality_names: dict[str, str] = field(default_factory=dict)  # code → name
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,14 +141,20 @@ async def statistics(store: CenterStore, fiscal_year: int, *,
     by_hour.update(collapse(await ledger.counts(start, end, municipality, "hour")))
     weekday_numbers = collapse(await ledger.counts(start, end, municipality, "weekday"))
     refunds = await ledger.figures(start, end, municipality=municipality)
+    by_municipality = collapse(await ledger.counts(start, end, municipality,
+                                                   "municipality_code"))
+    names = {}
+    for code in by_municipality:
+        found = await store.municipality(code)
+        names[code] = found[0].name if found else code
     return Statistics(
         fiscal_year=fiscal_year, municipality_code=municipality,
         total=sum(by_type.values()), fees_yen=fees, by_group=by_group,
         by_type=dict(sorted(by_type.items())), by_month=by_month, by_hour=by_hour,
         by_weekday={WEEKDAYS[i]: weekday_numbers.get(str(i), 0) for i in range(7)},
-        by_municipality=collapse(await ledger.counts(start, end, municipality,
-                                                     "municipality_code")),
+        by_municipality=by_municipality, municipality_names=names,
         by_chain=collapse(await ledger.counts(start, end, municipality, "chain")),
         refusals=[{"code": c, "reason": r, "count": n}
                   for c, r, n in await ledger.refusal_counts(start, end, municipality)],
-        refunded_copies=sum(f.count for f in refunds if f.kind == "refund"))
+        refunded_copies=sum(f.count for f in refunds if f.kind == EntryKind.REFUND))
+

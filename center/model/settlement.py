@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from konbini.wire import CertificateType
 
+from .orders import EntryKind
+
 JST = ZoneInfo("Asia/Tokyo")
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # reports outside this are surely a typo
 
@@ -336,7 +338,7 @@ def municipal_statement(code: str, name: str, month: Month, figures: Sequence[Le
         line = lines.setdefault((f.type, f.fee_yen), {
             "certificates": 0, "fees_yen": 0, "commission_yen": 0, "refunded_copies": 0,
             "refunded_yen": 0})
-        if f.kind == "charge":
+        if f.kind == EntryKind.CHARGE:
             line["certificates"] += f.count
             line["fees_yen"] += f.amount_yen
             line["commission_yen"] += f.center_commission_yen + f.store_commission_yen
@@ -348,14 +350,14 @@ def municipal_statement(code: str, name: str, month: Month, figures: Sequence[Le
                   for (t, fee), v in sorted(lines.items(),
                                             key=lambda kv: (order.get(kv[0][0], 99),
                                                             -kv[0][1])))
-    charges = [f for f in figures if f.kind == "charge"]
+    charges = [f for f in figures if f.kind == EntryKind.CHARGE]
     fees = sum(f.amount_yen for f in charges)
     center = sum(f.center_commission_yen for f in charges)
     store = sum(f.store_commission_yen for f in charges)
     contribution = contribution_share(contract.yearly_contribution_yen, month)
     chains: dict[str, dict[str, Any]] = {}
     for f in by_chain:
-        if f.kind != "charge":
+        if f.kind != EntryKind.CHARGE:
             continue
         row = chains.setdefault(f.key, {"chain": f.key, "certificates": 0, "fees_yen": 0,
                                         "store_commission_yen": 0})
@@ -366,8 +368,8 @@ def municipal_statement(code: str, name: str, month: Month, figures: Sequence[Le
         municipality_code=code, municipality_name=name, month=str(month),
         fiscal_year=month.fiscal_year, lines=built,
         certificates=sum(f.count for f in charges), fees_collected_yen=fees,
-        refunded_copies=sum(f.count for f in figures if f.kind == "refund"),
-        refunded_yen=sum(f.amount_yen for f in figures if f.kind == "refund"),
+        refunded_copies=sum(f.count for f in figures if f.kind == EntryKind.REFUND),
+        refunded_yen=sum(f.amount_yen for f in figures if f.kind == EntryKind.REFUND),
         center_commission_yen=center, store_commission_yen=store,
         commission_yen=center + store,
         yearly_contribution_yen=contract.yearly_contribution_yen,
@@ -379,7 +381,7 @@ def municipal_statement(code: str, name: str, month: Month, figures: Sequence[Le
 def chain_statement(chain: str, month: Month,
                     figures: Sequence[LedgerFigure]) -> ChainStatement:
     """``figures`` keyed by municipality code."""
-    charges = [f for f in figures if f.kind == "charge"]
+    charges = [f for f in figures if f.kind == EntryKind.CHARGE]
     collected = sum(f.amount_yen for f in charges)
     kept = sum(f.store_commission_yen for f in charges)
     per: dict[str, dict[str, Any]] = {}
@@ -392,8 +394,8 @@ def chain_statement(chain: str, month: Month,
     return ChainStatement(
         chain=chain, month=str(month), fiscal_year=month.fiscal_year,
         certificates=sum(f.count for f in charges), collected_yen=collected,
-        refunded_copies=sum(f.count for f in figures if f.kind == "refund"),
-        refunded_yen=sum(f.amount_yen for f in figures if f.kind == "refund"),
+        refunded_copies=sum(f.count for f in figures if f.kind == EntryKind.REFUND),
+        refunded_yen=sum(f.amount_yen for f in figures if f.kind == EntryKind.REFUND),
         kept_yen=kept, remitted_yen=collected - kept,
         by_municipality=tuple(sorted(per.values(), key=lambda r: r["municipality_code"])))
 

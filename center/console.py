@@ -77,15 +77,6 @@ def period(request: web.Request, now: datetime) -> Period:
 
 
 # -- the charts ---------------------------------------------------------------
-async def _names(ctx: CenterContext) -> dict[str, str]:
-    names = {}
-    for code in await ctx.store.municipality_codes():
-        found = await ctx.store.municipality(code)
-        if found is not None:
-            names[code] = found[0].name
-    return names
-
-
 async def _settlement_rows(ctx: CenterContext, month: Month) -> list[dict[str, Any]]:
     return [s.to_json() for s in await reports.monthly_settlement(ctx.store, month)]
 
@@ -97,12 +88,11 @@ class Figures:
     period: Period
     statistics: reports.Statistics
     settlement: list[dict[str, Any]]
-    names: dict[str, str]
 
 
 async def figures(ctx: CenterContext, p: Period) -> Figures:
     return Figures(p, await reports.statistics(ctx.store, p.fiscal_year),
-                   await _settlement_rows(ctx, p.month), await _names(ctx))
+                   await _settlement_rows(ctx, p.month))
 
 
 # name -> (what it shows, the unit its total counts, how it is drawn)
@@ -115,7 +105,7 @@ CHARTS: dict[str, tuple[str, str, Callable[[Figures], console_charts.Chart]]] = 
         f.statistics.by_chain)),
     "top-municipalities": ("市区町村別の交付数（上位20）", "通",
                            lambda f: console_charts.top_municipalities(
-                               f.statistics.by_municipality, f.names)),
+                               f.statistics.by_municipality, f.statistics.municipality_names)),
     "refusals": ("お断りの理由", "件", lambda f: console_charts.refusals(
         f.statistics.refusals)),
     "settlement": ("今月の精算", "通", lambda f: console_charts.settlement(

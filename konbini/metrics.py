@@ -68,6 +68,9 @@ class ServiceMetrics:
 
     def __init__(self, service: str) -> None:
         self.service = service
+        directory = multiprocess_dir()
+        if directory is not None:  # the workers' value files go here: it must exist
+            directory.mkdir(parents=True, exist_ok=True)
         self.registry = CollectorRegistry(auto_describe=True)
         self._hooks: list[ScrapeHook] = []
         self._issuance_routes: dict[tuple[str, str], Counter] = {}

@@ -43,6 +43,7 @@ from .availability import (
     participating,
 )
 from .context import CenterContext, context
+from .jpki import CARD_REVOKED_JA, CARD_SUSPENDED_JA
 from .municipalities import Registration
 from .qr_keys import NoCurrentKey
 from .storage import CertificateRecord, OrderRecord, SessionRecord
@@ -145,9 +146,10 @@ async def authenticate(request: web.Request) -> web.Response:
     if card is None:
         raise Problem("certificate-untrusted", "the certificate is unknown to the JPKI registry")
     if card.status == "suspended":
-        raise Problem("card-suspended", "the card's certificate is suspended (lost or stolen)")
+        raise Problem("card-suspended", CARD_SUSPENDED_JA + " (suspended: lost or stolen)",
+                      message=CARD_SUSPENDED_JA)
     if card.status == "revoked":
-        raise Problem("card-revoked", "the card's certificate is revoked")
+        raise Problem("card-revoked", CARD_REVOKED_JA + " (revoked)", message=CARD_REVOKED_JA)
     if card.credential == "face_auth":
         raise Problem("card-face-auth",
                       "a face-authentication card cannot be used for this service")

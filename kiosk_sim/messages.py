@@ -56,8 +56,10 @@ PROBLEMS: dict[str, Text] = {
     "municipality-unavailable": _t(
         "お住まいの市区町村の証明書発行サーバが現在ご利用いただけません。",
         "Your municipality's certificate server is not available now."),
-    "resident-ineligible": _t("この証明書はコンビニでは交付できません。",
-                              "This certificate cannot be issued at a store."),
+    # A refusal of the person, not of the certificate: the reason below says why.
+    "resident-ineligible": _t("お客様の住民記録の状況により、コンビニ交付をご利用いただけません。",
+                              "Your resident record does not allow convenience-store "
+                              "issuance at present."),
     "type-unavailable": _t("この証明書は現在交付できません。",
                            "This certificate is not available now."),
     "member-not-in-household": _t("選択した方は同じ世帯ではありません。",
@@ -144,6 +146,7 @@ REASONS: dict[str, Text] = {
                                     "municipality of your registered domicile."),
     "no-tax-record": _t("課税・所得の記録がありません。", "There is no tax record."),
     "no-disaster-record": _t("罹災の記録がありません。", "There is no disaster record."),
+    "no-member-chosen": _t("少なくとも1人選んでください。", "Choose at least one person."),
     "paper-jam": _t("用紙詰まりのため印刷できませんでした。",
                     "Not printed because of a paper jam."),
     "network": _t("通信が切断されたため印刷できませんでした。",

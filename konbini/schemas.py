@@ -101,7 +101,9 @@ MUNICIPAL_USE_REGISTRATION_REQUEST = obj({
     "at": ISO_TIME}, ["request_id", "resident_code", "residence_code", "at"])
 MUNICIPAL_USE_REGISTRATION_RESPONSE: Schema = {
     "type": "object", "required": ["status"],
-    "properties": {"status": {"const": "registered"}, "created": {"type": "boolean"}}}
+    # pending: applied for, until the clerk approves it (1–3 business days in reality)
+    "properties": {"status": {"enum": ["registered", "pending"]},
+                   "created": {"type": "boolean"}}}
 MUNICIPAL_CERTIFICATES_REQUEST = obj({
     "request_id": ID,
     "resident_code": RESIDENT_CODE,
@@ -137,6 +139,7 @@ PROBLEM: Schema = {
         "type": {"type": "string"}, "title": {"type": "string"},
         "status": {"type": "integer"}, "code": {"type": "string"},
         "detail": {"type": "string"}, "reason": {"type": "string"},
+        "message": {"type": "string"},  # the refusal in Japanese, for the screen
         "opens_at": ISO_TIME, "fee_yen": YEN, "remaining": {"type": "integer"},
         "errors": {"type": "array", "items": {
             "type": "object", "required": ["field", "message"],

@@ -56,7 +56,9 @@ function problemLines(p) {
   if (known) lines.push(fill(known[lang], {remaining: p.remaining ?? ''}));
   const reason = p.reason && (M.reasons[p.reason] || M.problems[p.reason]);
   if (reason) lines.push(reason[lang]);
-  else if (p.message) lines.push(p.message);  // the center's words for a reason we don't know
+  // The center's words, only for what the table does not know (a new reason):
+  // a known code already says it in the resident's language.
+  else if (p.message && (p.reason || !known)) lines.push(p.message);
   if (!lines.length) lines.push(M.generic[lang]);
   if (p.opens_at) lines.push(t('opens_at', {opens_at: when(p.opens_at)}));
   return lines;
@@ -81,12 +83,41 @@ async function call(method, path, body) {
   return data;
 }
 
+let busy = false;      // an action is on its way: a second touch is not a new action
+let typedAhead = [];   // keys pressed while the card is being read, for the PIN pad
+
 async function act(action, body = {}) {
+  // Coins are each a real insertion, however fast they come; the rest is one touch.
+  const gated = action !== 'money' && action !== 'reset';
+  if (busy && gated) return;
+  if (gated) busy = true;
   try {
     render(await call('POST', `/api/kiosks/${kioskId}/${action}`, body));
   } catch (e) {
     if (e.problem && e.problem.code === 'not-found') return newKiosk();
+    if (e.problem && e.problem.code === 'conflict') {
+      // The screen moved on (a touch that arrived late): show where the kiosk is.
+      return render(await call('GET', `/api/kiosks/${kioskId}`).catch(() => S));
+    }
     showNotice({code: e.problem?.code || 'network-error'}, true);
+  } finally {
+    if (gated) {
+      busy = false;
+      replayTypedAhead();
+    }
+  }
+}
+
+// Digits typed while the card is read belong to the PIN pad that comes next, as
+// on a real terminal; anything else typed then is dropped, never sent.
+function replayTypedAhead() {
+  const keys = typedAhead;
+  typedAhead = [];
+  if (!S || S.screen !== 'pin') return;
+  for (const key of keys) {
+    if (key === 'Enter') pinKey('ok');
+    else if (key === 'Backspace') pinKey('back');
+    else pinKey(key);
   }
 }
 
@@ -230,7 +261,7 @@ const SCREENS = {
     }
     const next = () => {
       if (Array.isArray(draft.members) && !draft.members.length) {
-        return showNotice({code: 'member-not-in-household', message: t('choose_one')}, true);
+        return showNotice({reason: 'no-member-chosen'}, true);
       }
       act('options', {options: draft});
     };
@@ -352,6 +383,7 @@ const SCREENS = {
 
 function reading(reader) {
   $('screen').querySelector('.notice')?.remove();
+  typedAhead = [];
   act('insert', {reader});
 }
 
@@ -509,6 +541,13 @@ document.addEventListener('keydown', (e) => {
   if (e.target.closest && e.target.closest('#tester')) return;
   armIdle();
   if (!S) return;
+  if (busy) {
+    // A request is on its way: Enter must not press the focused button again.
+    if (S.screen === 'insert' && (/^[0-9]$/.test(e.key) || e.key === 'Backspace'
+                                  || e.key === 'Enter')) typedAhead.push(e.key);
+    if (e.key === 'Enter' || e.key === ' ' || e.key === 'Escape') e.preventDefault();
+    return;
+  }
   if (S.screen === 'pin') {
     if (/^[0-9]$/.test(e.key)) { pinKey(e.key); e.preventDefault(); }
     else if (e.key === 'Backspace') { pinKey('back'); e.preventDefault(); }
@@ -518,6 +557,7 @@ document.addEventListener('keydown', (e) => {
   }
   if (e.key === 'Escape') {
     if (['options', 'copies', 'confirm'].includes(S.screen)) act('back');
+    else if (S.screen === 'menu') act('finish');  // 中止: the card comes out
     else if (S.screen === 'insert') act('cancel');
     else if (S.screen === 'payment') act('cancel-payment');
   }

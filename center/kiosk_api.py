@@ -63,7 +63,7 @@ ORDER_CREATE = BodySchema(obj({
 USE_REGISTRATION = BodySchema(obj({"municipality_code": MUNICIPALITY_CODE},
                                   ["municipality_code"]))
 # A menu item from the municipal server may carry these for the kiosk's option screens.
-RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters")
+RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters", "persons")
 PRINT_RESULT = BodySchema(obj({
     "printed": {"type": "array", "items": ID, "maxItems": MAX_COPIES, "uniqueItems": True},
     "failed": {"type": "array", "maxItems": MAX_COPIES, "items": obj(

@@ -144,6 +144,24 @@ REASONS: dict[str, Text] = {
     "use-registration-required": _t("本籍地の市区町村への利用登録が必要です。",
                                     "You must first register for this use with the "
                                     "municipality of your registered domicile."),
+    "use-registration-pending": _t("登録手続き中です。本籍地の市区町村の確認後にご利用"
+                                   "いただけます。",
+                                   "Registration in progress: available once the "
+                                   "municipality of your domicile approves it."),
+    "household-member-moving-out": _t(
+        "世帯に転出予定の方がいるため、住民票の写しはコンビニでは交付できません。窓口を"
+        "ご利用ください。",
+        "Someone in your household is about to move out, so a resident record copy cannot "
+        "be issued at a store; please use the municipal office."),
+    "notification-pending": _t(
+        "戸籍への届出を処理中のため、戸籍証明書は処理が終わるまで交付できません。",
+        "A notification filed for your family register is being processed; its "
+        "certificates are available once it is entered."),
+    "too-long-to-print": _t(
+        "氏名または住所が証明書に印字できる文字数を超えています。市区町村窓口をご利用"
+        "ください。",
+        "Your name or address is longer than the certificate can print; please use the "
+        "municipal office."),
     "no-tax-record": _t("課税・所得の記録がありません。", "There is no tax record."),
     "no-disaster-record": _t("罹災の記録がありません。", "There is no disaster record."),
     "no-member-chosen": _t("少なくとも1人選んでください。", "Choose at least one person."),
@@ -187,6 +205,11 @@ UI: dict[str, Text] = {
     "register_with": _t("{name}に利用登録する", "Register with {name}"),
     "use_registered": _t("{name}への利用登録が完了しました。{name}の証明書を選べます。",
                          "Registered with {name}: its certificates are now on the menu."),
+    "use_pending": _t("{name}への利用登録を受け付けました。登録手続き中です。{name}の確認が"
+                      "済むと(通常1〜3開庁日)、戸籍証明書を選べます。",
+                      "Your registration with {name} was received and is being processed; "
+                      "its family-register certificates can be chosen once {name} approves "
+                      "it (usually 1–3 business days)."),
     "options_title": _t("記載内容を選んでください", "Choose what the certificate shows"),
     "members": _t("交付対象者", "Who is listed"),
     "household": _t("世帯全員", "Whole household"),

@@ -284,12 +284,15 @@ class Kiosk:
                                     "message": "no item on this menu registers there"}])
         self.notice = None
         try:
-            await self.client.register_use(self.center["session_id"], municipality_code)
+            result = await self.client.register_use(self.center["session_id"],
+                                                    municipality_code)
             self.menu = await self.client.menu(self.center["session_id"])
         except KioskProblem as exc:
             self.notice = _shown(exc.problem)
             return
-        self.notice = {"code": "use-registered", "name": offered[municipality_code]["name"]}
+        # Pending until the domicile's clerk approves it: 「登録手続き中」 on the menu.
+        code = "use-pending" if result.get("status") == "pending" else "use-registered"
+        self.notice = {"code": code, "name": offered[municipality_code]["name"]}
 
     def _option_spec(self) -> dict[str, Any] | None:
         """What the 記載内容 screen asks for the chosen type, or None to skip it."""

@@ -48,6 +48,12 @@ PERSONA_CARDS: tuple[PersonaCard, ...] = (
     PersonaCard("smartphone", CHIYODA, credential="smartphone",
                 shows="accepted where the chain supports it"),
     PersonaCard("yokohama", YOKOHAMA, shows="municipality unavailable"),
+    PersonaCard("household-moving-out", CHIYODA,
+                shows="a member of the household moving out: 住民票の写し refused"),
+    PersonaCard("koseki-pending", CHIYODA,
+                shows="a 届出 not yet entered in the 戸籍: 戸籍証明書 refused"),
+    PersonaCard("long-address", CHIYODA,
+                shows="an address longer than a certificate prints: refused"),
 )
 
 

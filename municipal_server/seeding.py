@@ -10,6 +10,7 @@ from .personas import (
     persona_damage_reports,
     persona_family_registers,
     persona_households,
+    persona_pending_notifications,
     persona_tax_records,
     resident_code,
     seal_for,
@@ -37,6 +38,8 @@ async def seed_personas(register: Register, code: str, today: date, *,
                 await register.abolish_seal(resident.resident_code, date(2024, 4, 1))
     for family_register, persons in persona_family_registers(code, today):
         await register.add_family_register(family_register, persons)
+    for register_id, kind, filed_on in persona_pending_notifications(code, today):
+        await register.file_notification(register_id, kind, filed_on)
     for record in persona_tax_records(code, today):
         await register.record_tax(record)
     for report in persona_damage_reports(code):

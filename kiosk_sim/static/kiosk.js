@@ -137,8 +137,10 @@ function noticeNode(n) {
     text = t('idle_reset') + (n.yen ? ' ' + t('money_returned', {n: num(n.yen)}) : '');
   } else if (n.code === 'money-returned') text = t('money_returned', {n: num(n.yen)});
   else if (n.code === 'use-registered') text = t('use_registered', {name: n.name});
+  else if (n.code === 'use-pending') text = t('use_pending', {name: n.name});
   else text = problemLines(n).join(' ');
-  const bad = !['idle-reset', 'money-returned', 'use-registered'].includes(n.code);
+  const bad = !['idle-reset', 'money-returned', 'use-registered', 'use-pending']
+    .includes(n.code);
   return el('p', {class: bad ? 'notice bad' : 'notice', role: bad ? 'alert' : 'status'}, text);
 }
 function showNotice(n, bad) {

@@ -77,9 +77,13 @@ PROBLEMS: dict[str, Text] = {
     "pin-incorrect": _t("暗証番号が違います。あと{remaining}回間違えるとロックされます。",
                         "Incorrect PIN. {remaining} attempt(s) left before the card locks."),
     "pin-locked": _t("暗証番号がロックされています。お住まいの市区町村窓口で暗証番号の"
-                     "初期化をしてください。",
-                     "The PIN is locked after three wrong entries. Only your municipal office "
-                     "can reset it."),
+                     "初期化をしてください。署名用電子証明書の暗証番号がわかる方は、"
+                     "スマートフォンで予約してセブン-イレブンで再設定することもできます。",
+                     "The PIN is locked after three wrong entries. Your municipal office can "
+                     "reset it; if you know your signature PIN, you can also reserve a reset "
+                     "on your phone and finish it at a Seven-Eleven."),
+    "pin-reset-refused": _t("暗証番号の再設定ができませんでした。",
+                            "The PIN could not be reset."),
     "card-not-issued": _t("このカードには利用者証明用電子証明書が入っていません。",
                           "This card holds no user-authentication certificate."),
     # Additions of this project (konbini/problems.py).
@@ -165,6 +169,18 @@ REASONS: dict[str, Text] = {
     "no-tax-record": _t("課税・所得の記録がありません。", "There is no tax record."),
     "no-disaster-record": _t("罹災の記録がありません。", "There is no disaster record."),
     "no-member-chosen": _t("少なくとも1人選んでください。", "Choose at least one person."),
+    "pin-reset-at-seven-eleven": _t(
+        "暗証番号の再設定が予約されています。セブン-イレブンのマルチコピー機で、予約から24時間"
+        "以内に再設定できます。",
+        "A PIN reset is reserved: finish it at a Seven-Eleven multi-copy machine within 24 "
+        "hours of the reservation."),
+    "pin-reset-expired": _t(
+        "暗証番号の再設定の予約から24時間が過ぎました。スマートフォンでもう一度予約するか、"
+        "市区町村窓口で初期化してください。",
+        "The PIN reset reservation is more than 24 hours old: reserve again on your phone, "
+        "or have it reset at the municipal office."),
+    "pin-reset-not-reserved": _t("暗証番号の再設定の予約がありません。",
+                                 "No PIN reset is reserved."),
     "paper-jam": _t("用紙詰まりのため印刷できませんでした。",
                     "Not printed because of a paper jam."),
     "network": _t("通信が切断されたため印刷できませんでした。",
@@ -224,6 +240,7 @@ UI: dict[str, Text] = {
     "fiscal_year": _t("年度", "Fiscal year"),
     "fiscal_year_n": _t("{n}年度", "FY{n}"),
     "disaster": _t("災害", "Disaster"),
+    "person": _t("証明する方(同じ戸籍の方)", "Whose record (same family register)"),
     "choose_one": _t("少なくとも1人選んでください", "Choose at least one person"),
     "copies_title": _t("部数を選んでください", "How many copies?"),
     "copies_n": _t("{n}通", "{n} cop(ies)"),
@@ -271,6 +288,16 @@ UI: dict[str, Text] = {
                      "Returned to the start because there was no activity"),
     "idle_warning": _t("操作がないため、まもなく最初の画面に戻ります",
                        "Returning to the start soon because there was no activity"),
+    "pin_reset_title": _t("暗証番号の再設定(利用者証明用電子証明書)",
+                          "Reset the PIN (user-authentication certificate)"),
+    "pin_reset_new": _t("新しい暗証番号(数字4桁)を入力してください",
+                        "Enter a new 4-digit PIN"),
+    "pin_reset_again": _t("確認のため、もう一度入力してください",
+                          "Enter the new PIN again to confirm"),
+    "pin_mismatch": _t("1回目と2回目の暗証番号が一致しません。もう一度入力してください。",
+                       "The two entries differ. Please enter the new PIN again."),
+    "pin_reset_done": _t("暗証番号を再設定しました。新しい暗証番号を入力してください。",
+                         "The PIN was reset. Enter the new PIN."),
     "pin_wrong": _t("暗証番号が違います", "Incorrect PIN"),
     "remaining_attempts": _t("残り{remaining}回", "{remaining} attempt(s) left"),
     "pin_digits": _t("入力済み {n} / 4 桁", "{n} of 4 digits entered"),

@@ -154,6 +154,8 @@ def persona_households(code: str, today: date) -> list[PersonaHousehold]:
             _single(code, "koseki-pending", chiyoda, "佐々木 亮", "ささき りょう",
                     date(1990, 10, 1), "男", domicile=SASAKI_DOMICILE, domicile_head="佐々木 亮",
                     domicile_code=CHIYODA),
+            _single(code, "pin-reset", chiyoda, "松本 恵", "まつもと めぐみ",
+                    date(1993, 5, 18), "女"),
             _single(code, "long-address", LONG_ADDRESS, "長尾 千尋", "ながお ちひろ",
                     date(1984, 12, 12), "女"),
         ]

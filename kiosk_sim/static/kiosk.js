@@ -9,8 +9,9 @@ let kioskId = null;    // this tab's kiosk (sessionStorage: one tab = one kiosk)
 let lang = 'ja';
 let pin = '';
 let draft = {};        // choices on the screen before "next"
+let resetFirst = null; // 暗証番号の再設定: the new PIN as first entered, until confirmed
 let idleTimer = null, warnTimer = null, countdownTimer = null, pollTimer = null;
-const IDLE_SCREENS = new Set(['insert', 'pin', 'menu', 'options', 'copies', 'confirm',
+const IDLE_SCREENS = new Set(['insert', 'pin', 'pin-reset', 'menu', 'options', 'copies', 'confirm',
                               'payment', 'result', 'error']);
 
 const $ = (id) => document.getElementById(id);
@@ -138,8 +139,11 @@ function noticeNode(n) {
   } else if (n.code === 'money-returned') text = t('money_returned', {n: num(n.yen)});
   else if (n.code === 'use-registered') text = t('use_registered', {name: n.name});
   else if (n.code === 'use-pending') text = t('use_pending', {name: n.name});
+  else if (n.code === 'pin-reset-done') text = t('pin_reset_done');
+  else if (n.code === 'pin-mismatch') text = t('pin_mismatch');
   else text = problemLines(n).join(' ');
-  const bad = !['idle-reset', 'money-returned', 'use-registered', 'use-pending']
+  const bad = !['idle-reset', 'money-returned', 'use-registered', 'use-pending',
+                'pin-reset-done']
     .includes(n.code);
   return el('p', {class: bad ? 'notice bad' : 'notice', role: bad ? 'alert' : 'status'}, text);
 }
@@ -184,6 +188,24 @@ const SCREENS = {
       : (s.pin_remaining ? el('p', {class: 'notice bad', role: 'alert'},
                                 t('remaining_attempts', {remaining: s.pin_remaining})) : null);
     return [el('h1', {}, t('pin_title')), el('p', {}, t('pin_hint')), warn,
+      el('div', {class: 'pin-display', role: 'img', id: 'pin-display',
+                 'aria-label': t('pin_digits', {n: pin.length})}, boxes),
+      el('div', {class: 'keypad'}, keys),
+      actions(btn(t('cancel'), () => act('finish'), 'danger'))];
+  },
+  'pin-reset'(s) {
+    // A new PIN twice, on the same pad; the card takes it only if both agree.
+    const boxes = [0, 1, 2, 3].map((i) => el('span', {class: 'pin-box', 'aria-hidden': 'true'},
+                                             i < pin.length ? '●' : ''));
+    const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].map(
+      (d) => btn(d, () => pinKey(d), '', {'data-digit': d}));
+    keys.push(btn(t('clear'), () => pinKey('clear'), 'danger'));
+    keys.push(btn('0', () => pinKey('0'), '', {'data-digit': '0'}));
+    keys.push(btn(t('ok'), () => pinKey('ok'), 'primary', {disabled: pin.length !== 4,
+                                                          id: 'pin-ok'}));
+    return [el('h1', {}, t('pin_reset_title')),
+      el('p', {}, resetFirst === null ? t('pin_reset_new') : t('pin_reset_again')),
+      noticeNode(s.notice),
       el('div', {class: 'pin-display', role: 'img', id: 'pin-display',
                  'aria-label': t('pin_digits', {n: pin.length})}, boxes),
       el('div', {class: 'keypad'}, keys),
@@ -260,6 +282,13 @@ const SCREENS = {
           type: 'radio', name: 'disaster', checked: draft.disaster_id === d.disaster_id,
           onchange: () => { draft.disaster_id = d.disaster_id; }}),
           `${d.name} (${d.occurred_on})`))));
+    } else if (spec.kind === 'person') {
+      // 戸籍個人事項 / 附票: the holder or another person of the same 戸籍.
+      parts.push(el('fieldset', {class: 'choice'}, el('legend', {}, t('person')),
+        spec.persons.map((p) => el('label', {}, el('input', {
+          type: 'radio', name: 'person', value: p.person_id, checked: draft.person === p.person_id,
+          onchange: () => { draft.person = p.person_id; }}),
+          p.name, p.self ? t('self_mark') : ''))));
     }
     const next = () => {
       if (Array.isArray(draft.members) && !draft.members.length) {
@@ -300,6 +329,7 @@ const SCREENS = {
     for (const flag of ['relationship', 'domicile', 'nationality']) {
       if (flag in sum) rows.push([t(flag), sum[flag] ? t('include') : t('omit')]);
     }
+    if (sum.person_name) rows.push([t('person'), sum.person_name]);
     if (sum.fiscal_year) rows.push([t('fiscal_year'), t('fiscal_year_n', {n: sum.fiscal_year})]);
     rows.push([t('copies'), t('copies_n', {n: s.copies})]);
     rows.push([t('fee'), `${yen(s.item.fee_yen)} × ${s.copies}`]);
@@ -390,13 +420,19 @@ function reading(reader) {
 }
 
 function pinKey(key) {
-  if (!S || S.screen !== 'pin') return;
+  if (!S || (S.screen !== 'pin' && S.screen !== 'pin-reset')) return;
   if (key === 'clear') pin = '';
   else if (key === 'back') pin = pin.slice(0, -1);
   else if (key === 'ok') {
     if (pin.length !== 4) return;
     const entered = pin;
     pin = '';
+    if (S.screen === 'pin-reset') {
+      if (resetFirst === null) { resetFirst = entered; S.notice = null; return render(S); }
+      const first = resetFirst;
+      resetFirst = null;
+      return act('pin-reset', {pin: first, confirm: entered});
+    }
     return act('pin', {pin: entered});
   } else if (/^[0-9]$/.test(key) && pin.length < 4) pin += key;
   drawPin();
@@ -415,7 +451,8 @@ function render(state) {
   document.documentElement.lang = lang;
   clearInterval(countdownTimer);
   clearTimeout(pollTimer);
-  if (state.screen !== 'pin') pin = '';
+  if (state.screen !== 'pin' && state.screen !== 'pin-reset') pin = '';
+  if (state.screen !== 'pin-reset') resetFirst = null;
   for (const b of document.querySelectorAll('button.lang')) {
     b.setAttribute('aria-pressed', String(b.dataset.lang === lang));
   }
@@ -532,6 +569,16 @@ function wireTester() {
       return setClock(`${day}T${which}:00+09:00`);
     });
   }
+  $('t-pin-reset').addEventListener('click', async () => {
+    const card = $('t-card').value;
+    if (!card) return status('choose the card in hand first');
+    try {
+      const r = await call('POST', '/api/tester/pin-reset-reservations',
+                           {card, signature_pin: $('t-signature-pin').value});
+      $('t-signature-pin').value = '';
+      status(`PIN reset reserved until ${when(r.reserved_until)} (Seven-Eleven)`);
+    } catch (e) { status(e.problem?.message || e.problem?.detail || e.message); }
+  });
   $('t-clock-set').addEventListener('click', () => {
     const v = $('t-clock-at').value;
     if (v) setClock(`${v.length === 16 ? v + ':00' : v}+09:00`);
@@ -550,7 +597,7 @@ document.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' || e.key === ' ' || e.key === 'Escape') e.preventDefault();
     return;
   }
-  if (S.screen === 'pin') {
+  if (S.screen === 'pin' || S.screen === 'pin-reset') {
     if (/^[0-9]$/.test(e.key)) { pinKey(e.key); e.preventDefault(); }
     else if (e.key === 'Backspace') { pinKey('back'); e.preventDefault(); }
     else if (e.key === 'Enter' && pin.length === 4) { pinKey('ok'); e.preventDefault(); }

@@ -29,6 +29,12 @@ def kiosk_state(page: Page) -> dict[str, Any]:
     }""")
 
 
+def insert_again(page: Page) -> None:
+    """The card already chosen in the tester panel, inserted once more."""
+    page.get_by_role("button", name="はじめる").click()
+    page.get_by_role("button", name="カードを置く").click()
+
+
 def platform_fonts(page: Page, selector: str) -> dict[str, int]:
     """The fonts Chromium really drew a node's text with (DevTools protocol)."""
     cdp = page.context.new_cdp_session(page)
@@ -183,3 +189,76 @@ def test_a_municipality_in_maintenance_opens_again_in_jst(page: Page) -> None:
     shown = f"再開予定: {at.year}年{at.month}月{at.day}日"
     expect(page.get_by_text(re.compile(re.escape(shown) + f".*{at:%H:%M}"))).to_be_visible()
     take_card(page)
+
+
+def test_a_family_register_certificate_for_another_person_of_the_register(
+        page: Page) -> None:
+    insert_card(page, "kasumi-taro")
+    type_pin(page, "1234")
+    page.locator('.item[data-type="koseki_kojin"]').click()
+    expect(page.get_by_role("heading", name=re.compile("記載内容"))).to_be_visible()
+    # The menu's persons: the holder (checked) and the others of the same 戸籍.
+    expect(page.get_by_role("radio", name=re.compile("霞 太郎"))).to_be_checked()
+    expect(page.get_by_role("radio", name="霞 次郎")).to_be_visible()
+    page.get_by_role("radio", name="霞 花子").check()
+    page.get_by_role("button", name="次へ").click()
+    expect(page.get_by_role("heading", name="部数を選んでください")).to_be_visible()
+    page.get_by_role("button", name="次へ").click()
+    expect(page.get_by_role("row", name=re.compile("証明する方.*霞 花子"))).to_be_visible()
+    page.get_by_role("button", name="戻る").click()
+    page.get_by_role("button", name="戻る").click()
+    page.get_by_role("button", name="戻る").click()
+    expect(page.get_by_role("heading", name="証明書の種類を選んでください")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="カードを取る").click()
+
+
+def test_a_locked_pin_is_reset_at_a_seven_eleven_after_reserving_on_the_phone(
+        page: Page, system: System) -> None:
+    from tests.browser.conftest import put_fresh_card
+    from tests.browser.test_browser_kiosk import panel_sets
+
+    key = put_fresh_card(system, "pin-reset", "browser-pin-reset")  # locked, knows KONBINI1
+    page.reload()
+    page.get_by_role("button", name="はじめる").wait_for()
+
+    # No reservation: locked, and the screen says where it can be reset.
+    insert_card(page, key)
+    expect(page.get_by_text(re.compile("暗証番号がロックされています"))).to_be_visible()
+    expect(page.get_by_text(re.compile("セブン-イレブンで再設定"))).to_be_visible()
+    take_card(page)
+
+    # The phone: a wrong signature PIN is refused, the right one reserves.
+    page.fill("#t-signature-pin", "WRONG123")
+    page.get_by_role("button", name="Reserve").click()
+    expect(page.locator("#tester-status")).to_contain_text("暗証番号が違います(残り4回)")
+    page.fill("#t-signature-pin", "KONBINI1")
+    page.get_by_role("button", name="Reserve").click()
+    expect(page.locator("#tester-status")).to_contain_text("reserved until")
+
+    # A Lawson cannot finish it; it says where.
+    panel_sets(page, "#t-store", "kiosk-0002")
+    insert_again(page)
+    expect(page.get_by_text(re.compile("セブン-イレブンのマルチコピー機で、予約から24時間"))
+           ).to_be_visible()
+    take_card(page)
+
+    # A Seven-Eleven: the new PIN twice (a mismatch is caught), then on as usual.
+    panel_sets(page, "#t-store", "kiosk-0001")
+    insert_again(page)
+    expect(page.get_by_role("heading", name=re.compile("暗証番号の再設定"))).to_be_visible()
+    for first, second in (("5678", "5679"), ("5678", "5678")):
+        expect(page.get_by_text("新しい暗証番号(数字4桁)を入力してください")).to_be_visible()
+        page.keyboard.type(first)
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("確認のため、もう一度入力してください")).to_be_visible()
+        page.keyboard.type(second)
+        page.keyboard.press("Enter")
+        if first != second:
+            expect(page.get_by_role("alert")).to_contain_text("一致しません")
+    expect(page.get_by_text("暗証番号を再設定しました。新しい暗証番号を入力してください。")
+           ).to_be_visible()
+    type_pin(page, "5678")
+    expect(page.get_by_role("heading", name="証明書の種類を選んでください")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="カードを取る").click()

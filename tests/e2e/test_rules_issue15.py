@@ -107,3 +107,34 @@ async def test_the_clerk_lists_and_approves_pending_use_registrations(
          "approve-use-registration", "00000000000"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert json.loads(done.stdout)["problem"]["code"] == "not-found"
+
+
+async def test_another_person_of_the_same_family_register(
+        kiosk: KioskClient, wallet: Wallet, tmp_path: Path) -> None:
+    card = wallet.get("kasumi-taro")
+    menu = await _menu(kiosk, card)
+    for kind in ("koseki_kojin", "koseki_fuhyo"):
+        persons = menu[kind]["persons"]
+        assert [(p["name"], p["self"]) for p in persons] == [
+            ("霞 太郎", True), ("霞 花子", False), ("霞 次郎", False)]
+    assert "persons" not in menu["koseki_zenbu"]
+
+    hanako = next(p["person_id"] for p in menu["koseki_kojin"]["persons"]
+                  if p["name"] == "霞 花子")
+    result = await kiosk.issue(card, "1234", "koseki_kojin", options={"person": hanako},
+                               out_dir=tmp_path)
+    front = pdf_pages_text(result.files[0].read_bytes())[0]
+    assert "戸籍個人事項証明書" in front
+    assert "花子" in front and "山田 次郎" in front  # her father, from her 身分事項
+    assert "霞 一郎" not in front  # 太郎's father: not his record
+    result = await kiosk.issue(card, "1234", "koseki_fuhyo", options={"person": hanako},
+                               out_dir=tmp_path)
+    assert "霞 花子" in pdf_pages_text(result.files[0].read_bytes())[0]
+
+    # Someone of another 戸籍 is refused, and nothing is issued.
+    with pytest.raises(KioskProblem) as refused:
+        await kiosk.issue(card, "1234", "koseki_kojin", options={"person": "kp-bango-ichiro"},
+                          out_dir=tmp_path)
+    problem = refused.value.problem
+    assert problem["code"] == "invalid-request"
+    assert problem["errors"][0]["field"] == "options.person"

@@ -15,6 +15,7 @@ from konbini.service import serve_until_stopped
 from . import report_cli
 from .app import running_center
 from .config import CenterConfig
+from .storage import migrate_database
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +40,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--console-host", default="127.0.0.1",
                        help="the console listens on loopback unless told otherwise")
         add_log_format_argument(p)
+        add_database_argument(p)
+        p.add_argument("--no-migrate", action="store_true",
+                       help="only open the database (`python -m center migrate` made it)")
+    migrate = sub.add_parser(
+        "migrate", help="create or upgrade the database to the newest schema, once, "
+                        "before the workers start")
+    migrate.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
+                         help="state directory (default: var)")
+    add_database_argument(migrate)
     verify = sub.add_parser(
         "verify", help="check a certificate's QR code offline against a saved trust list")
     verify.add_argument("file", type=Path, help="the certificate's PDF, or a PNG/JPEG scan")
@@ -52,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       help="state directory (default: var)")
     report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", metavar="URL",
+                        help="postgresql://user@host:port/db or sqlite:///path (default: "
+                             "KONBINI_DATABASE_URL, else SQLite in VAR/center/center.db)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,13 +86,21 @@ def main(argv: list[str] | None = None) -> None:
         now = Clock.from_env().now()
         print((list_keys if args.action == "list" else rotate_keys)(directory, now))
         return
+    if args.command == "migrate":
+        config = CenterConfig(var_dir=args.var / "center", database_url=args.database_url)
+        before, after = asyncio.run(migrate_database(config.database_url_resolved))
+        print(f"center database at revision {after} (was {before or 'un-versioned'})")
+        return
     configure_logging("center", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
+                          database_url=args.database_url,
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
                           rate_limit_per_minute=args.rate_limit,
                           console_port=args.console_port or None,
                           console_host=args.console_host)
+    if not args.no_migrate:  # one process: it is the one step (workers: see `migrate`)
+        asyncio.run(migrate_database(config.database_url_resolved))
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

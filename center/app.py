@@ -81,7 +81,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     ca_key, ca_certificate = load_jpki_ca(config.pki_dir)
-    store = await CenterStore.open(config.database)
+    store = await CenterStore.open(config.database_url_resolved)
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()

@@ -8,12 +8,14 @@ import os
 import sys
 from pathlib import Path
 
+from konbini.db import resolve_url
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 
 from . import admin_cli
 from .app import MunicipalConfig, running_municipal_server
 from .profile import load_profile
+from .storage import migrate_database
 from .synthetic_seed import add_seed_parser, run_seed
 
 
@@ -37,12 +39,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="the clerk's admin API on 127.0.0.1 (default: the profile's "
                             "admin_port, else the port + 100; 0 to turn it off)")
     add_log_format_argument(serve)
+    add_database_argument(serve)
+    serve.add_argument("--no-migrate", action="store_true",
+                       help="only open the register (`python -m municipal_server migrate` "
+                            "made it)")
+    migrate = sub.add_parser(
+        "migrate", help="create or upgrade the register's database to the newest schema, "
+                        "once, before the workers start")
+    migrate.add_argument("--code", required=True,
+                         help="municipality code (a shipped profile) or a profile JSON path")
+    migrate.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")))
+    add_database_argument(migrate)
     admin_cli.add_parser(sub)
     add_seed_parser(sub)
     samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
     samples.add_argument("--out", type=Path, default=Path("docs/formats"))
     samples.add_argument("--dpi", type=float, default=110)
     return parser.parse_args(argv)
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", metavar="URL",
+                        help="postgresql://user@host:port/db or sqlite:///path (default: "
+                             "KONBINI_DATABASE_URL, else SQLite in VAR/municipal/CODE/"
+                             "register.db); each municipality needs its own database")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,6 +78,11 @@ def main(argv: list[str] | None = None) -> None:
             print(path)
         return
     profile = load_profile(args.code)
+    if args.command == "migrate":
+        url = resolve_url(args.database_url, args.var / "municipal" / profile.code / "register.db")
+        before, after = asyncio.run(migrate_database(url))
+        print(f"register {profile.code} at revision {after} (was {before or 'un-versioned'})")
+        return
     configure_logging(f"municipal-{profile.code}", args.log_format)
     port = args.port or profile.port
     admin_port = args.admin_port if args.admin_port is not None else (
@@ -66,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
         profile=profile, var_dir=args.var / "municipal" / profile.code, pki_dir=args.var / "pki",
         host=args.host, port=port, center_url=args.center,
         seed_personas=not args.no_personas, synthetic_residents=args.synthetic,
-        admin_port=admin_port or None)
+        admin_port=admin_port or None, database_url=args.database_url)
+    if not args.no_migrate:  # one process: it is the one step (workers: see `migrate`)
+        asyncio.run(migrate_database(config.database_url_resolved))
     asyncio.run(serve_until_stopped(lambda: running_municipal_server(config)))
 
 

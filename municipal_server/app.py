@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from konbini.clock import Clock
+from konbini.db import resolve_url
 from konbini.http import (
     access_log_middleware,
     client_role_middleware,
@@ -48,6 +49,12 @@ class MunicipalConfig:
     seed_personas: bool = True
     synthetic_residents: int = 0
     admin_port: int | None = None  # the clerk's API on loopback; None: not served
+    # The register's database: --database-url / KONBINI_DATABASE_URL, else SQLite in var_dir.
+    database_url: str | None = None
+
+    @property
+    def database_url_resolved(self) -> str:
+        return resolve_url(self.database_url, self.var_dir / "register.db")
 
     @property
     def admin_url(self) -> str:
@@ -101,7 +108,7 @@ def create_app(ctx: MunicipalContext) -> web.Application:
 async def running_municipal_server(config: MunicipalConfig, clock: Clock | None = None
                                    ) -> AsyncIterator[MunicipalContext]:
     clock = clock or Clock.from_env()
-    register = await Register.open(config.var_dir / "register.db")
+    register = await Register.open(config.database_url_resolved)
     if config.seed_personas:
         if await register.resident_count() == 0:
             await seed_personas(

@@ -6,9 +6,10 @@ order may be downloaded. Times are stored as epoch seconds (REAL)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,29 @@ CREATE INDEX IF NOT EXISTS certificates_order ON certificates(order_id);
 CREATE TABLE IF NOT EXISTS order_pdfs (
     certificate_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, pdf BLOB NOT NULL,
     expires_at REAL NOT NULL);
+-- Incidents (issue 14): identifiers and codes only, never personal data.
+CREATE TABLE IF NOT EXISTS incidents (
+    incident_id TEXT PRIMARY KEY, kind TEXT NOT NULL, municipality_code TEXT NOT NULL,
+    status TEXT NOT NULL, order_id TEXT, certificate_id TEXT, request_id TEXT,
+    terminal_id TEXT, detail_code TEXT, note TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL, acknowledged_at REAL, resolved_at REAL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_municipality ON incidents(municipality_code, created_at);
+-- Outcomes owed to municipal servers (交付履歴の照合), kept until acknowledged.
+CREATE TABLE IF NOT EXISTS outcome_outbox (
+    order_id TEXT PRIMARY KEY, request_id TEXT NOT NULL, municipality_code TEXT NOT NULL,
+    outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
+    delivered_at REAL);
+CREATE INDEX IF NOT EXISTS outcome_outbox_due ON outcome_outbox(delivered_at, next_attempt_at);
+-- Terminal registry: a kiosk is known by its certificate's fingerprint, not its CN.
+CREATE TABLE IF NOT EXISTS terminals (
+    fingerprint TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, chain TEXT NOT NULL,
+    store_id TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', hours TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', enrolled_at REAL NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chains (
+    chain TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', smartphone INTEGER NOT NULL,
+    updated_at REAL NOT NULL);
 """
 
 
@@ -143,6 +167,23 @@ class CenterStore:
 
     async def close(self) -> None:
         await self._db.close()
+
+    # -- for domain modules that keep their own tables (incidents, terminals) --
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction under the store's lock: committed on exit,
+        rolled back on any error."""
+        async with self._write_lock:
+            try:
+                yield self._db
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
 
     # -- municipalities ---------------------------------------------------
     async def upsert_municipality(self, registration: Registration, services: list[dict],

@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("action", choices=("list", "rotate"))
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
+    from .operator_cli import add_parsers  # terminals, report
+
+    add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
 
 
@@ -61,6 +64,10 @@ def main(argv: list[str] | None = None) -> None:
         now = Clock.from_env().now()
         print((list_keys if args.action == "list" else rotate_keys)(directory, now))
         return
+    if args.command in ("terminals", "report"):
+        from .operator_cli import run as run_operator
+
+        sys.exit(asyncio.run(run_operator(args)))
     configure_logging("center")
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,

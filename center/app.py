@@ -26,9 +26,10 @@ from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, municipality_api
+from . import dev_api, incident_api, inquiry_site, kiosk_api, municipality_api, terminals
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
+from .incidents import upkeep_incidents
 from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
@@ -90,6 +91,8 @@ async def upkeep(ctx: CenterContext) -> None:
             voided = await ctx.store.expire_orders(now)
             if voided:
                 log.info("voided %d orders without a result", len(voided))
+            # Incidents for the voids, and the outcomes owed to municipal servers.
+            await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
             await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
                                                 now)
             for code in await ctx.store.municipality_codes():
@@ -110,10 +113,12 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
         request_id_middleware, access_log_middleware, problem_middleware,
         client_role_middleware(ROLE_RULES),
+        terminals.registry_middleware(lambda request: context(request).store),
         rate_limit_middleware])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
+    app.add_routes(incident_api.routes)
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)

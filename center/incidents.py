@@ -200,3 +200,97 @@ async def escalated_incidents(store: CenterStore, now: datetime) -> list[Inciden
         "ORDER BY created_at, incident_id",
         (IncidentStatus.OPEN.value, ts(now - ESCALATE_AFTER)))
     return [_incident(row) for row in rows]
+
+
+# -- voids ------------------------------------------------------------------------
+
+# Why a municipality voids a certificate (無効の理由): codes, so no free text
+# (and no personal data) reaches the public inquiry site.
+MUNICIPALITY_VOID_REASONS: dict[str, str] = {
+    "wrong-person": "別人の証明書",
+    "wrong-content": "記載内容の誤り",
+    "foreign-page": "他の証明書の頁が混入",
+    "reissued": "再交付",
+    "other": "その他",
+}
+# What a store reports about a print (誤交付の申出).
+STORE_REPORT_REASONS: dict[str, str] = {
+    "wrong-person": "別人の証明書が印刷された",
+    "foreign-page": "他の証明書の頁が混入した",
+    "wrong-type": "違う種類の証明書が印刷された",
+    "illegible": "判読できない",
+    "other": "その他",
+}
+MUNICIPALITY_VOID_PREFIX = "municipality:"
+STORE_REPORT_PREFIX = "store-report:"
+
+
+def void_message(void_reason: str | None) -> str | None:
+    """The inquiry site's message for a certificate voided on purpose (pure);
+    None for the ordinary void of a failed or unreported print."""
+    if void_reason and void_reason.startswith(MUNICIPALITY_VOID_PREFIX):
+        label = MUNICIPALITY_VOID_REASONS.get(void_reason.removeprefix(MUNICIPALITY_VOID_PREFIX),
+                                              "その他")
+        return f"この証明書は交付した市区町村により無効とされています（理由: {label}）。"
+    if void_reason and void_reason.startswith(STORE_REPORT_PREFIX):
+        label = STORE_REPORT_REASONS.get(void_reason.removeprefix(STORE_REPORT_PREFIX), "その他")
+        return f"この証明書は店舗からの申出により無効とされています（理由: {label}）。"
+    return None
+
+
+@dataclass(frozen=True)
+class VoidedCertificate:
+    certificate_id: str
+    order_id: str
+    certificate_number: str
+
+
+async def certificates_by_number(store: CenterStore, municipality_code: str,
+                                 certificate_number: str) -> list[tuple[VoidedCertificate, str]]:
+    """The municipality's certificates with this number and their status."""
+    rows = await store.fetch(
+        "SELECT certificate_id, order_id, certificate_number, status FROM certificates "
+        "WHERE municipality_code = ? AND certificate_number = ?",
+        (municipality_code, certificate_number))
+    return [(VoidedCertificate(r["certificate_id"], r["order_id"], r["certificate_number"]),
+             r["status"]) for r in rows]
+
+
+async def void_certificates(store: CenterStore, certificate_ids: list[str],
+                            void_reason: str) -> list[VoidedCertificate]:
+    """Void the given certificates that are not void yet (a conditional write);
+    return those this call voided."""
+    voided = []
+    async with store.writing() as db:
+        for certificate_id in certificate_ids:
+            cur = await db.execute(
+                "UPDATE certificates SET status='void', void_reason=? "
+                "WHERE certificate_id=? AND status != 'void'", (void_reason, certificate_id))
+            if cur.rowcount == 1:
+                async with db.execute(
+                        "SELECT order_id, certificate_number FROM certificates "
+                        "WHERE certificate_id=?", (certificate_id,)) as c:
+                    row = await c.fetchone()
+                voided.append(VoidedCertificate(certificate_id, row["order_id"],
+                                                row["certificate_number"]))
+    return voided
+
+
+async def upkeep_incidents(store: CenterStore, session: Any, voided_orders: list[str],
+                           now: datetime) -> None:
+    """The upkeep's part (center/app.py): an incident for each order voided
+    because its result never came, its outcome owed to the municipality, and
+    every owed outcome that is due sent."""
+    from . import reconciliation  # the outbox needs the incident kinds, not the reverse
+
+    for order_id in voided_orders:
+        order = await store.order(order_id)
+        if order is None:
+            continue
+        await record_incident(store, kind=IncidentKind.VOID,
+                              municipality_code=order.municipality_code, now=now,
+                              order_id=order_id, terminal_id=order.terminal_id,
+                              detail_code="result-never-reported")
+        await reconciliation.owe_settlement(store, order_id, order.municipality_code, now,
+                                            unprinted=reconciliation.Outcome.VOIDED)
+    await reconciliation.deliver_due(store, session, now)

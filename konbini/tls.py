@@ -6,6 +6,7 @@ OU=<store id>``; municipal servers ``CN=<municipality code>``; the center
 
 from __future__ import annotations
 
+import hashlib
 import re
 import ssl
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ class PeerIdentity:
     common_name: str
     organization: str | None = None
     organizational_unit: str | None = None
+    # SHA-256 of the certificate's DER (hex): the certificate itself, where the
+    # subject is only what it says. Terminals are known by this (center/terminals.py).
+    fingerprint: str | None = None
 
     @property
     def role(self) -> PeerRole:
@@ -55,8 +59,10 @@ class PeerIdentity:
         return self.organizational_unit or ""
 
 
-def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
-    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate)."""
+def identity_from_peercert(peercert: dict | None,
+                           der: bytes | None = None) -> PeerIdentity | None:
+    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate);
+    ``der`` (``getpeercert(binary_form=True)``) gives the fingerprint."""
     if not peercert:
         return None
     fields: dict[str, str] = {}
@@ -66,7 +72,8 @@ def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
     cn = fields.get("commonName")
     if not cn:
         return None
-    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"))
+    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"),
+                        hashlib.sha256(der).hexdigest() if der else None)
 
 
 def peer_identity(request: web.Request) -> PeerIdentity | None:
@@ -76,7 +83,8 @@ def peer_identity(request: web.Request) -> PeerIdentity | None:
     ssl_object = transport.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
-    return identity_from_peercert(ssl_object.getpeercert())
+    return identity_from_peercert(ssl_object.getpeercert(),
+                                  ssl_object.getpeercert(binary_form=True))
 
 
 def server_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:

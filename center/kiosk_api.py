@@ -411,7 +411,11 @@ async def _upstream_failed(ctx: CenterContext, request: web.Request, problem: Pr
     failed (not when it refused), and the request's outcome owed to it."""
     kinds = {"upstream-error": incidents.IncidentKind.UPSTREAM_ERROR,
              "upstream-timeout": incidents.IncidentKind.UPSTREAM_TIMEOUT}
-    if problem.code in kinds:
+    # A wrong subject or a foreign page is recorded where it is found
+    # (center/subject_binding.py), with its own kind: not twice.
+    found_elsewhere = problem.extra.get("reason") in (
+        incidents.IncidentKind.SUBJECT_MISMATCH, incidents.IncidentKind.FOREIGN_PAGE)
+    if problem.code in kinds and not found_elsewhere:
         await incidents.record_incident(
             ctx.store, kind=kinds[problem.code], municipality_code=municipality_code, now=now,
             order_id=order_id, request_id=request[REQUEST_ID_KEY],

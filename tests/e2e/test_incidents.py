@@ -324,3 +324,30 @@ async def test_the_operator_report_lists_incidents_open_for_a_day(
     later = report("--escalated", clock="2026-11-25T11:00:00+09:00")
     assert [(i["kind"], i["escalated"]) for i in later] == [("print-failed", True)]
 
+
+
+async def test_an_upstream_timeout_opens_an_incident_and_charges_nothing(
+        system: System, kiosk: KioskClient, wallet: Wallet, as_chiyoda: Raw,
+        as_kiosk: Raw) -> None:
+    session = await kiosk.start_session()
+    await kiosk.authenticate(session, wallet.get("kasumi-taro"), "1234")
+    await kiosk.menu(session["session_id"])
+    before = {i["incident_id"] for i in await incidents_of(as_chiyoda)}
+    status, body, _ = await as_kiosk.call("PUT", "/v1/dev/faults",
+                                          json_body={"municipalities_slow": [CHIYODA]})
+    assert status == 200, body
+    try:
+        with pytest.raises(KioskProblem) as refused:
+            await kiosk.order(session["session_id"], "juminhyo", 1, {}, 200)
+        assert refused.value.code == "upstream-timeout"
+    finally:
+        status, body, _ = await as_kiosk.call("PUT", "/v1/dev/faults", json_body={})
+        assert status == 200, body
+    new = [i for i in await incidents_of(as_chiyoda) if i["incident_id"] not in before]
+    assert [(i["kind"], i["detail_code"], i["certificate_id"]) for i in new] == [
+        ("upstream-timeout", "upstream-timeout", None)]
+    # No order was made, so nothing can be charged for it.
+    order_id = new[0]["order_id"]
+    status, body, _ = await as_kiosk.call("POST", f"/v1/orders/{order_id}/result",
+                                          json_body={"printed": []})
+    assert (status, body["code"]) == (404, "order-not-found")

@@ -26,7 +26,15 @@ from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, incident_api, inquiry_site, kiosk_api, municipality_api, terminals
+from . import (
+    dev_api,
+    incident_api,
+    inquiry_site,
+    kiosk_api,
+    municipality_api,
+    terminal_api,
+    terminals,
+)
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .incidents import upkeep_incidents
@@ -48,6 +56,7 @@ ROLE_RULES = [
     ("/v1/municipalities", MUNICIPALITY),
     ("/v1/jpki", MUNICIPALITY),
     ("/v1/dev", KIOSK | MUNICIPALITY),
+    ("/v1/chains", frozenset({PeerRole.CHAIN})),  # the terminal registry (terminal_api.py)
 ]
 
 
@@ -119,6 +128,7 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
     app.add_routes(incident_api.routes)
+    app.add_routes(terminal_api.routes)
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)

@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, operation
 from konbini.schemas import MENU
 
-from . import incident_api
+from . import incident_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -189,6 +189,7 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         "/v1/openapi.json": {"get": operation("This document", security="")},
         **inquiry_paths(),
         **incident_api.openapi_paths(),
+        **terminal_api.openapi_paths(),
     }
     if dev_mode:
         paths["/v1/dev/clock"] = {

@@ -58,6 +58,7 @@ PROBLEM_STATUS: dict[str, int] = {
     "terminal-not-enrolled": 403,  # a kiosk certificate the center has not enrolled
     "terminal-suspended": 403,  # its enrolment is suspended (may be reinstated)
     "terminal-revoked": 403,  # its enrolment is revoked (final)
+    "chain-mismatch": 403,  # a chain may only manage its own terminals
 }
 
 

@@ -16,12 +16,14 @@ from pathlib import Path
 from aiohttp import web
 
 _MUNICIPALITY_CN = re.compile(r"^\d{6}$")
+_CHAIN_CN = re.compile(r"^chain:[a-z0-9-]{1,40}$")
 
 
 class PeerRole(StrEnum):
     KIOSK = "kiosk"
     MUNICIPALITY = "municipality"
     CENTER = "center"
+    CHAIN = "chain"  # a convenience-store chain: CN=chain:<name> (its terminal registry)
     UNKNOWN = "unknown"
 
 
@@ -44,6 +46,8 @@ class PeerIdentity:
             return PeerRole.CENTER
         if _MUNICIPALITY_CN.match(self.common_name) and not self.organization:
             return PeerRole.MUNICIPALITY
+        if _CHAIN_CN.match(self.common_name) and not self.organization:
+            return PeerRole.CHAIN
         return PeerRole.UNKNOWN
 
     @property
@@ -52,6 +56,9 @@ class PeerIdentity:
 
     @property
     def chain(self) -> str:
+        """A kiosk's chain (O), or a chain certificate's own name (CN=chain:<name>)."""
+        if self.role is PeerRole.CHAIN:
+            return self.common_name.removeprefix("chain:")
         return self.organization or ""
 
     @property

@@ -165,3 +165,57 @@ def test_the_registry_lists_the_demo_terminals_and_which_chains_read_smartphones
     assert answer["chains"]["lawson"] is True
     assert answer["chains"]["familymart"] is True
     assert answer["chains"]["seven-eleven"] is False
+
+
+async def test_a_chain_enrols_suspends_and_revokes_its_own_terminals(
+        system: System, wallet: Wallet, tmp_path: Path, as_kiosk: Raw) -> None:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chain:lawson")])
+    cert, key = issue_tls_client_cert(DevPki.at(system.pki), subject, tmp_path / "lawson")
+    lawson = Raw(system.center_url, client_context(cert, key, system.pki / "tls-ca.cert.pem"))
+    terminal = mint(system, tmp_path, "kiosk-8001", "lawson", "store-8001")
+    foreign = mint(system, tmp_path, "kiosk-8002", "familymart", "store-8002")
+    try:
+        status, body, _ = await lawson.call("POST", "/v1/chains/lawson/terminals", json_body={
+            "certificate": terminal.cert.read_text(), "address": "宮崎県宮崎市（見本）",
+            "hours": "07:00-23:00"})
+        assert status == 201, body
+        fingerprint = body["fingerprint"]
+        assert (body["terminal_id"], body["store_id"], body["status"]) == (
+            "kiosk-8001", "store-8001", "active")
+        status, body, _ = await lawson.call("GET", "/v1/chains/lawson/terminals")
+        assert status == 200 and body["smartphone"] is True
+        assert "kiosk-8001" in {t["terminal_id"] for t in body["terminals"]}
+        assert {t["chain"] for t in body["terminals"]} == {"lawson"}
+
+        # Not another chain's terminals, nor another chain's registry.
+        status, body, _ = await lawson.call("POST", "/v1/chains/lawson/terminals", json_body={
+            "certificate": foreign.cert.read_text()})
+        assert (status, body["code"]) == (403, "chain-mismatch")
+        status, body, _ = await lawson.call("GET", "/v1/chains/familymart/terminals")
+        assert (status, body["code"]) == (403, "chain-mismatch")
+        status, body, _ = await lawson.call("POST", "/v1/chains/lawson/terminals", json_body={
+            "certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"})
+        assert (status, body["code"]) == (422, "invalid-request")
+        # A kiosk is no chain.
+        status, body, _ = await as_kiosk.call("GET", "/v1/chains/lawson/terminals")
+        assert (status, body["code"]) == (403, "client-not-allowed")
+
+        async with KioskClient(terminal) as kiosk:
+            session = await kiosk.start_session("smartphone")  # ローソン reads smartphones
+            await kiosk.authenticate(session, wallet.get("smartphone"), "1234")
+            path = f"/v1/chains/lawson/terminals/{fingerprint}"
+            status, body, _ = await lawson.call("POST", path, json_body={"status": "suspended"})
+            assert (status, body["status"]) == (200, "suspended")
+            with pytest.raises(KioskProblem) as refused:
+                await kiosk.menu(session["session_id"])
+            assert refused.value.code == "terminal-suspended"
+            status, body, _ = await lawson.call("POST", path, json_body={"status": "revoked"})
+            assert status == 200
+            status, body, _ = await lawson.call("POST", path, json_body={"status": "active"})
+            assert (status, body["code"]) == (409, "conflict")
+            with pytest.raises(KioskProblem) as refused:
+                await kiosk.start_session()
+            assert refused.value.code == "terminal-revoked"
+    finally:
+        await lawson.close()
+

@@ -171,9 +171,12 @@ async def deliver_due(store: CenterStore, session: aiohttp.ClientSession, now: d
     many the municipal servers acknowledged. Each row is claimed by moving
     its next attempt first, so several center processes never send one twice
     at once (and a duplicate would be harmless: the endpoint is idempotent)."""
+    # One request's reports go in the order they were written: a later "voided"
+    # must never be overtaken by an earlier "delivered" that was being retried.
     query = ("SELECT o.*, m.endpoint FROM outcome_outbox o LEFT JOIN municipalities m "
              "ON m.code = o.municipality_code WHERE o.delivered_at IS NULL "
-             "AND o.next_attempt_at <= ?")
+             "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outcome_outbox p "
+             "WHERE p.request_id = o.request_id AND p.delivered_at IS NULL AND p.id < o.id)")
     params: list[Any] = [ts(now)]
     if request_id is not None:
         query += " AND o.request_id = ?"

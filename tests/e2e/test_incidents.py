@@ -351,3 +351,36 @@ async def test_an_upstream_timeout_opens_an_incident_and_charges_nothing(
     status, body, _ = await as_kiosk.call("POST", f"/v1/orders/{order_id}/result",
                                           json_body={"printed": []})
     assert (status, body["code"]) == (404, "order-not-found")
+
+
+async def test_outcomes_reach_a_municipal_server_that_was_down_and_in_order(
+        system: System, wallet: Wallet, clerk: Clerk, as_chiyoda: Raw) -> None:
+    """Delivered, then voided by the municipality, while its server is down:
+    once it is back the history says voided (the later report is not
+    overtaken by the earlier one being retried)."""
+    async with KioskClient(system.terminal("kiosk-0003")) as kiosk:
+        _, order = await place_order(kiosk, wallet)
+        system.topology.stop_service(f"municipal-{CHIYODA}")
+        try:
+            certificate = order["certificates"][0]
+            settlement = await kiosk.report_result(order["order_id"],
+                                                   [certificate["certificate_id"]])
+            assert settlement["charged_yen"] == 200
+            status, body, _ = await as_chiyoda.call(
+                "POST", f"/v1/municipalities/{CHIYODA}/certificates/"
+                        f"{certificate['certificate_number']}/void",
+                json_body={"reason": "reissued"})
+            assert status == 200, body
+        finally:
+            system.topology.start_service(f"municipal-{CHIYODA}")
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            record = await clerk.issuance(order["order_id"])
+        except aiohttp.ClientError:
+            record = {"outcome": "(server starting)"}
+        if record["outcome"] == "voided" or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert record["outcome"] == "voided"
+    assert record["outcomes"][0]["reason"] == "reissued"

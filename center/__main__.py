@@ -12,6 +12,7 @@ from konbini.clock import Clock
 from konbini.http import configure_logging
 from konbini.service import serve_until_stopped
 
+from . import report_cli
 from .app import running_center
 from .config import CenterConfig
 
@@ -44,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("action", choices=("list", "rotate"))
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
-    from .operator_cli import add_parsers  # terminals, report
+    report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
+    from .operator_cli import add_parsers  # terminals, report incidents
 
     add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
@@ -56,6 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         from .verify_cli import run  # no server, no logging setup: a plain command
 
         sys.exit(run(args.file, args.trust_list, args.json))
+    if args.command in ("terminals", "report") and getattr(args, "report", None) in (
+            None, "incidents"):
+        from .operator_cli import run as run_operator
+
+        sys.exit(asyncio.run(run_operator(args)))
+    if args.command in ("report", "contract", "simulate-history"):
+        sys.exit(report_cli.run(args))
     if args.command == "keys":
         from .keys_cli import list_keys, rotate_keys
 
@@ -64,10 +73,6 @@ def main(argv: list[str] | None = None) -> None:
         now = Clock.from_env().now()
         print((list_keys if args.action == "list" else rotate_keys)(directory, now))
         return
-    if args.command in ("terminals", "report"):
-        from .operator_cli import run as run_operator
-
-        sys.exit(asyncio.run(run_operator(args)))
     configure_logging("center")
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,

@@ -32,6 +32,7 @@ from . import (
     inquiry_site,
     kiosk_api,
     municipality_api,
+    operations_api,
     terminal_api,
     terminals,
 )
@@ -43,6 +44,7 @@ from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
 from .rate_limit import RateLimiter
+from .refusals import refusal_recorder
 from .storage import CenterStore
 
 log = logging.getLogger(__name__)
@@ -123,10 +125,11 @@ def create_api_app(ctx: CenterContext) -> web.Application:
         request_id_middleware, access_log_middleware, problem_middleware,
         client_role_middleware(ROLE_RULES),
         terminals.registry_middleware(lambda request: context(request).store),
-        rate_limit_middleware])
+        rate_limit_middleware, refusal_recorder])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
+    app.add_routes(operations_api.routes)  # fee periods, statements, statistics
     app.add_routes(incident_api.routes)
     app.add_routes(terminal_api.routes)
     if ctx.config.dev_mode:

@@ -175,7 +175,8 @@ async def report_order(request: web.Request) -> web.Response:
     reason = STORE_REPORT_PREFIX + body["what"]
     if order.status == "issued":
         # Reported before the result: the whole order is voided and nothing charged.
-        if await ctx.store.settle_order(order.order_id, set(), {"*": reason}, now) is not None:
+        every = {c.certificate_id: reason for c in certificates}
+        if await ctx.store.settle_order(order.order_id, set(), every, now) is not None:
             wanted = {c.certificate_id for c in certificates}
     elif not await incidents.void_certificates(ctx.store, sorted(wanted), reason):
         raise Problem("conflict", "these certificates are already void")

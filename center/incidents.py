@@ -285,8 +285,8 @@ async def upkeep_incidents(store: CenterStore, session: Any, voided_orders: list
 
     for order_id in voided_orders:
         order = await store.order(order_id)
-        if order is None:
-            continue
+        if order is None or order.status != "voided":
+            continue  # the kiosk's result came first
         await record_incident(store, kind=IncidentKind.VOID,
                               municipality_code=order.municipality_code, now=now,
                               order_id=order_id, terminal_id=order.terminal_id,

@@ -43,16 +43,17 @@ def add_parsers(sub: argparse._SubParsersAction, var_default: Path) -> None:  # 
     chain.add_argument("--smartphone", choices=("yes", "no"), required=True)
     chain.add_argument("--name", default="")
 
-    report = sub.add_parser("report", help="the operator's reports")
-    report.add_argument("--var", type=Path, default=var_default)
-    what = report.add_subparsers(dest="what", required=True)
+    # ``report`` belongs to the settlement commands (report_cli.py): add ``incidents`` to it.
+    report = sub.choices["report"]
+    what = next(a for a in report._actions if isinstance(a, argparse._SubParsersAction))
     incident_report = what.add_parser("incidents", help="incidents; --escalated: those still "
                                                         "unacknowledged after a day")
     incident_report.add_argument("--escalated", action="store_true")
     incident_report.add_argument("--municipality")
     # --var after the action too (``terminals list --var VAR``).
-    for leaf in (*actions.choices.values(), *what.choices.values()):
+    for leaf in actions.choices.values():
         leaf.add_argument("--var", type=Path, default=argparse.SUPPRESS)
+    incident_report.add_argument("--var", type=Path, default=var_default)
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -382,7 +382,7 @@ async def create_order(request: web.Request) -> web.Response:
         # The claims are signed inside, once the finished front's digest (fpd) is known.
         try:
             pdf, _ = await asyncio.to_thread(
-                finish_certificate, front, claims=claims,
+                ctx.metrics.timed_antiforgery(finish_certificate), front, claims=claims,
                 sign=functools.partial(sign_es256, key=key, kid=kid),
                 scramble_secret=ctx.qr_keys.scramble_secret(kid),
                 certificate_number=issued["certificate_number"],
@@ -553,6 +553,7 @@ async def report_result(request: web.Request) -> web.Response:
         return json_response({"charged_yen": order.charged_yen or 0,
                               "refunded_yen": order.refunded_yen or 0})
     charged, refunded = settled
+    ctx.metrics.settled(order.type, len(printed), len(failed))
     return json_response({"charged_yen": charged, "refunded_yen": refunded})
 
 

@@ -152,6 +152,28 @@ class OrderRecord:
 
 
 @dataclass(frozen=True)
+class TerminalRecord:
+    """A kiosk terminal as the center has seen it (the operator's console)."""
+
+    terminal_id: str
+    chain: str
+    store_id: str
+    last_seen_at: datetime
+    sessions: int
+    open_sessions: int
+    printed: int
+
+
+@dataclass(frozen=True)
+class OperationalGauges:
+    """States the metrics read at each scrape (never counted in a process)."""
+
+    open_sessions: int
+    orders_awaiting_result: int
+    municipalities_by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
 class CertificateRecord:
     certificate_id: str
     order_id: str
@@ -537,3 +559,36 @@ class CenterStore:
         async with self._db.execute(f"SELECT COUNT(*) AS n FROM {table}") as cur:
             row = await cur.fetchone()
         return int(row["n"]) if row else 0
+
+    async def operational_gauges(self, idle_after: datetime) -> OperationalGauges:
+        """Open sessions seen since ``idle_after``, orders awaiting their print
+        result, municipalities by status."""
+        async with self._db.execute(
+                "SELECT COUNT(*) AS n FROM sessions WHERE closed_at IS NULL AND last_seen_at >= ?",
+                (ts(idle_after),)) as cur:
+            row = await cur.fetchone()
+            sessions = int(row["n"]) if row else 0
+        async with self._db.execute(
+                "SELECT COUNT(*) AS n FROM orders WHERE status = 'issued'") as cur:
+            row = await cur.fetchone()
+            awaiting = int(row["n"]) if row else 0
+        async with self._db.execute(
+                "SELECT status, COUNT(*) AS n FROM municipalities GROUP BY status") as cur:
+            by_status = {r["status"]: int(r["n"]) for r in await cur.fetchall()}
+        return OperationalGauges(sessions, awaiting, by_status)
+
+    async def terminals(self, limit: int = 200) -> list[TerminalRecord]:
+        """Terminals from their sessions and the ledger's charged copies, by id."""
+        async with self._db.execute(
+                "SELECT terminal_id, MAX(chain) AS chain, MAX(store_id) AS store_id, "
+                "MAX(seen) AS seen, SUM(sessions) AS sessions, SUM(open) AS open, "
+                "SUM(printed) AS printed FROM ("
+                " SELECT terminal_id, chain, store_id, last_seen_at AS seen, 1 AS sessions,"
+                " (closed_at IS NULL) AS open, 0 AS printed FROM sessions"
+                " UNION ALL SELECT terminal_id, chain, store_id, issued_at, 0, 0, 1"
+                " FROM ledger_entries WHERE kind = 'charge')"
+                " GROUP BY terminal_id ORDER BY terminal_id LIMIT ?", (limit,)) as cur:
+            rows = await cur.fetchall()
+        return [TerminalRecord(r["terminal_id"], r["chain"] or "", r["store_id"] or "",
+                               dt(r["seen"]), int(r["sessions"]), int(r["open"]),
+                               int(r["printed"])) for r in rows]

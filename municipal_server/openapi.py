@@ -49,4 +49,7 @@ def municipal_openapi(name: str) -> dict[str, Any]:
                 body=MUNICIPAL_OUTCOME_REQUEST, response=MUNICIPAL_OUTCOME_RESPONSE,
                 problems=("not-found", "invalid-request"))},
             "/v1/openapi.json": {"get": operation("This document")},
+            "/metrics": {"get": operation(
+                "Prometheus metrics (text exposition format); any client certificate of "
+                "the TLS CA", content_type="text/plain", response={"type": "string"})},
         })

@@ -291,7 +291,7 @@ async def _domicile_menu_items(ctx: CenterContext, code: str, resident_code: str
 
 
 # The order a request is placing, once the municipal server is about to be asked.
-ORDER_IN_FLIGHT = "konbini.order_in_flight"
+ORDER_IN_FLIGHT = web.RequestKey("order_in_flight", tuple)
 
 
 def _records_failures(handler: Any) -> Any:

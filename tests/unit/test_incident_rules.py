@@ -173,3 +173,43 @@ def test_the_registry_knows_a_terminal_by_its_certificate(tmp_path: Path) -> Non
             await store.close()
 
     run(scenario())
+
+
+def test_a_later_outcome_waits_for_an_earlier_one_of_the_same_request(tmp_path: Path) -> None:
+    """The outbox never lets a "voided" overtake a "delivered" still being retried."""
+    import aiohttp
+
+    async def scenario() -> None:
+        store = await CenterStore.open(tmp_path / "center.db")
+        try:
+            async with store.writing() as db:  # a municipal server nobody answers at
+                await db.execute(
+                    "INSERT INTO municipalities VALUES (?,?,?,?,?,?,?,?)",
+                    ("131016", "千代田区", "東京都", "https://127.0.0.1:9", "[]", "active",
+                     0, 0))
+            delivered = reconciliation.outcome_body(Outcome.DELIVERED, "")
+            voided = reconciliation.outcome_body(Outcome.VOIDED, "reissued")
+            await reconciliation.owe_outcome(store, request_id="r1", municipality_code="131016",
+                                             body=delivered, now=NOW,
+                                             due=NOW + timedelta(minutes=5))
+            await reconciliation.owe_outcome(store, request_id="r1", municipality_code="131016",
+                                             body=voided, now=NOW)
+            await reconciliation.owe_outcome(store, request_id="r2", municipality_code="131016",
+                                             body=voided, now=NOW)
+            async with aiohttp.ClientSession() as session:
+                assert await reconciliation.deliver_due(store, session, NOW) == 0
+            rows = await store.fetch("SELECT request_id, attempts FROM outcome_outbox "
+                                     "ORDER BY id")
+            # r1's "voided" was not tried while its "delivered" waits; r2 was tried.
+            assert [(r["request_id"], r["attempts"]) for r in rows] == [
+                ("r1", 0), ("r1", 0), ("r2", 1)]
+            assert await reconciliation.pending(store) == 3
+
+            await reconciliation.intend(store, request_id="r3", municipality_code="131016",
+                                        now=NOW, grace=timedelta(minutes=2))
+            await reconciliation.drop_intent(store, "r3")
+            assert await reconciliation.pending(store) == 3
+        finally:
+            await store.close()
+
+    run(scenario())

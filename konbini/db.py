@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -265,9 +266,105 @@ class Repository:
         async with self._read() as connection:
             return (await connection.execute(statement, params)).scalar()
 
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[SqlConnection]:
+        """A unit of work for portable textual SQL (domain modules with tables
+        of their own): committed on exit, rolled back on any error."""
+        async with self._write() as connection:
+            yield SqlConnection(connection)
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
+        async with self._read() as connection:
+            cursor = await SqlConnection(connection).execute(sql, params)
+        return await cursor.fetchall()
+
     async def _run(self, statement: Executable,
                    params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                    ) -> CursorResult[Any]:
         """One statement that writes, in the unit of work or its own transaction."""
         async with self._write() as connection:
             return await connection.execute(statement, params)
+
+
+# -- textual SQL for domain modules that keep small tables of their own ----------
+_QMARK = re.compile(r"\?")
+
+
+def qmark_to_named(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``?`` placeholders (the form the domain modules write) to named binds,
+    so the same statement runs on SQLite and PostgreSQL."""
+    names = iter(range(len(params)))
+    named = _QMARK.sub(lambda _m: f":p{next(names)}", sql)
+    return named, {f"p{i}": value for i, value in enumerate(params)}
+
+
+class SqlRow(Mapping[str, Any]):
+    """A row by column name or by position."""
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+        self._mapping = row._mapping
+
+    def __getitem__(self, key: str | int) -> Any:  # type: ignore[override]
+        return self._row[key] if isinstance(key, int) else self._mapping[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping.keys())
+
+    def __len__(self) -> int:
+        return len(self._mapping)
+
+
+class SqlCursor:
+    def __init__(self, result: CursorResult[Any]) -> None:
+        self.rowcount = result.rowcount
+        self._rows = [SqlRow(r) for r in result.all()] if result.returns_rows else []
+        self.lastrowid = getattr(result, "lastrowid", None)
+
+    async def fetchone(self) -> SqlRow | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[SqlRow]:
+        return list(self._rows)
+
+
+class _Pending:
+    """``await db.execute(…)`` and ``async with db.execute(…) as cur`` both work."""
+
+    def __init__(self, coroutine: Any) -> None:
+        self._coroutine = coroutine
+
+    def __await__(self) -> Any:
+        return self._coroutine.__await__()
+
+    async def __aenter__(self) -> SqlCursor:
+        return await self._coroutine
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+class SqlConnection:
+    """Portable textual SQL (``?`` placeholders) in a unit of work."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Pending:
+        return _Pending(self._execute(sql, params))
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> SqlCursor:
+        named, binds = qmark_to_named(sql, tuple(params))
+        return SqlCursor(await self.connection.execute(text(named), binds))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        named, _ = qmark_to_named(sql, rows[0])
+        await self.connection.execute(
+            text(named), [qmark_to_named(sql, tuple(r))[1] for r in rows])

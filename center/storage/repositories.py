@@ -64,6 +64,7 @@ class SessionRecord:
     municipality_code: str | None
     resident_code: str | None
     closed: bool
+    terminal_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class OrderRecord:
     download_until: datetime
     charged_yen: int | None
     refunded_yen: int | None
+    terminal_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,11 +277,12 @@ class CenterStore(Repository):
     # -- sessions -----------------------------------------------------------
     async def create_session(self, session_id: str, terminal_id: str, chain: str,
                              store_id: str, credential: str, challenge: bytes,
-                             now: datetime) -> None:
+                             now: datetime, terminal_fingerprint: str | None = None) -> None:
         await self._run(t.sessions.insert().values(
             session_id=session_id, terminal_id=terminal_id, chain=chain, store_id=store_id,
             credential=credential, challenge=challenge, challenge_issued_at=ts(now),
-            created_at=ts(now), last_seen_at=ts(now)))
+            created_at=ts(now), last_seen_at=ts(now),
+            terminal_fingerprint=terminal_fingerprint))
 
     async def session(self, session_id: str) -> SessionRecord | None:
         row = await self._one(select(t.sessions).where(t.sessions.c.session_id == session_id))
@@ -290,7 +293,7 @@ class CenterStore(Repository):
             row["credential"], None if row["challenge"] is None else bytes(row["challenge"]),
             dt(row["challenge_issued_at"]), dt(row["last_seen_at"]),
             row["authenticated_at"] is not None, row["serial"], row["municipality_code"],
-            row["resident_code"], row["closed_at"] is not None)
+            row["resident_code"], row["closed_at"] is not None, row["terminal_fingerprint"])
 
     async def consume_challenge(self, session_id: str) -> bool:
         """Atomically take the session's challenge; False if it was already used
@@ -333,7 +336,8 @@ class CenterStore(Repository):
                 terminal_id=order.terminal_id, request_id=request_id,
                 municipality_code=order.municipality_code, type=order.type,
                 copies=order.copies, fee_yen=order.fee_yen, status=order.status,
-                created_at=ts(now), download_until=ts(order.download_until)))
+                created_at=ts(now), download_until=ts(order.download_until),
+                terminal_fingerprint=order.terminal_fingerprint))
             if not certificates:
                 return
             await connection.execute(t.certificates.insert(), [
@@ -354,7 +358,7 @@ class CenterStore(Repository):
         return OrderRecord(row["order_id"], row["session_id"], row["terminal_id"],
                            row["municipality_code"], row["type"], row["copies"], row["fee_yen"],
                            row["status"], dt(row["download_until"]), row["charged_yen"],
-                           row["refunded_yen"])
+                           row["refunded_yen"], row["terminal_fingerprint"])
 
     async def order_certificates(self, order_id: str) -> list[CertificateRecord]:
         rows = await self._all(select(t.certificates)

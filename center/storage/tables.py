@@ -83,7 +83,8 @@ sessions = Table(
     Column("serial", Text),
     Column("municipality_code", Text),
     Column("resident_code", Text),
-    Column("closed_at", Instant))
+    Column("closed_at", Instant),
+    Column("terminal_fingerprint", Text))  # the terminal's certificate (center/terminals.py)
 
 orders = Table(
     "orders", metadata,
@@ -100,7 +101,8 @@ orders = Table(
     Column("download_until", Instant, nullable=False),
     Column("charged_yen", Integer),
     Column("refunded_yen", Integer),
-    Column("settled_at", Instant))
+    Column("settled_at", Instant),
+    Column("terminal_fingerprint", Text))
 
 certificates = Table(
     "certificates", metadata,
@@ -178,3 +180,60 @@ refusals = Table(
     Column("terminal_id", Text, nullable=False, server_default=""),
     Column("at", Instant, nullable=False),
     Index("refusals_at", "at"))
+
+# -- incidents (issue 14): identifiers and codes only, never personal data --------
+incidents = Table(
+    "incidents", metadata,
+    Column("incident_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("municipality_code", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("order_id", Text),
+    Column("certificate_id", Text),
+    Column("request_id", Text),
+    Column("terminal_id", Text),
+    Column("detail_code", Text),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_at", Instant, nullable=False),
+    Column("acknowledged_at", Instant),
+    Column("resolved_at", Instant),
+    Column("updated_at", Instant, nullable=False),
+    Index("incidents_municipality", "municipality_code", "created_at"))
+
+# Outcomes owed to municipal servers (交付履歴の照合), kept until acknowledged.
+outcome_outbox = Table(
+    "outcome_outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("municipality_code", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Instant, nullable=False),
+    Column("delivered_at", Instant),
+    Column("result", Integer),
+    Index("outcome_outbox_request", "request_id"),
+    Index("outcome_outbox_due", "delivered_at", "next_attempt_at"),
+    sqlite_autoincrement=True)
+
+# Terminal registry: a kiosk is known by its certificate's fingerprint, not its CN.
+terminals = Table(
+    "terminals", metadata,
+    Column("fingerprint", Text, primary_key=True),
+    Column("terminal_id", Text, nullable=False),
+    Column("chain", Text, nullable=False),
+    Column("store_id", Text, nullable=False),
+    Column("address", Text, nullable=False, server_default=""),
+    Column("hours", Text, nullable=False, server_default=""),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("enrolled_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False))
+
+chains = Table(
+    "chains", metadata,
+    Column("chain", Text, primary_key=True),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("smartphone", Integer, nullable=False),
+    Column("updated_at", Instant, nullable=False))

@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 from konbini.db import Database, Repository, insert, sqlite_url
 from konbini.migrations import upgrade
 
+from ..outcomes import summary
 from ..residents import (
     IN_HOUSEHOLD,
     STATUSES,
@@ -438,8 +439,46 @@ class Register(Repository):
             select(h.request_id, h.type, h.copies, h.issued_at, h.terminal_id, h.chain,
                    h.store_id, h.certificate_numbers)
             .where(h.resident_code == resident_code).order_by(h.issued_at.desc()))
-        return [{**dict(row), "certificate_numbers": json.loads(row["certificate_numbers"])}
-                for row in rows]
+        history = []
+        for row in rows:
+            numbers = json.loads(row["certificate_numbers"])
+            outcomes = await self.issuance_outcomes(row["request_id"])
+            history.append({**dict(row), "certificate_numbers": numbers,
+                            # Addition (reconciliation): undelivered until the center reports.
+                            "outcome": summary(numbers, {n: o["outcome"]
+                                                         for n, o in outcomes.items()}),
+                            "outcomes": [{"certificate_number": n, **o}
+                                         for n, o in sorted(outcomes.items())]})
+        return history
+
+    async def issued_numbers(self, request_id: str) -> list[str] | None:
+        """The certificate numbers a request was issued, or None if it never was."""
+        h = t.issuance_history.c
+        row = await self._one(select(h.certificate_numbers).where(h.request_id == request_id))
+        return None if row is None else list(json.loads(row["certificate_numbers"]))
+
+    async def issuance_outcomes(self, request_id: str) -> dict[str, dict[str, str]]:
+        """Each reported copy's outcome, reason and when it was reported."""
+        o = t.issuance_outcomes.c
+        rows = await self._all(select(o.certificate_number, o.outcome, o.reason, o.reported_at)
+                               .where(o.request_id == request_id))
+        return {r["certificate_number"]: {"outcome": r["outcome"], "reason": r["reason"],
+                                          "reported_at": r["reported_at"]} for r in rows}
+
+    async def record_outcomes(self, request_id: str, outcomes: list[tuple[str, str, str]],
+                              at: datetime) -> None:
+        """The center's report; a later report of a copy replaces the earlier one
+        (delivered, then voided by the municipality)."""
+        if not outcomes:
+            return
+        async with self._write() as connection:
+            statement = insert(connection, t.issuance_outcomes)
+            await connection.execute(statement.on_conflict_do_update(
+                index_elements=["request_id", "certificate_number"],
+                set_={c: statement.excluded[c] for c in ("outcome", "reason", "reported_at")}),
+                [{"request_id": request_id, "certificate_number": number, "outcome": outcome,
+                  "reason": reason, "reported_at": at.isoformat()}
+                 for number, outcome, reason in outcomes])
 
     async def next_certificate_numbers(self, count: int, year: int) -> list[int]:
         """Reserve ``count`` consecutive serial numbers for ``year``: one

@@ -163,3 +163,13 @@ clerk_log = Table(
     Column("action", Text, nullable=False),
     Column("target", Text, nullable=False),
     sqlite_autoincrement=True)
+
+# What became of each issued certificate, as the center reports it (outcomes.py).
+issuance_outcomes = Table(
+    "issuance_outcomes", metadata,
+    Column("request_id", Text, nullable=False),
+    Column("certificate_number", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("reported_at", Text, nullable=False),
+    PrimaryKeyConstraint("request_id", "certificate_number"))

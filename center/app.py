@@ -14,6 +14,7 @@ from aiohttp import web
 
 from konbini.clock import Clock
 from konbini.devpki import load_jpki_ca
+from konbini.health import add_health_routes, start_health_listener
 from konbini.http import (
     access_log_middleware,
     client_role_middleware,
@@ -26,9 +27,10 @@ from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, municipality_api, operations_api
+from . import dev_api, dev_state, inquiry_site, kiosk_api, municipality_api, operations_api
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
+from .health import health_info, readiness
 from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
@@ -71,7 +73,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     ca_key, ca_certificate = load_jpki_ca(config.pki_dir)
-    store = await CenterStore.open(config.database)
+    # A worker of `serve --workers N` only opens; `python -m center migrate` made the tables.
+    store = await CenterStore.open(config.database, create=config.worker_index is None)
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()
@@ -101,6 +104,7 @@ async def upkeep(ctx: CenterContext) -> None:
                 status = "active" if healthy else "unreachable"
                 if status != found[1]:
                     await ctx.store.set_municipality_status(code, status, now)
+            await ctx.store.shared.forget_order_keys(now.timestamp() - 86400)
         except Exception:
             log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)
@@ -111,7 +115,8 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
         request_id_middleware, access_log_middleware, problem_middleware,
         client_role_middleware(ROLE_RULES),
-        rate_limit_middleware, refusal_recorder])
+        rate_limit_middleware, refusal_recorder,
+        *([dev_state.dev_state_middleware] if ctx.config.dev_mode else [])])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
@@ -131,6 +136,7 @@ def create_public_app(ctx: CenterContext) -> web.Application:
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
+    add_health_routes(app, lambda: readiness(ctx), **health_info(ctx))  # /healthz, /readyz
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
     return app
 
@@ -145,15 +151,26 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     await api_runner.setup()
     await public_runner.setup()
     tls = server_context(config.tls_cert, config.tls_key, config.tls_ca)
-    await web.TCPSite(api_runner, config.host, config.api_port, ssl_context=tls).start()
-    await web.TCPSite(public_runner, config.host, config.public_port).start()
+    reuse = config.reuse_port  # several workers share the port (SO_REUSEPORT)
+    await web.TCPSite(api_runner, config.host, config.listen_api_port, ssl_context=tls,
+                      reuse_port=reuse).start()
+    await web.TCPSite(public_runner, config.host, config.public_port, reuse_port=reuse).start()
+    health_runner = None
+    if config.listen_health_port is not None:
+        health_runner = await start_health_listener(
+            config.host, config.listen_health_port, lambda: readiness(ctx), **health_info(ctx))
     task = asyncio.create_task(upkeep(ctx))
-    log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d",
-             config.host, config.api_port, config.host, config.public_port)
+    log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d%s",
+             config.host, config.listen_api_port, config.host, config.public_port,
+             "" if config.worker_index is None else f" (worker {config.worker_index})")
     try:
         yield ctx
     finally:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if health_runner is not None:
+            await health_runner.cleanup()
         await api_runner.cleanup()
         await public_runner.cleanup()
         await ctx.municipal.close()

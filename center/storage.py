@@ -16,13 +16,14 @@ from typing import Any
 
 import aiosqlite
 
-from konbini.sqlite import open_database
+from konbini.sqlite import open_database, truncate_wal
 
 from .calendar import MaintenanceWindow
 from .ledger_store import LEDGER_SCHEMA, EntryContext, LedgerStore
 from .model import orders as order_model
 from .model.settlement import jst_date
 from .municipalities import Registration, parse_services
+from .shared_state import SHARED_SCHEMA, SharedState
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -63,7 +64,7 @@ CREATE INDEX IF NOT EXISTS certificates_order ON certificates(order_id);
 CREATE TABLE IF NOT EXISTS order_pdfs (
     certificate_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, pdf BLOB NOT NULL,
     expires_at REAL NOT NULL);
-""" + LEDGER_SCHEMA
+""" + LEDGER_SCHEMA + SHARED_SCHEMA
 
 
 def ts(value: datetime) -> float:
@@ -141,10 +142,25 @@ class CenterStore:
         self._write_lock = asyncio.Lock()
         # The settlement ledger, contracts, fee periods and refusals (center/ledger_store.py).
         self.ledger = LedgerStore(db, self._write_lock)
+        # Leases, rate budgets, Idempotency-Keys, dev settings: what every worker shares.
+        self.shared = SharedState(db, self._write_lock)
 
     @classmethod
-    async def open(cls, path: Path) -> CenterStore:
-        return cls(await open_database(path, SCHEMA))
+    async def open(cls, path: Path, *, create: bool = True) -> CenterStore:
+        """``create``: apply the schema (``python -m center migrate``); a worker
+        of ``serve --workers N`` only opens what the migration made."""
+        return cls(await open_database(path, SCHEMA if create else None))
+
+    async def ping(self) -> None:
+        """One round trip to the database (``GET /readyz``)."""
+        async with self._db.execute("SELECT 1") as cur:
+            await cur.fetchone()
+
+    async def scrub_deleted_pdfs(self) -> bool:
+        """After PDFs were deleted (zeroed in place by secure_delete), truncate
+        the WAL, which still holds the pages they were written in."""
+        async with self._write_lock:
+            return await truncate_wal(self._db)
 
     async def close(self) -> None:
         await self._db.close()
@@ -411,7 +427,10 @@ class CenterStore:
         """Record the print result once: charge the printed copies, void and
         refund the rest. None if the order was already settled or voided."""
         async with self._write_lock:
-            return await self._settle(order_id, printed, failed, now)
+            settled = await self._settle(order_id, printed, failed, now)
+            if settled is not None:
+                await truncate_wal(self._db)  # no copy of the PDF stays in the WAL file
+            return settled
 
     async def _settle(self, order_id: str, printed: set[str], failed: dict[str, str],
                       now: datetime, final_status: str = "settled") -> tuple[int, int] | None:
@@ -468,6 +487,8 @@ class CenterStore:
                                    final_status=order_model.OrderStatus.VOIDED)
             await self._db.execute("DELETE FROM order_pdfs WHERE expires_at <= ?", (ts(now),))
             await self._db.commit()
+            if expired:
+                await truncate_wal(self._db)
         return expired
 
     async def count(self, table: str) -> int:

@@ -1,19 +1,59 @@
-"""Opening a service's embedded SQLite database."""
+"""Opening a service's embedded SQLite database.
+
+Several worker processes may open the same file (SQLite in WAL mode is safe
+across processes); the schema is applied by a migration step of its own
+(``python -m center migrate``, ``python -m municipal_server migrate``), so a
+worker only opens. The files hold personal data (the resident register) and,
+for minutes, certificates: 0600 in a 0700 directory, and deleted content is
+overwritten (``secure_delete``) rather than left in free pages."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
 import aiosqlite
 
+# How long a writer waits for another process's write to finish before
+# SQLITE_BUSY. Several workers write the same file; their transactions are
+# milliseconds long, so this is only reached when something is badly wrong.
+BUSY_TIMEOUT_SECONDS = 30.0
+PRIVATE_DIRECTORY, PRIVATE_FILE = 0o700, 0o600
 
-async def open_database(path: Path, schema: str) -> aiosqlite.Connection:
-    """Open (creating if need be) the database at ``path`` with rows by name,
-    and apply ``schema`` (idempotent ``CREATE … IF NOT EXISTS`` statements)."""
+
+def make_private(path: Path) -> None:
+    """The database file (and its -wal/-shm companions) 0600 in a 0700 directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(path)
+    os.chmod(path.parent, PRIVATE_DIRECTORY)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    for companion in (path, path.with_name(path.name + "-wal"),
+                      path.with_name(path.name + "-shm")):
+        if companion.exists():
+            os.chmod(companion, PRIVATE_FILE)
+
+
+async def open_database(path: Path, schema: str | None = None) -> aiosqlite.Connection:
+    """Open the database at ``path`` with rows by name. With ``schema``
+    (idempotent ``CREATE … IF NOT EXISTS`` statements) create what is missing:
+    that is the migration step's job; a worker passes None and only opens."""
+    make_private(path)
+    db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     db.row_factory = sqlite3.Row
-    await db.executescript(schema)
-    await db.commit()
+    # Per connection: zero deleted content (a settled order's PDF) in place.
+    await db.execute("PRAGMA secure_delete = ON")
+    if schema is not None:
+        await db.executescript(schema)
+        await db.commit()
+    make_private(path)  # the -wal and -shm files exist now
     return db
+
+
+async def truncate_wal(db: aiosqlite.Connection) -> bool:
+    """Copy the WAL into the database and truncate it to nothing, so pages a
+    deleted row once lived in are gone from the WAL file too. False when
+    another connection's reader kept it from finishing (try again later)."""
+    async with db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+        row = await cur.fetchone()
+    return row is not None and row[0] == 0

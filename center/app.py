@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -32,6 +33,7 @@ from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .health import health_info, readiness
 from .jpki import JpkiAuthority
+from .leases import UPKEEP, Lease
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
@@ -87,9 +89,17 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
 
 async def upkeep(ctx: CenterContext) -> None:
     """Void orders whose result never came, drop their PDFs, close idle
-    sessions, and re-check municipal servers' health."""
+    sessions, and re-check municipal servers' health. With several workers
+    only the holder of the ``upkeep`` lease (center/leases.py) does a round."""
+    # Long enough to outlast one round (health checks time out after 3 s each).
+    lease = Lease(ctx.store.shared, UPKEEP, ttl_seconds=3 * UPKEEP_SECONDS + 15)
     while True:
         try:
+            if not await lease.hold():
+                await asyncio.sleep(UPKEEP_SECONDS)
+                continue
+            if ctx.config.dev_mode:
+                await dev_state.apply(ctx)  # the clock another worker may have moved
             now = ctx.clock.now()
             voided = await ctx.store.expire_orders(now)
             if voided:
@@ -104,7 +114,8 @@ async def upkeep(ctx: CenterContext) -> None:
                 status = "active" if healthy else "unreachable"
                 if status != found[1]:
                     await ctx.store.set_municipality_status(code, status, now)
-            await ctx.store.shared.forget_order_keys(now.timestamp() - 86400)
+            await ctx.store.shared.forget_order_keys(time.time() - 86400)
+            await ctx.store.scrub_deleted_pdfs()  # if a settlement's own truncation was busy
         except Exception:
             log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)

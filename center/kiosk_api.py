@@ -46,6 +46,7 @@ from .context import CenterContext, context
 from .fees import with_fees_in_force
 from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
+from .order_keys import idempotent_order
 from .qr_keys import NoCurrentKey
 from .refusals import note_municipality
 from .storage import CertificateRecord, OrderRecord, SessionRecord
@@ -279,6 +280,11 @@ async def _domicile_menu_items(ctx: CenterContext, code: str, resident_code: str
 
 @routes.post("/v1/sessions/{session_id}/orders")
 async def create_order(request: web.Request) -> web.Response:
+    # A resend with the same Idempotency-Key gets the same order (order_keys.py).
+    return await idempotent_order(request, _create_order)
+
+
+async def _create_order(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, ORDER_CREATE)
     cert_type = CertificateType(body["type"])

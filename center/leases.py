@@ -8,19 +8,13 @@ renews it every round; if it dies, another worker takes it once it lapses."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import time
+
+from konbini.workers import holder_id
 
 from .shared_state import SharedState
 
 UPKEEP = "upkeep"
-
-
-def holder_id() -> str:
-    """This process, unmistakably (a pid is reused; the random part is not)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Lease:

@@ -43,7 +43,7 @@ defaults
     timeout server 120s
     # A connection refused by a dead worker is tried again on another.
     retries 3
-    option redispatch
+    option redispatch 1
 
 frontend center_api
     bind {host}:{listen_port}

@@ -12,7 +12,10 @@ supervisor exits with status 1 once none is left. SIGTERM/SIGINT stop all."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,3 +77,26 @@ def supervise(module: str, argv: Sequence[str], count: int,
         except subprocess.TimeoutExpired:
             child.kill()
     return 1 if died else 0
+
+
+def holder_id() -> str:
+    """This process, unmistakably (a pid is reused; the random part is not):
+    ``host:pid:random``, the owner of a claim or lease in the database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when ``holder`` (:func:`holder_id`) was a process of this host
+    that no longer runs: its claims can be taken over at once rather than
+    after they go stale. A holder on another host is never judged gone."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,6 +23,7 @@ import aiosqlite
 
 from konbini.problems import Problem
 from konbini.sqlite import truncate_wal
+from konbini.workers import holder_gone, holder_id
 
 CLAIMS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS issuance_claims (
@@ -54,7 +53,7 @@ class IssuanceClaims:
     def __init__(self, db: aiosqlite.Connection, write_lock: asyncio.Lock) -> None:
         self._db = db
         self._write_lock = write_lock
-        self.holder = f"{os.getpid()}:{secrets.token_hex(4)}"
+        self.holder = holder_id()
 
     async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
         async with self._write_lock:
@@ -85,7 +84,8 @@ class IssuanceClaims:
                 (request_id, digest, self.holder, now)) == 1
             row = None if won else await self._row(request_id)
             if not won and row is not None and row["response"] is None and (
-                    row["claimed_at"] < now - STALE_CLAIM_SECONDS):
+                    row["claimed_at"] < now - STALE_CLAIM_SECONDS
+                    or holder_gone(row["claimed_by"])):
                 won = await self._write(  # its worker died mid-way: take it over
                     "UPDATE issuance_claims SET claimed_by = ?, claimed_at = ? "
                     "WHERE request_id = ? AND claimed_by = ? AND response IS NULL",

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         admin_port=admin_port or None,
         # --no-migrate: `migrate` made the register; the server only opens it.
         worker_index=args.worker_index if args.worker_index is not None
-        else (0 if args.no_migrate else None), health_port=args.health_port)
+        else (0 if args.no_migrate else None), health_port=args.health_port,
+        reuse_port=args.worker_index is not None)
     asyncio.run(serve_until_stopped(lambda: running_municipal_server(config)))
 
 

@@ -51,6 +51,7 @@ class MunicipalConfig:
     # A worker of `serve --workers N` (konbini/workers.py): the workers share the
     # port and the admin port (SO_REUSEPORT) and only open the register.
     worker_index: int | None = None
+    reuse_port: bool = False  # set by the supervisor's workers only
     # A plain-HTTP listener with only /healthz and /readyz; worker i on + i.
     health_port: int | None = None
 
@@ -114,7 +115,7 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
                            center)
     runner = web.AppRunner(create_app(ctx), access_log=None)
     await runner.setup()
-    reuse = config.worker_index is not None
+    reuse = config.reuse_port
     await web.TCPSite(runner, config.host, config.port, reuse_port=reuse,
                       ssl_context=server_context(config.cert, config.key, config.ca)).start()
     health_runner = None

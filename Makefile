@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-DEBIAN_PACKAGES := fonts-ipafont-mincho chromium haproxy postgresql
+DEBIAN_PACKAGES := fonts-ipafont-mincho fonts-ipafont-gothic chromium haproxy postgresql
 
 .PHONY: setup debian-packages demo demo-cluster test pki lint clean
 

@@ -2,8 +2,8 @@
 before any worker starts (workers of ``serve --workers N`` only open).
 
 Creates the tables that are missing (an existing demo ``var/`` keeps its
-data), makes the first QR signing key, clears the test environment's
-settings of a previous run and records this run's ``KONBINI_CLOCK``, so that
+data), makes the first QR signing key, makes the operator's console
+token, clears the test environment's settings of a previous run and records this run's ``KONBINI_CLOCK``, so that
 every worker's clock stands at the same instant."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from konbini.clock import Clock
 
 from . import dev_state
 from .config import CenterConfig
+from .console_auth import load_or_create_token
 from .qr_keys import QrKeyring
 from .storage import CenterStore
 
@@ -27,3 +28,4 @@ async def migrate(config: CenterConfig, clock: Clock) -> None:
     finally:
         await store.close()
     QrKeyring.load_or_create(config.qr_key_dir, clock.now())
+    load_or_create_token(config.operator_token_file)  # not raced by the workers

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from konbini.clock import Clock
-from konbini.http import configure_logging
+from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 from konbini.workers import supervise
 
@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 help="do not seed the demo personas into an empty register")
     migrate_parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                                 help="also seed N numbered one-person households")
+    add_log_format_argument(serve)
     admin_cli.add_parser(sub)
     add_seed_parser(sub)
     samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"register ready: {var_dir / 'register.db'}")
         return
     configure_logging(f"municipal-{profile.code}" if args.worker_index is None
-                      else f"municipal-{profile.code}-{args.worker_index}")
+                      else f"municipal-{profile.code}-{args.worker_index}", args.log_format)
     if args.worker_index is None and (args.workers > 1 or args.no_migrate):
         if not args.no_migrate:
             asyncio.run(migrate(var_dir / "register.db", var_dir, profile.code,

@@ -106,6 +106,7 @@ def _terminals(cluster: Cluster, tmp_path: Path, count: int, prefix: str) -> lis
         cert, key = issue_tls_client_cert(pki, subject, tmp_path / f"{prefix}-{i:02d}")
         terminals.append(Terminal(cluster.topology.center_url, cert, key,
                                   cluster.pki / "tls-ca.cert.pem"))
+    cluster.topology.enrol_terminals([t.cert for t in terminals])  # the center's registry
     return terminals
 
 

@@ -2,9 +2,10 @@
 before any worker starts (workers of ``serve --workers N`` only open).
 
 Creates the tables that are missing (an existing demo ``var/`` keeps its
-data), makes the first QR signing key, makes the operator's console
-token, clears the test environment's settings of a previous run and records this run's ``KONBINI_CLOCK``, so that
-every worker's clock stands at the same instant."""
+data), makes the first QR signing key and the operator's console token,
+clears the test environment's settings of a previous run and records this
+run's ``KONBINI_CLOCK``, so that every worker's clock stands at the same
+instant."""
 
 from __future__ import annotations
 

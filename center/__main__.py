@@ -11,11 +11,12 @@ from pathlib import Path
 from konbini.clock import Clock
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
+from konbini.workers import supervise
 
 from . import report_cli
 from .app import running_center
 from .config import CenterConfig
-from .storage import migrate_database
+from .migrate import migrate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,20 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
+        add_worker_arguments(p)
+        add_database_argument(p)
         p.add_argument("--console-port", type=int, default=8090,
                        help="the operator's console on --console-host (default 8090; 0: off)")
         p.add_argument("--console-host", default="127.0.0.1",
                        help="the console listens on loopback unless told otherwise")
         add_log_format_argument(p)
-        add_database_argument(p)
-        p.add_argument("--no-migrate", action="store_true",
-                       help="only open the database (`python -m center migrate` made it)")
-    migrate = sub.add_parser(
-        "migrate", help="create or upgrade the database to the newest schema, once, "
-                        "before the workers start")
-    migrate.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
-                         help="state directory (default: var)")
-    add_database_argument(migrate)
     verify = sub.add_parser(
         "verify", help="check a certificate's QR code offline against a saved trust list")
     verify.add_argument("file", type=Path, help="the certificate's PDF, or a PNG/JPEG scan")
@@ -61,6 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
     report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
+    migrate = sub.add_parser(
+        "migrate", help="create or upgrade the database and keys, once, before the workers")
+    migrate.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
+                         help="state directory (default: var)")
+    add_database_argument(migrate)
     from .operator_cli import add_parsers  # terminals, report incidents
 
     add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
@@ -71,6 +70,21 @@ def add_database_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", metavar="URL",
                         help="postgresql://user@host:port/db or sqlite:///path (default: "
                              "KONBINI_DATABASE_URL, else SQLite in VAR/center/center.db)")
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """Several workers (konbini/workers.py); see README, "Several workers"."""
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="run N worker processes sharing the database (default 1)")
+    parser.add_argument("--port-per-worker", action="store_true",
+                        help="worker i listens on --api-port + i (a balancer in front) "
+                             "instead of all sharing --api-port (SO_REUSEPORT)")
+    parser.add_argument("--health-port", type=int, metavar="PORT",
+                        help="plain-HTTP /healthz and /readyz; worker i on PORT + i")
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-migrate", action="store_true",
+                        help="do not create or upgrade the database first "
+                             "(`python -m center migrate` did)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,21 +108,25 @@ def main(argv: list[str] | None = None) -> None:
         now = Clock.from_env().now()
         print((list_keys if args.action == "list" else rotate_keys)(directory, now))
         return
-    if args.command == "migrate":
-        config = CenterConfig(var_dir=args.var / "center", database_url=args.database_url)
-        before, after = asyncio.run(migrate_database(config.database_url_resolved))
-        print(f"center database at revision {after} (was {before or 'un-versioned'})")
-        return
-    configure_logging("center", args.log_format)
+    configure_logging("center" if args.worker_index is None
+                      else f"center-{args.worker_index}", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           database_url=args.database_url,
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
                           rate_limit_per_minute=args.rate_limit,
                           console_port=args.console_port or None,
-                          console_host=args.console_host)
-    if not args.no_migrate:  # one process: it is the one step (workers: see `migrate`)
-        asyncio.run(migrate_database(config.database_url_resolved))
+                          console_host=args.console_host,
+                          worker_index=args.worker_index,
+                          port_per_worker=args.port_per_worker, health_port=args.health_port)
+    if args.command == "migrate":
+        before, after = asyncio.run(migrate(config, Clock.from_env()))
+        print(f"center database at revision {after} (was {before or 'un-versioned'})")
+        return
+    if args.worker_index is None and not args.no_migrate:
+        asyncio.run(migrate(config, Clock.from_env()))
+    if args.workers > 1 and args.worker_index is None:
+        sys.exit(supervise("center", sys.argv[1:], args.workers))
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

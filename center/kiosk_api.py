@@ -48,6 +48,7 @@ from .fees import with_fees_in_force
 from .jpki import CARD_REVOKED_JA, CARD_SUSPENDED_JA
 from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
+from .order_keys import idempotent_order
 from .qr_keys import NoCurrentKey
 from .refusals import note_municipality
 from .storage import CertificateRecord, OrderRecord, SessionRecord
@@ -314,6 +315,11 @@ def _records_failures(handler: Any) -> Any:
 @routes.post("/v1/sessions/{session_id}/orders")
 @_records_failures
 async def create_order(request: web.Request) -> web.Response:
+    # A resend with the same Idempotency-Key gets the same order (order_keys.py).
+    return await idempotent_order(request, _create_order)
+
+
+async def _create_order(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, ORDER_CREATE)
     cert_type = CertificateType(body["type"])

@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, operation
 from konbini.schemas import MENU
 
-from . import incident_api, maintenance_site, operations_api, terminal_api
+from . import health, incident_api, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -192,7 +192,9 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **operations_api.openapi_paths(),
         **incident_api.openapi_paths(),
         **terminal_api.openapi_paths(),
+        **health.openapi_paths(),
     }
+    health.document_idempotency_key(paths)
     if dev_mode:
         paths["/v1/dev/clock"] = {
             "get": operation("Test environments: the center's clock"),

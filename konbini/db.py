@@ -179,6 +179,15 @@ class Database:
             row = result.fetchone()
         return row is not None and row[0] == 0
 
+    async def vacuum(self) -> None:
+        """SQLite: rewrite the file, so pages deleted rows spilled into are gone
+        (outside any transaction, as VACUUM must be). PostgreSQL: nothing."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+
     async def close(self) -> None:
         await self.engine.dispose()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,6 +40,7 @@ from .eligibility import (
     resident_refusal,
     type_refusal,
 )
+from .issuance_claims import without_pdfs
 from .profile import Profile
 from .register import (
     MOVING_OUT,
@@ -96,10 +96,6 @@ class Issuer:
     def __init__(self, profile: Profile, register: Register) -> None:
         self.profile = profile
         self.register = register
-        # One lock per request id, so a retry that races its original waits for
-        # it and then returns the very same certificates.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary())
 
     # -- who is asking -------------------------------------------------------
     async def eligible_holder(self, resident_code: str, day: date
@@ -216,16 +212,9 @@ class Issuer:
 
     # -- issuing ----------------------------------------------------------------
     async def issue(self, request: dict[str, Any]) -> dict[str, Any]:
-        request_id = request["request_id"]
-        lock = self._locks.setdefault(request_id, asyncio.Lock())
-        async with lock:
-            done = await self.register.issuance(request_id)
-            if done is not None:
-                if (done.resident_code, done.type, done.copies) != (
-                        request["resident_code"], request["type"], request["copies"]):
-                    raise Problem("conflict", "this request_id was used for another request")
-                return done.response
-            return await self._issue_new(request)
+        # Once per request_id across every worker: a claim in the database
+        # (municipal_server/issuance_claims.py), not a lock in this process.
+        return await self.register.claims.issue_once(request, lambda: self._issue_new(request))
 
     async def _issue_new(self, request: dict[str, Any]) -> dict[str, Any]:
         day = issue_day(request["at"])
@@ -262,7 +251,7 @@ class Issuer:
         response = {"fee_yen": fee * copies, "certificates": certificates}
         await self.register.record_issuance(
             Issuance(request["request_id"], holder.resident_code, cert_type.value, copies,
-                     options, response),
+                     options, without_pdfs(response)),  # 交付履歴: numbers and digests
             datetime.now(TOKYO), request["kiosk"], numbers)
         return response
 

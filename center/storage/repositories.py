@@ -25,6 +25,7 @@ from ..calendar import MaintenanceWindow
 from ..model import orders as order_model
 from ..model.settlement import jst_date
 from ..municipalities import Registration, parse_services
+from ..shared_state import SharedState
 from . import tables as t
 from .ledger import EntryContext, LedgerStore
 
@@ -149,6 +150,8 @@ class CenterStore(Repository):
         # The settlement ledger, contracts, fee periods and refusals, in the same
         # unit of work as this store when it has one.
         self.ledger = LedgerStore(database, connection)
+        # Leases, rate budgets, Idempotency-Keys, dev settings: what every worker shares.
+        self.shared = SharedState(database, connection)
 
     @classmethod
     async def open(cls, target: str | Path, *, migrate: bool = False) -> CenterStore:
@@ -162,6 +165,16 @@ class CenterStore(Repository):
 
     async def close(self) -> None:
         await self.database.close()
+
+    async def ping(self) -> None:
+        """One round trip to the database (``GET /readyz``); raises when unreachable."""
+        await self._scalar(select(literal(1)))
+
+    async def scrub_deleted_pdfs(self) -> bool:
+        """After PDFs were deleted (zeroed in place by SQLite's secure_delete),
+        truncate the WAL, which still holds the pages they were written in.
+        PostgreSQL: nothing to do here (its files are the server's)."""
+        return await self.database.checkpoint()
 
     # -- municipalities ---------------------------------------------------
     async def upsert_municipality(self, registration: Registration, services: list[dict],
@@ -386,7 +399,10 @@ class CenterStore(Repository):
                            failed: dict[str, str], now: datetime) -> tuple[int, int] | None:
         """Record the print result once: charge the printed copies, void and
         refund the rest. None if the order was already settled or voided."""
-        return await self._settle(order_id, printed, failed, now)
+        settled = await self._settle(order_id, printed, failed, now)
+        if settled is not None and self._connection is None:
+            await self.scrub_deleted_pdfs()  # no copy of the PDF stays in the WAL file
+        return settled
 
     async def _settle(self, order_id: str, printed: set[str], failed: dict[str, str],
                       now: datetime, final_status: str = "settled") -> tuple[int, int] | None:
@@ -443,6 +459,8 @@ class CenterStore(Repository):
                                   final_status=order_model.OrderStatus.VOIDED) is not None:
                 voided.append(row["order_id"])
         await self._run(delete(t.order_pdfs).where(t.order_pdfs.c.expires_at <= ts(now)))
+        if rows:
+            await self.scrub_deleted_pdfs()
         return voided
 
     async def count(self, table: str) -> int:

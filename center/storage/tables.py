@@ -237,3 +237,33 @@ chains = Table(
     Column("name", Text, nullable=False, server_default=""),
     Column("smartphone", Integer, nullable=False),
     Column("updated_at", Instant, nullable=False))
+
+# -- what every center worker shares (center/shared_state.py) ---------------------
+leases = Table(
+    "leases", metadata,
+    Column("name", Text, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("rounds", Integer, nullable=False, server_default="0"))
+
+rate_buckets = Table(
+    "rate_buckets", metadata,
+    Column("terminal_id", Text, primary_key=True),
+    Column("tokens", Double, nullable=False),
+    Column("updated", Double, nullable=False))
+
+order_keys = Table(
+    "order_keys", metadata,
+    Column("terminal_id", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("request_sha256", Text, nullable=False),
+    Column("claimed_by", Text, nullable=False),
+    Column("claimed_at", Double, nullable=False),
+    Column("status", Integer),
+    Column("response", Text),
+    PrimaryKeyConstraint("terminal_id", "idempotency_key"))
+
+dev_settings = Table(
+    "dev_settings", metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False))

@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 from konbini.db import Database, Repository, insert, sqlite_url
 from konbini.migrations import upgrade
 
+from ..issuance_claims import IssuanceClaims
 from ..outcomes import summary
 from ..residents import (
     IN_HOUSEHOLD,
@@ -126,6 +127,11 @@ def _seal_row(seal: SealRegistration) -> dict[str, Any]:
 
 class Register(Repository):
     """The municipality's register over its database (SQLite or PostgreSQL)."""
+
+    def __init__(self, database: Database, connection: Any = None) -> None:
+        super().__init__(database, connection)
+        # request_id claims: issuance once across workers (issuance_claims.py).
+        self.claims = IssuanceClaims(database, connection)
 
     @classmethod
     async def open(cls, target: str | Path, *, migrate: bool = False) -> Register:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -173,3 +174,13 @@ issuance_outcomes = Table(
     Column("reason", Text, nullable=False, server_default=""),
     Column("reported_at", Text, nullable=False),
     PrimaryKeyConstraint("request_id", "certificate_number"))
+
+# request_id claims: a request is issued once across workers (issuance_claims.py).
+issuance_claims = Table(
+    "issuance_claims", metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("request_sha256", Text, nullable=False),
+    Column("claimed_by", Text, nullable=False),
+    Column("claimed_at", Double, nullable=False),  # epoch seconds
+    Column("response", Text),
+    Column("keep_until", Double))

@@ -1,0 +1,91 @@
+"""HAProxy (Debian's ``haproxy`` package) in front of the center's workers.
+
+TCP mode: HAProxy passes the TLS bytes through, so mutual TLS still ends at
+the center and the center still sees the terminal's certificate. Each
+worker listens on its own port; HAProxy checks each worker's plain-HTTP
+``GET /readyz`` (its health port) every second and takes a worker out after
+two failures (a worker killed with -9 fails at once: connection refused), and
+a connection that cannot reach its worker is sent to another (``option
+redispatch``). Used by ``make demo-cluster`` and tests/e2e/test_cluster.py."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One worker: where its API listens and where its health is checked."""
+
+    name: str
+    port: int
+    health_port: int
+
+
+def config_text(listen_port: int, backends: Sequence[Backend], *,
+                host: str = "127.0.0.1", check_interval_ms: int = 1000) -> str:
+    servers = "\n".join(
+        f"    server {b.name} {host}:{b.port} check port {b.health_port}" for b in backends)
+    return f"""# Written by konbini/haproxy.py; regenerated at every start.
+global
+    maxconn 4096
+
+defaults
+    mode tcp
+    timeout connect 5s
+    # A kiosk's call may wait for a municipal server (15 s) and the finishing.
+    timeout client 120s
+    timeout server 120s
+    # A connection refused by a dead worker is tried again on another.
+    retries 3
+    option redispatch 1
+
+frontend center_api
+    bind {host}:{listen_port}
+    default_backend center_workers
+
+backend center_workers
+    balance leastconn
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter {check_interval_ms} fall 2 rise 2 on-marked-down shutdown-sessions
+{servers}
+"""
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or (
+        "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if found is None:
+        raise RuntimeError("haproxy is not installed: `make setup` installs the Debian "
+                           "package (scripts/ensure-debian-packages haproxy)")
+    return found
+
+
+def start_haproxy(directory: Path, listen_port: int, backends: Sequence[Backend], *,
+                  log_file: Path | None = None) -> subprocess.Popen[bytes]:
+    """Write ``directory/haproxy.cfg``, check it, and start HAProxy in the
+    foreground (``-db``); stop it with :func:`stop_haproxy`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "haproxy.cfg"
+    config.write_text(config_text(listen_port, backends), encoding="utf-8")
+    binary = haproxy_binary()
+    subprocess.run([binary, "-c", "-q", "-f", str(config)], check=True)
+    out = log_file.open("ab") if log_file is not None else None
+    return subprocess.Popen([binary, "-db", "-f", str(config)], stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_haproxy(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGUSR1)  # soft stop: finish the open connections
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,202 @@
+"""Cross-worker state, without a server: two connections to one SQLite file
+stand for two worker processes. Leases, the per-terminal token bucket,
+Idempotency-Key claims, request_id claims, the supervisor's command line,
+HAProxy's configuration, private database files."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from center.storage import CenterStore
+from konbini.db import Database, sqlite_url
+from konbini.haproxy import Backend, config_text
+from konbini.problems import Problem
+from konbini.workers import holder_gone, holder_id, worker_argv
+from municipal_server.register import Register
+
+
+@pytest.fixture
+async def two_centers(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "center" / "center.db"
+    first = await CenterStore.open(path, migrate=True)
+    second = await CenterStore.open(path)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+def test_worker_command_lines() -> None:
+    assert worker_argv(["serve", "--workers", "2", "--dev"], 1) == [
+        "serve", "--dev", "--worker-index", "1", "--no-migrate"]
+    assert worker_argv(["serve", "--workers=3"], 0) == [
+        "serve", "--worker-index", "0", "--no-migrate"]
+
+
+def test_a_holder_of_this_host_that_died_is_gone() -> None:
+    assert not holder_gone(holder_id())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = holder_id().split(":")[0]
+    assert holder_gone(f"{host}:{child.pid}:abcd")
+    assert not holder_gone(f"another-host:{child.pid}:abcd")
+
+
+async def test_one_lease_holder_at_a_time(two_centers: tuple[CenterStore, CenterStore]) -> None:
+    first, second = two_centers
+    assert await first.shared.claim_lease("upkeep", "A", 1000.0, 30)
+    assert not await second.shared.claim_lease("upkeep", "B", 1001.0, 30)
+    assert await first.shared.claim_lease("upkeep", "A", 1010.0, 30)  # renewed
+    assert not await second.shared.claim_lease("upkeep", "B", 1039.0, 30)
+    assert await second.shared.claim_lease("upkeep", "B", 1040.0, 30)  # lapsed: taken over
+    assert not await first.shared.claim_lease("upkeep", "A", 1041.0, 30)
+    holder, expires_at, rounds = await first.shared.lease("upkeep")  # type: ignore[misc]
+    assert (holder, expires_at, rounds) == ("B", 1070.0, 3)
+
+
+async def test_the_token_bucket_is_shared_by_every_worker(
+        two_centers: tuple[CenterStore, CenterStore]) -> None:
+    first, second = two_centers
+    rate, burst = 1.0, 4.0  # 60 a minute, 4 at once
+    waits = [await (first if i % 2 else second).shared.take_token("kiosk-0001", 500.0, rate,
+                                                                 burst) for i in range(6)]
+    assert waits[:4] == [0.0] * 4  # the burst, spent alternately on both workers
+    assert waits[4] == pytest.approx(1.0) and waits[5] == pytest.approx(1.0)
+    assert await first.shared.take_token("kiosk-0002", 500.0, rate, burst) == 0.0  # its own
+    assert await second.shared.take_token("kiosk-0001", 501.5, rate, burst) == 0.0  # refilled
+    assert await first.shared.take_token("kiosk-0001", 501.5, rate, burst) == pytest.approx(0.5)
+
+
+async def test_two_workers_concurrently_spend_each_token_once(
+        two_centers: tuple[CenterStore, CenterStore]) -> None:
+    first, second = two_centers
+    waits = await asyncio.gather(*(
+        store.shared.take_token("kiosk-0003", 700.0, 0.001, 10.0)
+        for _ in range(15) for store in (first, second)))
+    assert sum(1 for w in waits if w == 0.0) == 10
+
+
+async def test_an_idempotency_key_is_claimed_once(
+        two_centers: tuple[CenterStore, CenterStore]) -> None:
+    first, second = two_centers
+    assert await first.shared.claim_order_key("kiosk-0001", "k1", "digest", "A", 10.0)
+    assert not await second.shared.claim_order_key("kiosk-0001", "k1", "digest", "B", 10.5)
+    assert await second.shared.claim_order_key("kiosk-0002", "k1", "digest", "B", 10.5)
+    pending = await second.shared.order_key("kiosk-0001", "k1")
+    assert pending is not None and pending.status is None
+    await first.shared.answer_order_key("kiosk-0001", "k1", "A", 201, '{"order_id": "o1"}')
+    done = await second.shared.order_key("kiosk-0001", "k1")
+    assert done is not None and (done.status, done.response) == (201, '{"order_id": "o1"}')
+    # A refusal releases the key; an answered key is never released.
+    await first.shared.release_order_key("kiosk-0001", "k1", "A")
+    assert await second.shared.order_key("kiosk-0001", "k1") is not None
+    await second.shared.release_order_key("kiosk-0002", "k1", "B")
+    assert await first.shared.order_key("kiosk-0002", "k1") is None
+
+
+async def test_a_dead_holders_claim_is_taken_over_once(
+        two_centers: tuple[CenterStore, CenterStore]) -> None:
+    first, second = two_centers
+    await first.shared.claim_order_key("kiosk-0001", "k2", "d", "dead", 10.0)
+    claim = await first.shared.order_key("kiosk-0001", "k2")
+    assert claim is not None
+    results = await asyncio.gather(
+        first.shared.take_over_order_key("kiosk-0001", "k2", claim, "A", 100.0),
+        second.shared.take_over_order_key("kiosk-0001", "k2", claim, "B", 100.0))
+    assert sorted(results) == [False, True]
+
+
+async def test_a_request_id_is_issued_once_across_two_registers(tmp_path: Path) -> None:
+    path = tmp_path / "municipal" / "register.db"
+    first = await Register.open(path, migrate=True)
+    second = await Register.open(path)
+    rendered: list[str] = []
+    request = {"request_id": "r-1", "resident_code": "12345678901", "type": "juminhyo",
+               "copies": 1, "options": {}}
+
+    async def issue(by: str) -> dict[str, Any]:
+        rendered.append(by)
+        await asyncio.sleep(0.2)  # rendering: the other must wait for this answer
+        return {"fee_yen": 300, "certificates": [
+            {"certificate_number": f"n-{by}", "pdf": "JVBERi0=", "sha256": "00",
+             "fee_yen": 300}]}
+
+    try:
+        answers = await asyncio.gather(first.claims.issue_once(request, lambda: issue("A")),
+                                       second.claims.issue_once(request, lambda: issue("B")))
+        assert len(rendered) == 1 and answers[0] == answers[1]
+        with pytest.raises(Problem) as other:
+            await second.claims.issue_once({**request, "copies": 2}, lambda: issue("C"))
+        assert other.value.code == "conflict"
+
+        async def refused() -> dict[str, Any]:
+            raise Problem("resident-ineligible", "moved out")
+
+        refusal = {**request, "request_id": "r-2"}
+        with pytest.raises(Problem):
+            await first.claims.issue_once(refusal, refused)
+        # A refusal keeps nothing: judged afresh (and issued) on the next try.
+        assert (await second.claims.issue_once(refusal, lambda: issue("D")))[
+            "certificates"][0]["certificate_number"] == "n-D"
+        # Past the retention the PDFs are gone; the request_id stays used.
+        assert await first.claims.forget_delivered(now=10**12) == 2
+        with pytest.raises(Problem) as delivered:
+            await first.claims.issue_once(request, lambda: issue("E"))
+        assert delivered.value.code == "conflict"
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_write_waits_for_a_read_left_open_in_another_worker(tmp_path: Path) -> None:
+    """Another process writes while this one holds a read snapshot: writes
+    begin IMMEDIATE and wait on the busy timeout, so none is lost."""
+    path = tmp_path / "shared" / "x.db"
+    one, other = Database.open(sqlite_url(path)), Database.open(sqlite_url(path))
+    try:
+        async with one.write() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            await connection.exec_driver_sql("INSERT INTO t VALUES (1), (2)")
+        async with one.read() as reading:
+            assert len((await reading.exec_driver_sql("SELECT k FROM t")).all()) == 2
+            async with other.write() as connection:
+                await connection.exec_driver_sql("INSERT INTO t VALUES (3)")
+        async with one.write() as connection:
+            await connection.exec_driver_sql("INSERT INTO t VALUES (4)")
+        async with other.read() as connection:
+            assert (await connection.exec_driver_sql("SELECT COUNT(*) FROM t")).scalar() == 4
+    finally:
+        await one.close()
+        await other.close()
+
+
+async def test_database_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "municipal" / "131016" / "register.db"
+    database = Database.open(sqlite_url(path))
+    try:
+        async with database.write() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (x)")
+            await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        for file in (path, path.with_name("register.db-wal")):
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    finally:
+        await database.close()
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+def test_haproxy_accepts_its_configuration(tmp_path: Path) -> None:
+    text = config_text(8443, [Backend("center-0", 18443, 18100),
+                              Backend("center-1", 18444, 18101)])
+    assert "mode tcp" in text and "option httpchk GET /readyz" in text
+    assert "server center-1 127.0.0.1:18444 check port 18101" in text
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(text)
+    subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)

@@ -48,6 +48,9 @@ PERSONA_CARDS: tuple[PersonaCard, ...] = (
     PersonaCard("smartphone", CHIYODA, credential="smartphone",
                 shows="accepted where the chain supports it"),
     PersonaCard("yokohama", YOKOHAMA, shows="municipality unavailable"),
+    PersonaCard("large-family", CHIYODA,
+                shows="12 persons in one household and one 戸籍: certificates of several "
+                      "pages"),
 )
 
 

@@ -25,6 +25,8 @@ class CenterContext:
     qr_keys: QrKeyring
     municipal: MunicipalClient
     limiter: RateLimiter
+    # Issue 14: the secret the municipalities' subject-binding keys derive from.
+    subject_secret: bytes | None = None
 
 
 CENTER = web.AppKey("center", CenterContext)

@@ -123,7 +123,14 @@ MUNICIPAL_CERTIFICATES_RESPONSE: Schema = {
             "properties": {"certificate_number": {"type": "string", "maxLength": 64},
                            "pdf": {"type": "string"},
                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                           "fee_yen": YEN},
+                           "fee_yen": YEN,
+                           # Additions (issue 14), the subject binding: the type, how many
+                           # pages the PDF has, and the 住民票コード of the persons on it.
+                           # The center refuses a certificate without them.
+                           "type": CERT_TYPE,
+                           "pages": {"type": "integer", "minimum": 1, "maximum": 20},
+                           "subjects": {"type": "array", "items": RESIDENT_CODE,
+                                        "maxItems": 100}},
         }},
     },
 }

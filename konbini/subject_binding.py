@@ -109,6 +109,12 @@ def ensure_keys(pki_dir: Path, municipality_codes: tuple[str, ...] | list[str]
     return created
 
 
+def load_center_secret(pki_dir: Path) -> bytes | None:
+    """The center's secret, or None where the PKI has none."""
+    path = center_secret_path(pki_dir)
+    return path.read_bytes() if path.exists() else None
+
+
 def load_municipal_key(pki_dir: Path, municipality_code: str) -> bytes | None:
     """A municipal server's own key, or None where the PKI has none (it then writes
     no marks, and the center refuses its certificates)."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pikepdf
 
 from konbini.problems import Problem
-from konbini.wire import FAMILY_REGISTER_TYPES, CertificateType
+from konbini.wire import DEV_FAULT_HEADER, FAMILY_REGISTER_TYPES, CertificateType
 
 from .eligibility import type_refusal
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FAULT_HEADER = "Konbini-Dev-Fault"
+FAULT_HEADER = DEV_FAULT_HEADER
 WRONG_PERSON, FOREIGN_PAGE = "wrong-person", "foreign-page"
 FAULTS = frozenset({WRONG_PERSON, FOREIGN_PAGE})
 # Options that name the holder's own household members cannot apply to another person.

@@ -9,8 +9,9 @@ from (``konbini.subject_binding``). The check (``check_certificate``, pure) hold
 the statement against the session and the marks against the statement:
 
 - the cardholder is the subject (住民票記載事項証明書, 印鑑登録証明書, 税証明,
-  戸籍個人事項証明書, 戸籍の附票), or among the persons listed (住民票の写し of the
-  household, 罹災証明書 of the dwelling, 戸籍全部事項証明書 of the registered 本籍);
+  戸籍個人事項証明書, 戸籍の附票), or among the persons listed (罹災証明書 of the
+  dwelling, 戸籍全部事項証明書 of the registered 本籍), or, for a 住民票の写し, of the
+  household the members printed are chosen from (stated as ``household``);
 - every page says the same certificate number, its place (m of n) and the same
   subjects, and the page count is the one stated.
 
@@ -58,11 +59,14 @@ class Statement:
     cert_type: str
     pages: int
     subjects: tuple[str, ...]  # 住民票コード; held for this check only, never stored
+    # 住民票の写し: the holder's household, of which the members printed are a part
+    household: tuple[str, ...] = ()
 
     @classmethod
     def from_wire(cls, issued: dict[str, Any]) -> Statement:
         return cls(str(issued["certificate_number"]), str(issued.get("type", "")),
-                   int(issued.get("pages", 0)), tuple(issued.get("subjects", ())))
+                   int(issued.get("pages", 0)), tuple(issued.get("subjects", ())),
+                   tuple(issued.get("household", ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +129,12 @@ def check_certificate(statement: Statement, pages: Sequence[Sequence[PageMark]],
     # The statement against the session.
     if statement.cert_type != ordered_type:
         return Finding(SUBJECT_MISMATCH, "type-stated")
-    if holder not in statement.subjects:
+    if CertificateType(ordered_type) is CertificateType.JUMINHYO and statement.household:
+        # Members chosen from the holder's household (the holder need not be one of them).
+        if holder not in statement.household or not statement.subjects or not set(
+                statement.subjects) <= set(statement.household):
+            return Finding(SUBJECT_MISMATCH, "holder-not-stated")
+    elif holder not in statement.subjects:
         return Finding(SUBJECT_MISMATCH, "holder-not-stated")
     if CertificateType(ordered_type) in SOLE_SUBJECT_TYPES and set(statement.subjects) != {
             holder}:
@@ -146,8 +155,8 @@ def check_certificate(statement: Statement, pages: Sequence[Sequence[PageMark]],
             return Finding(kind, "subjects", index)
         if (mark.page, mark.pages) != (index, statement.pages):
             return Finding(kind, "page-order", index)
-    if holder_tag not in tags:  # cannot differ from the statement check; belt and braces
-        return Finding(SUBJECT_MISMATCH, "holder-not-marked", 1)
+    if holder_tag not in tags and not statement.household:
+        return Finding(SUBJECT_MISMATCH, "holder-not-marked", 1)  # belt and braces
     return None
 
 

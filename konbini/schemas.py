@@ -130,7 +130,10 @@ MUNICIPAL_CERTIFICATES_RESPONSE: Schema = {
                            "type": CERT_TYPE,
                            "pages": {"type": "integer", "minimum": 1, "maximum": 20},
                            "subjects": {"type": "array", "items": RESIDENT_CODE,
-                                        "maxItems": 100}},
+                                        "maxItems": 100},
+                           # 住民票の写し: the holder's household the members are drawn from
+                           "household": {"type": "array", "items": RESIDENT_CODE,
+                                         "maxItems": 100}},
         }},
     },
 }

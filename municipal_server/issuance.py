@@ -236,6 +236,13 @@ class Issuer:
         render, inputs, subjects = await self._documents(cert_type, holder, options, numbers,
                                                          day)
         renders = [functools.partial(_render_locked, render, value) for value in inputs]
+        stated: dict[str, Any] = {"type": cert_type.value, "subjects": subjects}
+        if cert_type is CertificateType.JUMINHYO and holder.household is not None:
+            # A 住民票 of chosen members need not show the holder: the household it is
+            # drawn from (the holder's) is stated too.
+            stated["household"] = _codes(m.resident_code for m in await
+                                         self.register.household_members(
+                                             holder.household.household_id))
         if fault is not None:
             renders = await dev_faults.misrender(self, fault, cert_type, holder, options,
                                                  numbers, day, renders)
@@ -249,8 +256,7 @@ class Issuer:
             certificates.append({"certificate_number": number,
                                  "pdf": base64.b64encode(pdf).decode("ascii"),
                                  "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": fee,
-                                 "type": cert_type.value, "pages": page_count(pdf),
-                                 "subjects": subjects})
+                                 "pages": page_count(pdf), **stated})
         response = {"fee_yen": fee * copies, "certificates": certificates}
         await self.register.record_issuance(
             Issuance(request["request_id"], holder.resident_code, cert_type.value, copies,

@@ -82,7 +82,7 @@ OOYA_DOMICILE = "東京都千代田区一番町十番地"
 # 大家 一郎's family (issue 14): 12 persons in one household and one 戸籍, so their 住民票の写し
 # and 戸籍全部事項証明書 run over several pages. (key suffix, 名, ふりがな, born, sex, 続柄 in
 # the household, 続柄 to the parents)
-_OOYA = (
+LARGE_FAMILY = (
     ("", "一郎", "いちろう", date(1968, 5, 1), "男", "世帯主", "長男"),
     ("-yoshiko", "良子", "よしこ", date(1970, 8, 12), "女", "妻", "長女"),
     ("-taro", "太郎", "たろう", date(1993, 4, 2), "男", "子", "長男"),
@@ -99,10 +99,10 @@ _OOYA = (
 OOYA_WEDDING = date(1992, 6, 1)
 
 
-def _ooya_household(code: str) -> PersonaHousehold:
+def large_family_household(code: str) -> PersonaHousehold:
     family = {"domicile": OOYA_DOMICILE, "domicile_head": "大家 一郎", "domicile_code": CHIYODA}
     members = []
-    for order, (suffix, given, kana, born, sex, relationship, _) in enumerate(_OOYA):
+    for order, (suffix, given, kana, born, sex, relationship, _) in enumerate(LARGE_FAMILY):
         key = "large-family" + suffix
         child = relationship == "子"
         members.append((key if not suffix else "", _adult(
@@ -113,11 +113,11 @@ def _ooya_household(code: str) -> PersonaHousehold:
     return PersonaHousehold(Household("h-ooya", OOYA_ADDRESS), tuple(members))
 
 
-def _ooya_register(code: str) -> tuple[FamilyRegister, list[KosekiEntry]]:
+def large_family_register(code: str) -> tuple[FamilyRegister, list[KosekiEntry]]:
     register = FamilyRegister("k-ooya", OOYA_DOMICILE, "大家 一郎", OOYA_WEDDING)
     persons = []
     for position, (suffix, given, _, born, _sex, relationship, to_parents) in enumerate(
-            _OOYA, start=1):
+            LARGE_FAMILY, start=1):
         key = "large-family" + suffix
         child = relationship == "子"
         events = [_birth(born, "東京都千代田区", "父")]
@@ -196,7 +196,7 @@ def persona_households(code: str, today: date) -> list[PersonaHousehold]:
                     "男"),
             _single(code, "smartphone", chiyoda, "山田 花子", "やまだ はなこ",
                     date(1987, 1, 20), "女"),
-            _ooya_household(code),
+            large_family_household(code),
         ]
     if code == MIYAZAKI:
         return [_single(code, "bango-hanako", BANGO_ADDRESS, "番号 花子",
@@ -271,7 +271,7 @@ def persona_family_registers(code: str, today: date
                             addresses=(("東京都千代田区千代田1番1号", date(1989, 3, 31)),
                                        (BANGO_ADDRESS, date(2015, 4, 1)))),
             ]),
-            _ooya_register(code),
+            large_family_register(code),
         ]
     if code == MIYAZAKI:
         hyuga = FamilyRegister("k-hyuga", HYUGA_DOMICILE, "日向 陽子", date(2010, 8, 1))

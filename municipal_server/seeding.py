@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from .personas import (
+    CHIYODA,
     PersonaHousehold,
+    large_family_household,
+    large_family_register,
     persona_damage_reports,
     persona_family_registers,
     persona_households,
@@ -50,3 +53,14 @@ async def refresh_personas(register: Register, code: str, today: date) -> None:
     """The ``moved-in-today`` persona moved in on the day the server starts,
     so a demo register seeded last week still shows the refusal."""
     await register.set_moved_in(resident_code(code, "moved-in-today"), today)
+    await add_large_family(register, code)
+
+
+async def add_large_family(register: Register, code: str) -> None:
+    """The ``large-family`` persona (issue 14) into a register seeded before it existed."""
+    if code != CHIYODA or await register.resident(resident_code(code, "large-family")):
+        return
+    household = large_family_household(code)
+    await register.add_household(household.household, [r for _, r in household.members])
+    if await register.family_register("k-ooya") is None:
+        await register.add_family_register(*large_family_register(code))

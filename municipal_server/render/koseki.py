@@ -8,6 +8,7 @@ Bands from the top: 本籍, 氏名 (the 筆頭者), 戸籍事項 (戸籍編製�
 from __future__ import annotations
 
 from municipal_server.era import wareki
+from municipal_server.render.fonts import ensure_fonts
 from municipal_server.render.inputs import KosekiInput, KosekiPerson
 from municipal_server.render.pdf import (
     ENTRIES_BOTTOM,
@@ -59,6 +60,11 @@ def render_koseki(inp: KosekiInput) -> bytes:
     for person in inp.persons:
         sections += _person(person, mark_removed=inp.kind == "zenbu")
     title = TITLES[inp.kind]
+    ensure_fonts()  # the measuring below needs the font's widths
+    smallest = SectionLayout(LAYOUT.label_w, LAYOUT.heading_w, LAYOUT.size * MIN_SCALE)
+    if section_height(sections, smallest) > HEADER_BOTTOM - ENTRIES_BOTTOM:
+        # Clearly more than a page: skip trying every scale (wrapping is the costly part).
+        return _several_pages(inp, title, sections)
     try:
         return _one_page(inp, title, sections)
     except ValueError:

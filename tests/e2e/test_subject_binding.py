@@ -19,7 +19,7 @@ import pytest
 
 from kiosk_sim.client import KioskClient, KioskProblem
 from kiosk_sim.wallet import Wallet
-from municipal_server.personas import _OOYA, resident_code
+from municipal_server.personas import LARGE_FAMILY, resident_code
 from tests.conftest import Raw, System
 from tests.support import (
     database_dump,
@@ -30,7 +30,7 @@ from tests.support import (
 )
 
 CHIYODA = "131016"
-OOYA_NAMES = [f"大家 {given}" for _, given, *_ in _OOYA]
+OOYA_NAMES = [f"大家 {given}" for _, given, *_ in LARGE_FAMILY]
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ async def test_a_12_person_koseki_prints_on_several_sheets_that_each_verify(
         assert number in front
         assert f"{sheets}枚中{m}枚目" in re.sub(r"\s", "", front)
     everything = re.sub(r"\s", "", "".join(fronts))
-    for _, given, *_ in _OOYA:  # every person of the 戸籍 is on the certificate, once
+    for _, given, *_ in LARGE_FAMILY:  # every person of the 戸籍 is on the certificate, once
         assert everything.count(f"【名】{given}") == 1, given
     assert "これは、戸籍に記録されている事項の全部を証明した書面である。" in fronts[-1]
     # One certificate, one fee, whatever its sheets.

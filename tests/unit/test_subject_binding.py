@@ -30,7 +30,7 @@ from konbini.jws import verify_es256
 from konbini.subject_binding import PageMark, subject_key, subject_tag
 from konbini.wire import CertificateType
 from municipal_server import documents
-from municipal_server.personas import CHIYODA, _ooya_household, _ooya_register
+from municipal_server.personas import CHIYODA, large_family_household, large_family_register
 from municipal_server.profile import load_profile
 from municipal_server.render.juminhyo import render_juminhyo
 from municipal_server.render.koseki import render_koseki
@@ -68,6 +68,21 @@ def test_the_holders_household_over_two_pages_passes() -> None:
     assert _check(HOUSEHOLD, pages) is None
     # The spouse holds the card: the same certificate is hers too.
     assert _check(HOUSEHOLD, pages, holder=SPOUSE) is None
+
+
+def test_a_juminhyo_of_chosen_members_is_the_holders_household() -> None:
+    """霞 太郎 may have a copy of 霞 花子's record alone: not printed, but of her household."""
+    chosen = Statement(NUMBER, "juminhyo", 1, (SPOUSE,), household=(HOLDER, SPOUSE))
+    assert _check(chosen, [_mark(1, 1, SPOUSE)]) is None
+    # A member from outside the household, or a holder outside it, is not.
+    outside = Statement(NUMBER, "juminhyo", 1, (OTHER,), household=(HOLDER, SPOUSE))
+    assert _check(outside, [_mark(1, 1, OTHER)]) == Finding(SUBJECT_MISMATCH,
+                                                            "holder-not-stated")
+    theirs = Statement(NUMBER, "juminhyo", 1, (OTHER,), household=(OTHER,))
+    assert _check(theirs, [_mark(1, 1, OTHER)]) == Finding(SUBJECT_MISMATCH,
+                                                          "holder-not-stated")
+    # The pages still have to be of the members stated.
+    assert _check(chosen, [_mark(1, 1, OTHER)]) == Finding(SUBJECT_MISMATCH, "subjects", 1)
 
 
 def test_a_statement_of_another_person_is_refused() -> None:
@@ -141,7 +156,7 @@ KEY = subject_key(SECRET, CHIYODA)
 
 
 def _large_koseki(number: str = NUMBER) -> bytes:
-    register, persons = _ooya_register(CHIYODA)
+    register, persons = large_family_register(CHIYODA)
     return render_koseki(documents.koseki_input(
         PROFILE, CertificateType.KOSEKI_ZENBU, register, persons, persons[0], number=number,
         day=DAY, tag=functools.partial(subject_tag, KEY, number)))
@@ -152,7 +167,7 @@ def test_a_12_person_koseki_runs_over_pages_each_marked_and_numbered() -> None:
     marks = read_marks(pdf)
     pages = len(marks)
     assert pages >= 3
-    _, persons = _ooya_register(CHIYODA)
+    _, persons = large_family_register(CHIYODA)
     codes = [p.resident_code for p in persons]
     assert all(code for code in codes) and len(codes) == 12
     stated = Statement(NUMBER, "koseki_zenbu", pages, tuple(c for c in codes if c))
@@ -166,7 +181,7 @@ def test_a_12_person_koseki_runs_over_pages_each_marked_and_numbered() -> None:
 
 
 def test_a_12_member_household_runs_over_two_pages() -> None:
-    household = _ooya_household(CHIYODA)
+    household = large_family_household(CHIYODA)
     members = [resident for _, resident in household.members]
     pdf = render_juminhyo(documents.juminhyo_input(
         PROFILE, household.household, members, members[0], whole_household=True,
@@ -243,7 +258,7 @@ def test_each_sheet_gets_its_own_back_and_token() -> None:
 
 
 def test_a_one_page_certificate_is_finished_exactly_as_before() -> None:
-    register, persons = _ooya_register(CHIYODA)
+    register, persons = large_family_register(CHIYODA)
     front = render_koseki(documents.koseki_input(
         PROFILE, CertificateType.KOSEKI_KOJIN, register, persons, persons[0], number=NUMBER,
         day=DAY, tag=functools.partial(subject_tag, KEY, NUMBER)))

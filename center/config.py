@@ -21,6 +21,13 @@ class CenterConfig:
     # Requests per terminal per minute before 429 rate-limited.
     rate_limit_per_minute: int = 1200
     municipal_timeout_seconds: float = 15.0
+    # The operator's console (運用コンソール): its own listener, loopback by default.
+    console_port: int | None = None
+    console_host: str = "127.0.0.1"
+
+    @property
+    def operator_token_file(self) -> Path:
+        return self.var_dir / "operator-token"
 
     @property
     def database(self) -> Path:

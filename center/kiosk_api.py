@@ -44,6 +44,7 @@ from .availability import (
 )
 from .context import CenterContext, context
 from .fees import with_fees_in_force
+from .jpki import CARD_REVOKED_JA, CARD_SUSPENDED_JA
 from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
 from .qr_keys import NoCurrentKey
@@ -66,7 +67,7 @@ ORDER_CREATE = BodySchema(obj({
 USE_REGISTRATION = BodySchema(obj({"municipality_code": MUNICIPALITY_CODE},
                                   ["municipality_code"]))
 # A menu item from the municipal server may carry these for the kiosk's option screens.
-RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters")
+RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters", "persons")
 PRINT_RESULT = BodySchema(obj({
     "printed": {"type": "array", "items": ID, "maxItems": MAX_COPIES, "uniqueItems": True},
     "failed": {"type": "array", "maxItems": MAX_COPIES, "items": obj(
@@ -150,9 +151,10 @@ async def authenticate(request: web.Request) -> web.Response:
         raise Problem("certificate-untrusted", "the certificate is unknown to the JPKI registry")
     note_municipality(request, card.municipality_code)  # for counting a refusal, no one's name
     if card.status == "suspended":
-        raise Problem("card-suspended", "the card's certificate is suspended (lost or stolen)")
+        raise Problem("card-suspended", CARD_SUSPENDED_JA + " (suspended: lost or stolen)",
+                      message=CARD_SUSPENDED_JA)
     if card.status == "revoked":
-        raise Problem("card-revoked", "the card's certificate is revoked")
+        raise Problem("card-revoked", CARD_REVOKED_JA + " (revoked)", message=CARD_REVOKED_JA)
     if card.credential == "face_auth":
         raise Problem("card-face-auth",
                       "a face-authentication card cannot be used for this service")

@@ -39,7 +39,7 @@ SETTLEMENT = {"type": "object", "required": ["charged_yen", "refunded_yen"],
 USE_REGISTRATION_RESPONSE = {
     "type": "object", "required": ["municipality", "status"],
     "properties": {"municipality": {"type": "object", "required": ["code", "name"]},
-                   "status": {"const": "registered"}}}
+                   "status": {"enum": ["registered", "pending"]}}}
 RESIDENT_CARDS_STATUS = {
     "type": "object", "required": ["resident_code", "status", "serials"],
     "properties": {"resident_code": {"type": "string"}, "status": {"type": "string"},

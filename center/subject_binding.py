@@ -11,7 +11,9 @@ the statement against the session and the marks against the statement:
 - the cardholder is the subject (住民票記載事項証明書, 印鑑登録証明書, 税証明,
   戸籍個人事項証明書, 戸籍の附票), or among the persons listed (罹災証明書 of the
   dwelling, 戸籍全部事項証明書 of the registered 本籍), or, for a 住民票の写し, of the
-  household the members printed are chosen from (stated as ``household``);
+  household the members printed are chosen from (stated as ``household``), and for a
+  個人事項 or 附票 of another person of the holder's 戸籍, of that 戸籍
+  (``family_register``);
 - every page says the same certificate number, its place (m of n) and the same
   subjects, and the page count is the one stated.
 
@@ -48,6 +50,10 @@ SOLE_SUBJECT_TYPES = frozenset({
     CertificateType.KOSEKI_KOJIN, CertificateType.KOSEKI_FUHYO,
 })
 
+# Of one person, who may be another of the holder's 戸籍 (option ``person``).
+PERSON_OF_REGISTER_TYPES = frozenset({CertificateType.KOSEKI_KOJIN,
+                                      CertificateType.KOSEKI_FUHYO})
+
 SUBJECT_MISMATCH, FOREIGN_PAGE = "subject-mismatch", "foreign-page"
 
 
@@ -61,12 +67,15 @@ class Statement:
     subjects: tuple[str, ...]  # 住民票コード; held for this check only, never stored
     # 住民票の写し: the holder's household, of which the members printed are a part
     household: tuple[str, ...] = ()
+    # 戸籍個人事項証明書, 附票: the persons of the holder's 戸籍, of whom the subject is one
+    family_register: tuple[str, ...] = ()
 
     @classmethod
     def from_wire(cls, issued: dict[str, Any]) -> Statement:
         return cls(str(issued["certificate_number"]), str(issued.get("type", "")),
                    int(issued.get("pages", 0)), tuple(issued.get("subjects", ())),
-                   tuple(issued.get("household", ())))
+                   tuple(issued.get("household", ())),
+                   tuple(issued.get("family_register", ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +138,19 @@ def check_certificate(statement: Statement, pages: Sequence[Sequence[PageMark]],
     # The statement against the session.
     if statement.cert_type != ordered_type:
         return Finding(SUBJECT_MISMATCH, "type-stated")
-    if CertificateType(ordered_type) is CertificateType.JUMINHYO and statement.household:
-        # Members chosen from the holder's household (the holder need not be one of them).
-        if holder not in statement.household or not statement.subjects or not set(
-                statement.subjects) <= set(statement.household):
+    kind = CertificateType(ordered_type)
+    drawn_from = (statement.household if kind is CertificateType.JUMINHYO
+                  else statement.family_register if kind in PERSON_OF_REGISTER_TYPES else ())
+    if drawn_from:
+        # Persons chosen from the holder's household or 戸籍 (the holder need not be one).
+        if holder not in drawn_from or not statement.subjects or not set(
+                statement.subjects) <= set(drawn_from):
             return Finding(SUBJECT_MISMATCH, "holder-not-stated")
+        if kind in PERSON_OF_REGISTER_TYPES and len(statement.subjects) != 1:
+            return Finding(SUBJECT_MISMATCH, "other-subjects-stated")
     elif holder not in statement.subjects:
         return Finding(SUBJECT_MISMATCH, "holder-not-stated")
-    if CertificateType(ordered_type) in SOLE_SUBJECT_TYPES and set(statement.subjects) != {
-            holder}:
+    elif kind in SOLE_SUBJECT_TYPES and set(statement.subjects) != {holder}:
         return Finding(SUBJECT_MISMATCH, "other-subjects-stated")
     # The pages against the statement.
     if statement.pages < 1 or len(pages) != statement.pages:
@@ -155,7 +168,7 @@ def check_certificate(statement: Statement, pages: Sequence[Sequence[PageMark]],
             return Finding(kind, "subjects", index)
         if (mark.page, mark.pages) != (index, statement.pages):
             return Finding(kind, "page-order", index)
-    if holder_tag not in tags and not statement.household:
+    if holder_tag not in tags and not drawn_from:
         return Finding(SUBJECT_MISMATCH, "holder-not-marked", 1)  # belt and braces
     return None
 

@@ -45,6 +45,7 @@ ORDER_OPTIONS: Schema = obj({
     "nationality": {"type": "boolean"},
     "fiscal_year": {"type": "integer", "minimum": 1950, "maximum": 2100},
     "disaster_id": ID,
+    "person": ID,  # 戸籍個人事項証明書 / 附票: a person_id of the item's ``persons``
 })
 
 KIOSK = obj({"terminal_id": SHORT_TEXT, "chain": SHORT_TEXT, "store_id": SHORT_TEXT},
@@ -71,6 +72,12 @@ MENU_ITEM: Schema = {
         # municipal server (domicile_code), and from the center when it takes part
         # (register_with), so a kiosk offers POST …/use-registrations in one touch.
         "domicile_code": MUNICIPALITY_CODE,
+        # 戸籍個人事項証明書 and 附票: whom of the same 戸籍 the holder may ask for
+        # (option ``person``), the holder first.
+        "persons": {"type": "array", "items": {
+            "type": "object", "required": ["person_id", "name", "self"],
+            "properties": {"person_id": ID, "name": {"type": "string"},
+                           "self": {"type": "boolean"}}}},
         "register_with": {"type": "object", "required": ["code", "name"],
                           "properties": {"code": MUNICIPALITY_CODE,
                                          "name": {"type": "string"}}},
@@ -101,7 +108,9 @@ MUNICIPAL_USE_REGISTRATION_REQUEST = obj({
     "at": ISO_TIME}, ["request_id", "resident_code", "residence_code", "at"])
 MUNICIPAL_USE_REGISTRATION_RESPONSE: Schema = {
     "type": "object", "required": ["status"],
-    "properties": {"status": {"const": "registered"}, "created": {"type": "boolean"}}}
+    # pending: applied for, until the clerk approves it (1–3 business days in reality)
+    "properties": {"status": {"enum": ["registered", "pending"]},
+                   "created": {"type": "boolean"}}}
 MUNICIPAL_CERTIFICATES_REQUEST = obj({
     "request_id": ID,
     "resident_code": RESIDENT_CODE,
@@ -133,7 +142,11 @@ MUNICIPAL_CERTIFICATES_RESPONSE: Schema = {
                                         "maxItems": 100},
                            # 住民票の写し: the holder's household the members are drawn from
                            "household": {"type": "array", "items": RESIDENT_CODE,
-                                         "maxItems": 100}},
+                                         "maxItems": 100},
+                           # 戸籍個人事項証明書, 附票: the persons of the holder's 戸籍
+                           # (住民票コード, or the entry's id for one without)
+                           "family_register": {"type": "array", "items": RESIDENT_CODE,
+                                               "maxItems": 100}},
         }},
     },
 }
@@ -147,6 +160,7 @@ PROBLEM: Schema = {
         "type": {"type": "string"}, "title": {"type": "string"},
         "status": {"type": "integer"}, "code": {"type": "string"},
         "detail": {"type": "string"}, "reason": {"type": "string"},
+        "message": {"type": "string"},  # the refusal in Japanese, for the screen
         "opens_at": ISO_TIME, "fee_yen": YEN, "remaining": {"type": "integer"},
         "errors": {"type": "array", "items": {
             "type": "object", "required": ["field", "message"],

@@ -34,6 +34,7 @@ from konbini.schemas import CARD_STATUS, CREDENTIAL, RESIDENT_CODE, obj
 from konbini.validation import BodySchema, read_json
 from konbini.wire import MAX_BODY_BYTES
 
+from . import admin_domicile
 from .context import MUNICIPAL, MunicipalContext, context
 from .eligibility import age_on
 from .register import (
@@ -145,6 +146,7 @@ def create_admin_app(ctx: MunicipalContext, token: str) -> web.Application:
     app[MUNICIPAL] = ctx
     app[ADMIN_TOKEN] = token
     app.add_routes(routes)
+    app.add_routes(admin_domicile.routes)
     return app
 
 
@@ -554,6 +556,7 @@ def admin_openapi(name: str) -> dict[str, Any]:
                 "Record a household's damage (被害認定)", DAMAGE,
                 problems=("not-found", "invalid-request", "unauthorized"))},
             "/admin/v1/openapi.json": {"get": op("This document")},
+            **admin_domicile.openapi_paths(),
         }, security_schemes={"clerkToken": BEARER})
 
 

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 FAULT_HEADER = DEV_FAULT_HEADER
 WRONG_PERSON, FOREIGN_PAGE = "wrong-person", "foreign-page"
 FAULTS = frozenset({WRONG_PERSON, FOREIGN_PAGE})
-# Options that name the holder's own household members cannot apply to another person.
-_PERSONAL_OPTIONS = ("members",)
+# Options that name the holder's own household members or 戸籍 persons cannot apply to
+# another person.
+_PERSONAL_OPTIONS = ("members", "person")
 
 Render = Callable[[], bytes]
 

@@ -45,6 +45,12 @@ from .render.inputs import (
 Tagger = Callable[[str], str]
 
 
+def koseki_subject(entry: KosekiEntry) -> str:
+    """Who a 戸籍 entry is, for the subject binding: the 住民票コード its 附票 carries, else
+    (a person with no 住民票 here, e.g. living abroad) the entry's own id."""
+    return entry.resident_code or entry.person_id
+
+
 def subject_binding(cert_type: CertificateType, tag: Tagger | None,
                     resident_codes: Iterable[str | None]) -> SubjectBinding | None:
     """The subject mark of a certificate made from the records of ``resident_codes``
@@ -167,7 +173,7 @@ def koseki_input(profile: Profile, cert_type: CertificateType, register: FamilyR
         certificate_number=number, issued_on=day, domicile=register.domicile,
         head_name=register.head_name, compiled_on=register.compiled_on,
         persons=tuple(_koseki_person(p) for p in chosen),
-        binding=subject_binding(cert_type, tag, (p.resident_code for p in chosen)))
+        binding=subject_binding(cert_type, tag, (koseki_subject(p) for p in chosen)))
 
 
 def fuhyo_input(profile: Profile, register: FamilyRegister, holder: KosekiEntry, *,
@@ -177,7 +183,7 @@ def fuhyo_input(profile: Profile, register: FamilyRegister, holder: KosekiEntry,
         domicile=register.domicile, head_name=register.head_name, name=holder.name,
         birth_date=holder.birth_date,
         addresses=tuple(FuhyoAddress(address, since) for address, since in holder.addresses),
-        binding=subject_binding(CertificateType.KOSEKI_FUHYO, tag, [holder.resident_code]))
+        binding=subject_binding(CertificateType.KOSEKI_FUHYO, tag, [koseki_subject(holder)]))
 
 
 def risai_input(profile: Profile, report: DamageReport, head: Resident | None, *,

@@ -85,6 +85,24 @@ def test_a_juminhyo_of_chosen_members_is_the_holders_household() -> None:
     assert _check(chosen, [_mark(1, 1, OTHER)]) == Finding(SUBJECT_MISMATCH, "subjects", 1)
 
 
+def test_a_kojin_of_another_person_of_the_holders_koseki() -> None:
+    """霞 太郎 may have 霞 花子's 戸籍個人事項証明書 (option ``person``): one subject, his 戸籍."""
+    register = (HOLDER, SPOUSE, "kp-no-code")
+    for cert_type in ("koseki_kojin", "koseki_fuhyo"):
+        spouse = Statement(NUMBER, cert_type, 1, (SPOUSE,), family_register=register)
+        assert _check(spouse, [_mark(1, 1, SPOUSE, cert_type=cert_type)],
+                      ordered=cert_type) is None
+        stranger = Statement(NUMBER, cert_type, 1, (OTHER,), family_register=register)
+        assert _check(stranger, [_mark(1, 1, OTHER, cert_type=cert_type)],
+                      ordered=cert_type) == Finding(SUBJECT_MISMATCH, "holder-not-stated")
+        two = Statement(NUMBER, cert_type, 1, (HOLDER, SPOUSE), family_register=register)
+        assert _check(two, [_mark(1, 1, HOLDER, SPOUSE, cert_type=cert_type)],
+                      ordered=cert_type) == Finding(SUBJECT_MISMATCH, "other-subjects-stated")
+        # Printed from someone else while stating the spouse: the marks say so.
+        assert _check(spouse, [_mark(1, 1, OTHER, cert_type=cert_type)],
+                      ordered=cert_type) == Finding(SUBJECT_MISMATCH, "subjects", 1)
+
+
 def test_a_statement_of_another_person_is_refused() -> None:
     stated = Statement(NUMBER, "juminhyo", 1, (OTHER,))
     assert _check(stated, [_mark(1, 1, OTHER)]) == Finding(SUBJECT_MISMATCH,

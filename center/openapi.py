@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, operation
 from konbini.schemas import MENU
 
-from . import maintenance_site, operations_api
+from . import incident_api, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -190,6 +190,8 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **inquiry_paths(),
         **maintenance_site.openapi_paths(),
         **operations_api.openapi_paths(),
+        **incident_api.openapi_paths(),
+        **terminal_api.openapi_paths(),
     }
     if dev_mode:
         paths["/v1/dev/clock"] = {

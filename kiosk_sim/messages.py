@@ -93,6 +93,16 @@ PROBLEMS: dict[str, Text] = {
     "unsupported-media-type": _t("データの形式が違います。", "The data format is not accepted."),
     "client-not-allowed": _t("この端末は利用できません。", "This terminal is not allowed."),
     "municipality-mismatch": _t("市区町村が一致しません。", "The municipality does not match."),
+    # The center's terminal registry (who is at the other end).
+    "terminal-not-enrolled": _t("この端末はセンターに登録されていません。店員にお知らせください。",
+                                "This machine is not registered with the center. Please tell "
+                                "the staff."),
+    "terminal-suspended": _t("この端末は現在ご利用いただけません。店員にお知らせください。",
+                             "This machine is out of service. Please tell the staff."),
+    "terminal-revoked": _t("この端末はご利用いただけません。店員にお知らせください。",
+                           "This machine can no longer be used. Please tell the staff."),
+    "chain-mismatch": _t("他のチェーンの端末は管理できません。",
+                         "A chain may only manage its own terminals."),
     "resident-not-found": _t("住民記録が見つかりません。お住まいの市区町村窓口にお問い合わせ"
                              "ください。",
                              "Your resident record was not found. Please ask your municipal "

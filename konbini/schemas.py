@@ -167,3 +167,27 @@ PROBLEM: Schema = {
             "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
     },
 }
+
+# Reconciliation (交付履歴の照合): the center tells a municipal server what became
+# of each request it issued. Without ``certificates`` the outcome is every copy's.
+OUTCOME: Schema = {"enum": ["delivered", "failed", "voided"]}
+MUNICIPAL_OUTCOME_REQUEST = obj({
+    "outcome": OUTCOME,
+    "reason": {"type": "string", "maxLength": 100},
+    "certificates": {"type": "array", "minItems": 1, "maxItems": 10, "items": obj({
+        "certificate_number": {"type": "string", "minLength": 1, "maxLength": 64},
+        "outcome": OUTCOME,
+        "reason": {"type": "string", "maxLength": 100},
+    }, ["certificate_number", "outcome"])},
+}, ["outcome"])
+MUNICIPAL_OUTCOME_RESPONSE: Schema = {
+    "type": "object", "required": ["request_id", "outcome", "certificates"],
+    "properties": {
+        "request_id": {"type": "string"},
+        "outcome": {"enum": ["undelivered", "delivered", "partly-delivered", "failed",
+                             "voided"]},
+        "certificates": {"type": "array", "items": {
+            "type": "object", "required": ["certificate_number", "outcome"],
+            "properties": {"certificate_number": {"type": "string"},
+                           "outcome": {"type": "string"}, "reason": {"type": "string"},
+                           "reported_at": {"type": "string"}}}}}}

@@ -523,7 +523,10 @@ def admin_openapi(name: str) -> dict[str, Any]:
         {
             "/admin/v1/residents": {"get": op("Search residents by name or kana (?name=)")},
             RESIDENT_PATH: {"get": op("One resident's record", problems=found)},
-            RESIDENT_PATH + "/history": {"get": op("交付履歴 of one resident", problems=found)},
+            RESIDENT_PATH + "/history": {"get": op(
+                "交付履歴 of one resident; each issuance's `outcome` (undelivered until the "
+                "center reports delivered, partly-delivered, failed or voided) and "
+                "`outcomes` per certificate", problems=found)},
             "/admin/v1/households": {"post": op("A household moving in (転入)", HOUSEHOLD, 201)},
             "/admin/v1/households/{household_id}/members": {"post": op(
                 "A birth or a member joining a household", NEW_MEMBER, 201,

@@ -19,6 +19,8 @@ import aiosqlite
 
 from konbini.sqlite import open_database
 
+from .outcomes import summary
+
 SCHEMA = """
 PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS households (
@@ -80,6 +82,11 @@ CREATE INDEX IF NOT EXISTS koseki_notifications_register
 CREATE TABLE IF NOT EXISTS clerk_log (
     entry INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL);
+-- What became of each issued certificate, as the center reports it (outcomes.py).
+CREATE TABLE IF NOT EXISTS issuance_outcomes (
+    request_id TEXT NOT NULL, certificate_number TEXT NOT NULL, outcome TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', reported_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, certificate_number));
 """
 
 # Columns added to ``residents`` after the first release: an existing register
@@ -641,8 +648,42 @@ class Register:
             "SELECT request_id, type, copies, issued_at, terminal_id, chain, store_id, "
             "certificate_numbers FROM issuance_history WHERE resident_code = ? "
             "ORDER BY issued_at DESC", resident_code)
-        return [{**dict(row), "certificate_numbers": json.loads(row["certificate_numbers"])}
-                for row in rows]
+        history = []
+        for row in rows:
+            numbers = json.loads(row["certificate_numbers"])
+            outcomes = await self.issuance_outcomes(row["request_id"])
+            history.append({**dict(row), "certificate_numbers": numbers,
+                            # Addition (reconciliation): undelivered until the center reports.
+                            "outcome": summary(numbers, {n: o["outcome"]
+                                                         for n, o in outcomes.items()}),
+                            "outcomes": [{"certificate_number": n, **o}
+                                         for n, o in sorted(outcomes.items())]})
+        return history
+
+    async def issued_numbers(self, request_id: str) -> list[str] | None:
+        """The certificate numbers a request was issued, or None if it never was."""
+        row = await self._one("SELECT certificate_numbers FROM issuance_history "
+                              "WHERE request_id = ?", request_id)
+        return None if row is None else list(json.loads(row["certificate_numbers"]))
+
+    async def issuance_outcomes(self, request_id: str) -> dict[str, dict[str, str]]:
+        """Each reported copy's outcome, reason and when it was reported."""
+        rows = await self._all("SELECT certificate_number, outcome, reason, reported_at "
+                               "FROM issuance_outcomes WHERE request_id = ?", request_id)
+        return {r["certificate_number"]: {"outcome": r["outcome"], "reason": r["reason"],
+                                          "reported_at": r["reported_at"]} for r in rows}
+
+    async def record_outcomes(self, request_id: str, outcomes: list[tuple[str, str, str]],
+                              at: datetime) -> None:
+        """The center's report; a later report of a copy replaces the earlier one
+        (delivered, then voided by the municipality)."""
+        await self._write([(
+            "INSERT INTO issuance_outcomes VALUES (?,?,?,?,?) "
+            "ON CONFLICT(request_id, certificate_number) DO UPDATE SET "
+            "outcome=excluded.outcome, reason=excluded.reason, "
+            "reported_at=excluded.reported_at",
+            (request_id, number, outcome, reason, at.isoformat()))
+            for number, outcome, reason in outcomes])
 
     async def next_certificate_numbers(self, count: int, year: int) -> list[int]:
         """Reserve ``count`` consecutive serial numbers for ``year``."""

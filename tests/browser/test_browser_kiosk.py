@@ -207,7 +207,7 @@ def test_network_loss_after_the_order_returns_money_and_card(page: Page) -> None
 
 
 def test_smartphone_is_refused_where_the_chain_has_no_reader(page: Page) -> None:
-    panel_sets(page, "#t-store", "kiosk-0002")  # ローソン
+    panel_sets(page, "#t-store", "kiosk-0001")  # セブン-イレブン: no reader (registry)
     insert_card(page, "smartphone", reader="スマートフォンをかざす")
     expect(page.get_by_text(re.compile("スマートフォンに対応していません"))).to_be_visible()
     take_card(page)

@@ -203,6 +203,12 @@ class Register(Repository):
             .order_by(r.resident_code).limit(limit))
         return [_resident(row) for row in rows]
 
+    async def resident_codes(self, limit: int = 200) -> list[str]:
+        """Resident codes in a stable order (a dev fault's "another resident")."""
+        r = t.residents.c
+        rows = await self._all(select(r.resident_code).order_by(r.resident_code).limit(limit))
+        return [row["resident_code"] for row in rows]
+
     async def resident_count(self) -> int:
         return int(await self._scalar(select(func.count()).select_from(t.residents)) or 0)
 

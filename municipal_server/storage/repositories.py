@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Text, func, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 
+from konbini.clock import TOKYO
 from konbini.db import Database, Repository, insert, sqlite_url
 from konbini.migrations import upgrade
 
@@ -49,6 +50,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def migrate_database(url: str) -> tuple[str | None, str | None]:
     """Create or upgrade the register's database to the newest revision, in place."""
     return await upgrade(url, MIGRATIONS)
+
+
+def instant_text(value: float | None) -> str | None:
+    """A stored instant (epoch seconds) as the wire shows it: ISO 8601 in Japan time."""
+    return None if value is None else datetime.fromtimestamp(value, TOKYO).isoformat()
 
 
 def _day(value: str | None) -> date | None:
@@ -154,7 +160,7 @@ class Register(Repository):
 
     async def log(self, at: datetime, action: str, target: str) -> None:
         """The clerk's audit trail (操作記録): what was done to which record, no contents."""
-        await self._run(t.clerk_log.insert().values(at=at.isoformat(), action=action,
+        await self._run(t.clerk_log.insert().values(at=at.timestamp(), action=action,
                                                     target=target))
 
     # -- register -----------------------------------------------------------
@@ -318,7 +324,7 @@ class Register(Repository):
         async with self._write() as connection:
             result = await connection.execute(insert(connection, t.use_registrations).values(
                 resident_code=resident_code, residence_code=residence_code,
-                registered_at=at.isoformat(), status=USE_PENDING).on_conflict_do_nothing())
+                registered_at=at.timestamp(), status=USE_PENDING).on_conflict_do_nothing())
         return result.rowcount == 1
 
     async def use_registration_status(self, resident_code: str) -> str | None:
@@ -334,14 +340,15 @@ class Register(Repository):
         """The clerk's approval: from now on the kiosk issues this 戸籍."""
         await self._must_change(update(t.use_registrations)
                                 .where(t.use_registrations.c.resident_code == resident_code)
-                                .values(status=USE_REGISTERED, approved_at=at.isoformat()),
+                                .values(status=USE_REGISTERED, approved_at=at.timestamp()),
                                 "use_registrations")
 
     async def pending_use_registrations(self) -> list[dict[str, str]]:
         u = t.use_registrations.c
         rows = await self._all(select(u.resident_code, u.residence_code, u.registered_at)
                                .where(u.status == USE_PENDING).order_by(u.registered_at))
-        return [dict(row) for row in rows]
+        return [{**dict(row), "registered_at": instant_text(row["registered_at"])}
+                for row in rows]
 
     # -- notifications filed against a 戸籍 (届出), not yet entered ------------------
     async def file_notification(self, register_id: str, kind: str, filed_on: date) -> int:
@@ -417,7 +424,8 @@ class Register(Repository):
         async with self._write() as connection:
             statement = insert(connection, t.cards).values(
                 serial=card.serial, resident_code=card.resident_code,
-                credential=card.credential, status=card.status, issued_at=card.issued_at,
+                credential=card.credential, status=card.status,
+                issued_at=datetime.fromisoformat(card.issued_at).timestamp(),
                 status_reason=None)
             await connection.execute(statement.on_conflict_do_update(
                 index_elements=["serial"],
@@ -433,7 +441,7 @@ class Register(Repository):
         rows = await self._all(select(t.cards).where(c.resident_code == resident_code)
                                .order_by(c.issued_at))
         return [IssuedCard(r["serial"], r["resident_code"], r["credential"], r["status"],
-                           r["issued_at"]) for r in rows]
+                           instant_text(r["issued_at"])) for r in rows]
 
     # -- issuance history -------------------------------------------------
     async def issuance(self, request_id: str) -> Issuance | None:
@@ -456,6 +464,7 @@ class Register(Repository):
             numbers = json.loads(row["certificate_numbers"])
             outcomes = await self.issuance_outcomes(row["request_id"])
             history.append({**dict(row), "certificate_numbers": numbers,
+                            "issued_at": instant_text(row["issued_at"]),
                             # Addition (reconciliation): undelivered until the center reports.
                             "outcome": summary(numbers, {n: o["outcome"]
                                                          for n, o in outcomes.items()}),
@@ -475,7 +484,8 @@ class Register(Repository):
         rows = await self._all(select(o.certificate_number, o.outcome, o.reason, o.reported_at)
                                .where(o.request_id == request_id))
         return {r["certificate_number"]: {"outcome": r["outcome"], "reason": r["reason"],
-                                          "reported_at": r["reported_at"]} for r in rows}
+                                          "reported_at": instant_text(r["reported_at"])}
+                for r in rows}
 
     async def record_outcomes(self, request_id: str, outcomes: list[tuple[str, str, str]],
                               at: datetime) -> None:
@@ -489,7 +499,7 @@ class Register(Repository):
                 index_elements=["request_id", "certificate_number"],
                 set_={c: statement.excluded[c] for c in ("outcome", "reason", "reported_at")}),
                 [{"request_id": request_id, "certificate_number": number, "outcome": outcome,
-                  "reason": reason, "reported_at": at.isoformat()}
+                  "reason": reason, "reported_at": at.timestamp()}
                  for number, outcome, reason in outcomes])
 
     async def next_certificate_numbers(self, count: int, year: int) -> list[int]:
@@ -510,7 +520,7 @@ class Register(Repository):
         await self._run(t.issuance_history.insert().values(
             request_id=issuance.request_id, resident_code=issuance.resident_code,
             type=issuance.type, copies=issuance.copies, options=json.dumps(issuance.options),
-            issued_at=issued_at.isoformat(), terminal_id=kiosk["terminal_id"],
+            issued_at=issued_at.timestamp(), terminal_id=kiosk["terminal_id"],
             chain=kiosk["chain"], store_id=kiosk["store_id"],
             certificate_numbers=json.dumps(numbers), response=json.dumps(issuance.response)))
 

@@ -1,5 +1,7 @@
 """The municipal register's tables (SQLAlchemy Core), the same on SQLite and
-PostgreSQL. Calendar days are ISO dates as text; the schema changes only
+PostgreSQL. One time type, as in the center: every instant is epoch seconds
+(double precision), converted to and from timezone-aware datetimes at the
+repository's edge; calendar days are ISO dates as text. The schema changes only
 through an Alembic revision in ``migrations/versions`` (``python -m
 municipal_server migrate``); this module is the head of those revisions."""
 
@@ -67,7 +69,7 @@ issuance_history = Table(
     Column("type", Text, nullable=False),
     Column("copies", Integer, nullable=False),
     Column("options", Text, nullable=False),  # JSON
-    Column("issued_at", Text, nullable=False),
+    Column("issued_at", Double, nullable=False),  # epoch seconds
     Column("terminal_id", Text, nullable=False),
     Column("chain", Text, nullable=False),
     Column("store_id", Text, nullable=False),
@@ -116,9 +118,9 @@ use_registrations = Table(
     "use_registrations", metadata,
     Column("resident_code", Text, primary_key=True),
     Column("residence_code", Text, nullable=False),
-    Column("registered_at", Text, nullable=False),
+    Column("registered_at", Double, nullable=False),  # epoch seconds
     Column("status", Text, nullable=False, server_default="registered"),  # pending | registered
-    Column("approved_at", Text))
+    Column("approved_at", Double))
 
 disasters = Table(
     "disasters", metadata,
@@ -143,7 +145,7 @@ cards = Table(
     Column("resident_code", Text, nullable=False),
     Column("credential", Text, nullable=False),
     Column("status", Text, nullable=False),
-    Column("issued_at", Text, nullable=False),
+    Column("issued_at", Double, nullable=False),  # epoch seconds
     Column("status_reason", Text),
     Index("cards_resident", "resident_code"))
 
@@ -160,7 +162,7 @@ koseki_notifications = Table(
 clerk_log = Table(
     "clerk_log", metadata,
     Column("entry", Integer, primary_key=True),
-    Column("at", Text, nullable=False),
+    Column("at", Double, nullable=False),  # epoch seconds
     Column("action", Text, nullable=False),
     Column("target", Text, nullable=False),
     sqlite_autoincrement=True)
@@ -172,7 +174,7 @@ issuance_outcomes = Table(
     Column("certificate_number", Text, nullable=False),
     Column("outcome", Text, nullable=False),
     Column("reason", Text, nullable=False, server_default=""),
-    Column("reported_at", Text, nullable=False),
+    Column("reported_at", Double, nullable=False),  # epoch seconds
     PrimaryKeyConstraint("request_id", "certificate_number"))
 
 # request_id claims: a request is issued once across workers (issuance_claims.py).

@@ -10,6 +10,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,9 @@ async def test_an_old_demo_var_is_upgraded_in_place_and_keeps_its_data(tmp_path:
         await register.close()
     assert query_one(register_db, "SELECT version_num FROM alembic_version") == head_revision(
         MUNICIPAL_MIGRATIONS)
-    assert query_one(register_db, "SELECT COUNT(*) FROM clerk_log "
-                                  "WHERE target = 'legacy-target'") == 1
+    # Instants were ISO text in the register; now epoch seconds as in the center.
+    assert query_one(register_db, "SELECT at FROM clerk_log WHERE target = 'legacy-target'"
+                     ) == datetime(2026, 11, 24, 1, 0, tzinfo=UTC).timestamp()
     for path in (center_db, register_db):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

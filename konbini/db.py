@@ -213,6 +213,21 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OSError)
 
 
+class InvalidText(ValueError):
+    """Text the database cannot hold: PostgreSQL's text has no NUL character."""
+
+
+def is_invalid_text(exc: BaseException) -> bool:
+    """PostgreSQL refused a parameter with a NUL character (SQLSTATE 22021)."""
+    if isinstance(exc, InvalidText):
+        return True
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return False
+    original = exc.orig.__cause__ or exc.orig
+    return getattr(original, "sqlstate", None) == "22021" or (
+        type(original).__name__ == "CharacterNotInRepertoireError")
+
+
 def insert(connection: AsyncConnection, table: Table) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_nothing`` and
     ``on_conflict_do_update`` on both engines."""
@@ -260,20 +275,27 @@ class Repository:
 
     async def _one(self, statement: Executable,
                    params: Mapping[str, Any] | None = None) -> RowMapping | None:
-        async with self._read() as connection:
-            result = await connection.execute(statement, params)
-            return result.mappings().first()
+        rows = await self._all(statement, params)
+        return rows[0] if rows else None
 
     async def _all(self, statement: Executable,
                    params: Mapping[str, Any] | None = None) -> list[RowMapping]:
-        async with self._read() as connection:
-            result = await connection.execute(statement, params)
-            return list(result.mappings().all())
+        try:
+            async with self._read() as connection:
+                result = await connection.execute(statement, params)
+                return list(result.mappings().all())
+        except DBAPIError as exc:
+            # A key with a NUL character (malformed input) is in no PostgreSQL
+            # table: nothing found, as on SQLite. In a unit of work the
+            # transaction is spoilt: the caller's error stands.
+            if self._connection is None and is_invalid_text(exc):
+                return []
+            raise
 
     async def _scalar(self, statement: Executable,
                       params: Mapping[str, Any] | None = None) -> Any:
-        async with self._read() as connection:
-            return (await connection.execute(statement, params)).scalar()
+        rows = await self._all(statement, params)
+        return next(iter(rows[0].values())) if rows else None
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[SqlConnection]:
@@ -283,8 +305,13 @@ class Repository:
             yield SqlConnection(connection)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
-        async with self._read() as connection:
-            cursor = await SqlConnection(connection).execute(sql, params)
+        try:
+            async with self._read() as connection:
+                cursor = await SqlConnection(connection).execute(sql, params)
+        except DBAPIError as exc:
+            if self._connection is None and is_invalid_text(exc):
+                return []  # a NUL character matches nothing (see _all)
+            raise
         return await cursor.fetchall()
 
     async def _run(self, statement: Executable,

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from .db import RETRY_AFTER_SECONDS as DATABASE_RETRY_AFTER_SECONDS
+from .db import is_invalid_text
 from .db import is_unavailable as is_database_unavailable
 from .problems import Problem, problem_response
 from .tls import PeerIdentity, PeerRole, peer_identity
@@ -133,6 +134,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                 Problem("database-unavailable", "the database cannot be reached; try again",
                         retry_after_seconds=DATABASE_RETRY_AFTER_SECONDS),
                 {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+        if is_invalid_text(exc):  # PostgreSQL holds no NUL character: nothing was written
+            return problem_response(Problem("invalid-request", "text with a NUL character",
+                                            errors=[{"field": "", "message":
+                                                     "a NUL character is not allowed"}]))
         log.exception("unhandled error on %s %s", request.method, request.rel_url.path)
         return problem_response(Problem("internal-error", "internal error"))
 

@@ -304,14 +304,13 @@ class Register(Repository):
 
     async def family_register(self, register_id: str
                               ) -> tuple[FamilyRegister, list[KosekiEntry]] | None:
-        async with self._read() as connection:
-            row = (await connection.execute(select(t.family_registers).where(
-                t.family_registers.c.register_id == register_id))).mappings().first()
-            if row is None:
-                return None
-            persons = (await connection.execute(
-                select(t.koseki_persons).where(t.koseki_persons.c.register_id == register_id)
-                .order_by(t.koseki_persons.c.position))).mappings().all()
+        row = await self._one(select(t.family_registers)
+                              .where(t.family_registers.c.register_id == register_id))
+        if row is None:
+            return None
+        persons = await self._all(select(t.koseki_persons)
+                                  .where(t.koseki_persons.c.register_id == register_id)
+                                  .order_by(t.koseki_persons.c.position))
         return (FamilyRegister(row["register_id"], row["domicile"], row["head_name"],
                                date.fromisoformat(row["compiled_on"])),
                 [_koseki_entry(p) for p in persons])

@@ -60,10 +60,14 @@ class System:
             return self.var / "center" / "center.db"
         return self.var / "municipal" / service / "register.db"
 
-    def center_env(self) -> dict[str, str]:
-        """The environment of a center command line run beside the system (its database)."""
-        url = self.topology.database_urls.get("center")
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment of a command line run beside the system on a service's
+        database ("center" or a municipality code)."""
+        url = self.topology.database_urls.get(service)
         return {**os.environ, **({"KONBINI_DATABASE_URL": url} if url else {})}
+
+    def center_env(self) -> dict[str, str]:
+        return self.service_env("center")
 
     @property
     def var(self) -> Path:

@@ -128,4 +128,11 @@ def copy_database(source: Database, target: Database) -> None:
             if rows:
                 await connection.copy_records_to_table(
                     table, records=[tuple(r.values()) for r in rows], columns=list(rows[0]))
+        # Serial columns go on from the copied rows' greatest value.
+        for table, column in await connection.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND column_default LIKE 'nextval%'"):
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)')
     _on_postgres(str(target), copy)

@@ -35,7 +35,7 @@ from municipal_server.render.risai import render_risai
 from municipal_server.render.seal import personal_seal_png
 from municipal_server.render.tax import render_tax
 
-CHIYODA = Municipality("131016", "千代田区", "東京都", "千代田区長", "樋口 高顕")
+CHIYODA = Municipality("131016", "千代田区", "東京都", "千代田区長", "架空 一郎")
 ISSUED = date(2026, 11, 24)
 ADDRESS = "東京都千代田区霞が関2丁目1番2号"
 DOMICILE = "東京都千代田区霞が関二丁目1番"

@@ -19,7 +19,7 @@ class Municipality:
     name: str  # "千代田区"
     prefecture: str  # "東京都"
     mayor_title: str  # "千代田区長"; the 職印 reads f"{mayor_title}之印"
-    mayor_name: str  # "樋口 高顕"
+    mayor_name: str  # "架空 一郎"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,14 +40,18 @@ TINT_XOBJECT = "/KonbiniTint"
 
 
 def _tint_form(document: pikepdf.Pdf, page_w: float, page_h: float) -> pikepdf.Stream:
-    """The tint as a Form XObject of ``document``: one stencil tile, drawn in a grid."""
-    width, height, flate = tint.tile_stencil_flate()
-    tile = document.make_indirect(pdfparts.image_stream(
-        document, width=width, height=height, flate=flate, colour_space="", stencil=True,
-        decode=[1, 0]))
+    """The tint as a Form XObject of ``document``: one stencil tile per ink, in a grid."""
+    tiles = {}
+    for n, (_, width, height, flate) in enumerate(tint.tile_stencils_flate()):
+        image = pdfparts.image_stream(document, width=width, height=height, flate=flate,
+                                      colour_space="", stencil=True, decode=[1, 0])
+        # Smoothed when a viewer scales the page down: the dots average to their tone on
+        # a screen, as on paper, instead of being sampled into a pattern.
+        image.Interpolate = True
+        tiles[f"T{n}"] = document.make_indirect(image)
     return document.make_indirect(pdfparts.form_xobject(
-        document, tint.form_content(page_w, page_h, "T"), (0, 0, page_w, page_h),
-        Dictionary(XObject=Dictionary(T=tile))))
+        document, tint.form_content(page_w, page_h, tuple(tiles)), (0, 0, page_w, page_h),
+        Dictionary(XObject=Dictionary(**tiles))))
 
 
 # Shared by every order: a pool of its own, since finish_certificate itself already runs

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pikepdf
-from pikepdf import Dictionary, Name
+from pikepdf import Array, Dictionary, Name
 
 from konbini.b64 import b64url_encode
 
@@ -40,18 +40,15 @@ TINT_XOBJECT = "/KonbiniTint"
 
 
 def _tint_form(document: pikepdf.Pdf, page_w: float, page_h: float) -> pikepdf.Stream:
-    """The tint as a Form XObject of ``document``: one stencil tile per ink, in a grid."""
-    tiles = {}
-    for n, (_, width, height, flate) in enumerate(tint.tile_stencils_flate()):
-        image = pdfparts.image_stream(document, width=width, height=height, flate=flate,
-                                      colour_space="", stencil=True, decode=[1, 0])
-        # Smoothed when a viewer scales the page down: the dots average to their tone on
-        # a screen, as on paper, instead of being sampled into a pattern.
-        image.Interpolate = True
-        tiles[f"T{n}"] = document.make_indirect(image)
+    """The tint as a Form XObject of ``document``: one tile image, drawn in a grid."""
+    width, height, flate = tint.tile_indexed_flate()
+    tile = pdfparts.image_stream(document, width=width, height=height, flate=flate,
+                                 colour_space="DeviceGray", bits=2)
+    tile.ColorSpace = Array([Name.Indexed, Name.DeviceGray, len(tint.PALETTE) - 1,
+                             pikepdf.String(tint.PALETTE)])
     return document.make_indirect(pdfparts.form_xobject(
-        document, tint.form_content(page_w, page_h, tuple(tiles)), (0, 0, page_w, page_h),
-        Dictionary(XObject=Dictionary(**tiles))))
+        document, tint.form_content(page_w, page_h, "T"), (0, 0, page_w, page_h),
+        Dictionary(XObject=Dictionary(T=document.make_indirect(tile)))))
 
 
 # Shared by every order: a pool of its own, since finish_certificate itself already runs

@@ -10,10 +10,10 @@ light from the paper (9 of 36 dots' worth), so the tone is the same to the eye; 
 word's dots, at 20 cycles/degree where the eye is a half as sensitive as at its
 peak and in an ink a third as dark, leave little texture (``optics.texture_contrast``).
 
-Two inks, so two 1-bit stencils per tile: black fine dots and grey coarse dots. The
-tint is the same on every certificate, so it is built once per process and embedded
-once per PDF, drawn in a staggered grid by a Form XObject that both pages use, under
-everything else.
+Two inks, so the tile is a 2-bit indexed image (paper, black, grey). The tint is the
+same on every certificate, so it is built once per process and embedded once per PDF,
+drawn in a staggered grid by a Form XObject that both pages use, under everything
+else.
 """
 
 from __future__ import annotations
@@ -141,25 +141,31 @@ def tile_size_points() -> tuple[float, float]:
     return cols * CELL * POINTS_PER_DOT, rows * CELL * POINTS_PER_DOT
 
 
+# The tile's palette (DeviceGray levels, 0-255) by index: paper, fine ink, coarse ink.
+PALETTE = bytes((255, round(INK_GREY * 255), round(COARSE_GREY * 255)))
+
+
 @functools.lru_cache(maxsize=1)
-def tile_stencils_flate() -> tuple[tuple[float, int, int, bytes], ...]:
-    """``(grey, width, height, Flate data)`` of each ink's 1-bit stencil (1 = ink)."""
-    out = []
-    for grey, dots in zip((INK_GREY, COARSE_GREY), tile_inks(), strict=True):
-        packed = np.packbits(dots, axis=1)
-        out.append((grey, dots.shape[1], dots.shape[0], zlib.compress(packed.tobytes(), 9)))
-    return tuple(out)
+def tile_indexed_flate() -> tuple[int, int, bytes]:
+    """``(width, height, Flate data)`` of the tile as a 2-bit image indexing
+    :data:`PALETTE`. An image, not stencil masks: a viewer that shows the page smaller
+    than printed averages its pixels (PDFium does), so the tint looks on a screen as it
+    does on paper; a stencil mask is sampled instead, and the word would show in its
+    aliasing. The paper-white pixels paint white over white paper: the tint is drawn
+    first, under everything."""
+    fine, coarse = tile_inks()
+    index = fine.astype(np.uint8) + 2 * coarse.astype(np.uint8)
+    quads = index.reshape(index.shape[0], -1, 4)
+    packed = (quads[:, :, 0] << 6) | (quads[:, :, 1] << 4) | (quads[:, :, 2] << 2) | quads[:, :, 3]
+    return index.shape[1], index.shape[0], zlib.compress(packed.astype(np.uint8).tobytes(), 9)
 
 
-def form_content(page_w: float, page_h: float, image_names: tuple[str, ...]) -> bytes:
-    """The content stream of the Form XObject that tints one page: each ink's stencil
-    (``image_names`` in the order of :func:`tile_stencils_flate`) at every place."""
+def form_content(page_w: float, page_h: float, image_name: str) -> bytes:
+    """The content stream of the Form XObject that tints one page."""
     tile_w, tile_h = tile_size_points()
     parts = ["q"]
-    for (grey, *_), name in zip(tile_stencils_flate(), image_names, strict=True):
-        parts.append(f"{grey:g} g")
-        for p in placements(page_w, page_h):
-            parts.append(f"q {tile_w:.4f} 0 0 {tile_h:.4f} {p.x:.4f} {p.y:.4f} cm /{name} Do Q")
+    for p in placements(page_w, page_h):
+        parts.append(f"q {tile_w:.4f} 0 0 {tile_h:.4f} {p.x:.4f} {p.y:.4f} cm /{image_name} Do Q")
     parts.append("Q")
     return "\n".join(parts).encode("ascii")
 

@@ -27,9 +27,15 @@ from pikepdf import Array, Dictionary, Name
 from konbini.b64 import b64url_encode
 
 from . import pdfparts, tint
-from .back_page import build_back_page, fill_scrambled_image, render_back_page
+from .back_page import (
+    DEFAULT_INQUIRY_URL,
+    build_back_page,
+    fill_scrambled_image,
+    render_back_page,
+)
 from .front_digest import page_digest
 from .raster import RenderError
+from .sample_mark import add_sample_mark
 from .scramble import front_raster, scramble_key
 from .scramble import scramble as scramble_blocks
 
@@ -65,7 +71,8 @@ def _front_raster(front_pdf: bytes) -> np.ndarray:
 
 def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
                     sign: Callable[[dict[str, Any]], str], certificate_number: str,
-                    municipality_name: str, cert_label: str) -> tuple[pikepdf.Page, str]:
+                    municipality_name: str, cert_label: str, sample: bool,
+                    inquiry_url: str) -> tuple[pikepdf.Page, str]:
     """Lay the tint under the front, sign, and append the back page (its scrambled image
     still empty); returns the back page and the token."""
     page = front.pages[0]
@@ -77,22 +84,29 @@ def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
     page.add_resource(form, Name.XObject, TINT_XOBJECT)
     page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
                       prepend=True)
+    if sample:  # over the content, and before the digest: the signature covers it
+        add_sample_mark(front, page, "front")
     token = sign({**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))})
     back = build_back_page(front, token=token, certificate_number=certificate_number,
                            municipality_name=municipality_name, cert_label=cert_label,
-                           scrambled=None, tint_name=TINT_XOBJECT, tint=form)
+                           scrambled=None, tint_name=TINT_XOBJECT, tint=form,
+                           inquiry_url=inquiry_url)
+    if sample:
+        add_sample_mark(front, back, "back")
     return back, token
 
 
 def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
                        sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
                        certificate_number: str, municipality_name: str,
-                       cert_label: str) -> tuple[bytes, str]:
+                       cert_label: str, sample: bool = False,
+                       inquiry_url: str = DEFAULT_INQUIRY_URL) -> tuple[bytes, str]:
     """The two-page PDF the kiosk prints (front, back) and the signed QR token.
 
     ``claims`` are the contract's (``cid`` … ``dig``); ``fpd`` is added before ``sign``
-    is called. Thread-safe; raises ``ValueError`` if ``front_pdf`` is not a one-page
-    PDF."""
+    is called. ``sample``: signed with a development key, so both pages say 見本;
+    ``inquiry_url`` is the inquiry site printed on the back. Thread-safe; raises
+    ``ValueError`` if ``front_pdf`` is not a one-page PDF."""
     if len(scramble_secret) < 16:
         # The center's configuration, not the municipality's PDF: a defect, never a 4xx/5xx
         # blamed on the municipal server.
@@ -110,7 +124,7 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
         preparing = _PREPARE_POOL.submit(
             _front_and_back, front, claims=claims, sign=sign,
             certificate_number=certificate_number, municipality_name=municipality_name,
-            cert_label=cert_label)
+            cert_label=cert_label, sample=sample, inquiry_url=inquiry_url)
         try:
             raster = _front_raster(front_pdf)
         finally:

@@ -17,6 +17,7 @@ import functools
 import io
 
 import pikepdf
+from pikepdf import Name
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -32,6 +33,7 @@ MARK_RGB = (0.85, 0.1, 0.1)
 WORD_SIZE = 200.0
 BACK_WORD_SIZE = 44.0
 FONT_NAME = "KonbiniSampleMincho"
+SAMPLE_XOBJECT = "/KonbiniSample"
 
 
 @functools.lru_cache(maxsize=2)
@@ -76,7 +78,9 @@ def mark_pdf(side: str) -> bytes:
 
 
 def add_sample_mark(document: pikepdf.Pdf, page: pikepdf.Page, side: str) -> None:
-    """Draw ``side``'s mark over ``page`` of ``document``."""
+    """Draw ``side``'s mark over ``page`` of ``document``, as the Form XObject
+    :data:`SAMPLE_XOBJECT` in a content stream of its own after the page's."""
     with pikepdf.open(io.BytesIO(mark_pdf(side))) as source:
         form = document.copy_foreign(source.pages[0].as_form_xobject())
-    page.add_overlay(form)
+    page.add_resource(form, Name.XObject, SAMPLE_XOBJECT)
+    page.contents_add(pikepdf.Stream(document, f"q {SAMPLE_XOBJECT} Do Q\n".encode()))

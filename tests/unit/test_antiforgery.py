@@ -124,7 +124,7 @@ def _fonts(pdf: bytes, page: int) -> set[str]:
     """The base fonts a page's own content uses (its /Font resources)."""
     with pikepdf.open(io.BytesIO(pdf)) as document:
         fonts = document.pages[page].obj.Resources.get("/Font", {})
-        return {str(fonts[name].BaseFont) for name in fonts.keys()}
+        return {str(font.BaseFont) for _, font in fonts.items()}
 
 
 def test_the_back_names_the_inquiry_site_and_sets_the_number_in_mincho(

@@ -67,12 +67,16 @@ def _number(serial: int) -> str:
 
 
 def _household() -> JuminhyoInput:
-    taro = Person("霞 太郎", "かすみ たろう", TARO_BORN, "男", "世帯主", date(2015, 4, 1), "転入",
-                  PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER)
-    hanako = Person("霞 花子", "かすみ はなこ", HANAKO_BORN, "女", "妻", date(2015, 4, 1), "転入",
-                    PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER)
+    moved_in, notified = date(2015, 4, 1), date(2015, 4, 8)  # 転入届 within 14 days
+    taro = Person("霞 太郎", "かすみ たろう", TARO_BORN, "男", "世帯主", moved_in, "転入",
+                  PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER, address_set_on=moved_in,
+                  notified_on=notified)
+    hanako = Person("霞 花子", "かすみ はなこ", HANAKO_BORN, "女", "妻", moved_in, "転入",
+                    PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER,
+                    address_set_on=moved_in, notified_on=notified)
     jiro = Person("霞 次郎", "かすみ じろう", JIRO_BORN, "男", "子", JIRO_BORN, "出生", None,
-                  family_register=FAMILY_REGISTER)
+                  family_register=FAMILY_REGISTER, address_set_on=JIRO_BORN,
+                  notified_on=JIRO_BORN + timedelta(days=10))
     return JuminhyoInput(CHIYODA, _number(101), ISSUED, ADDRESS, "霞 太郎", (taro, hanako, jiro),
                          show_relationship=True, whole_household=True)
 
@@ -82,7 +86,7 @@ def _foreign_resident() -> JuminhyoInput:
                                  date(2028, 3, 31))
     john = Person("スミス ジョン", "すみす じょん", date(1988, 8, 8), "男", "世帯主",
                   date(2023, 4, 3), "転入", "アメリカ合衆国", use_western_dates=True,
-                  foreign=items)
+                  foreign=items, address_set_on=date(2023, 4, 3), notified_on=date(2023, 4, 5))
     return JuminhyoInput(CHIYODA, _number(102), ISSUED, "東京都千代田区永田町1丁目7番1号",
                          "スミス ジョン", (john,), show_relationship=True, whole_household=True)
 

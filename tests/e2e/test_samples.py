@@ -28,6 +28,9 @@ async def test_a_demo_certificate_is_a_sample_on_paper_and_at_the_inquiry_site(
     pdf = result.files[0].read_bytes()
     front, back = (text.replace(" ", "").replace("\n", "") for text in pdf_pages_text(pdf))
     assert "見本" in front and "SAMPLE" in front and "霞太郎" in front
+    # The register's 住所を定めた年月日 and 届出日, for each of the household's three.
+    assert front.count("住所を定めた年月日") == 3 and front.count("届出日") == 3
+    assert "平成27年4月8日" in front  # 霞 太郎's 転入届, a week after he moved in
     assert "見本" in back and "SAMPLE" in back
     # The inquiry site by its whole address: this center's own public listener.
     assert f"{system.public_url}/verify" in back

@@ -203,3 +203,15 @@ def test_every_municipal_profile_names_a_fictional_mayor() -> None:
     for profile in map(load_profile, map(str, paths)):
         assert profile.mayor_name not in real
         assert profile.mayor_name.startswith("架空"), profile.mayor_name  # 架空 = fictional
+
+
+def test_every_member_shows_the_day_the_address_was_set_and_the_day_it_was_notified() -> None:
+    """A real 住民票の写し prints 住所を定めた年月日 and 届出日 for each person."""
+    from municipal_server.samples import sample_pdfs
+
+    text = page_text(sample_pdfs()["juminhyo.pdf"]).replace(" ", "")
+    assert text.count("住所を定めた年月日") == 3 and text.count("届出日") == 3
+    assert "平成27年4月8日" in text  # 霞 太郎 and 花子: 転入届 a week after moving in
+    assert "平成24年6月25日" in text  # 霞 次郎: 出生届 ten days after birth
+    foreign = page_text(sample_pdfs()["juminhyo_foreign.pdf"]).replace(" ", "")
+    assert "2023年4月5日" in foreign  # Western dates for a foreign resident who chose them

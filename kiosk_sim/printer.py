@@ -23,10 +23,12 @@ SCREEN_DPI = 100
 PRINT_DPI = 300
 
 
-def render_pages(pdf: bytes, dpi: int = SCREEN_DPI) -> list[bytes]:
+def render_pages(pdf: bytes, dpi: int = SCREEN_DPI, print_dpi: int = PRINT_DPI) -> list[bytes]:
     """Every page of ``pdf`` as PNG bytes (front, back), as the paper looks. Thread-safe:
-    many kiosks print at once, and PDFium is used under its process-wide lock."""
-    factor = max(1, round(PRINT_DPI / dpi))
+    many kiosks print at once, and PDFium is used under its process-wide lock.
+    ``print_dpi`` 600 renders each printer dot as a pixel: exact, and slower (the docs'
+    gallery); 300 leaves faint traces where PDFium halves the dots at the word's edges."""
+    factor = max(1, round(print_dpi / dpi))
     with pdf_document(pdf) as document:
         images = [page.render(scale=dpi * factor / 72).to_pil() for page in document]
     pages = []

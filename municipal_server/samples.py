@@ -155,7 +155,7 @@ def sample_pdfs() -> dict[str, bytes]:
     return {f"{name}.pdf": pdf for name, pdf in pdfs.items()}
 
 
-def write_sample_pngs(out: Path, dpi: float = 100) -> list[Path]:
+def write_sample_pngs(out: Path, dpi: float = 100, print_dpi: int = 600) -> list[Path]:
     """Each sample as the resident receives it, ``out/<type>.png`` (the front) and
     ``out/back.png`` (the back of the first): finished by the center's anti-forgery stage
     with a throwaway development key, so each says 見本 (SAMPLE) on both pages, and
@@ -192,7 +192,7 @@ def write_sample_pngs(out: Path, dpi: float = 100) -> list[Path]:
                 scramble_secret=ring.scramble_secret(kid),
                 certificate_number=claims["num"], municipality_name=CHIYODA.name,
                 cert_label=TITLES[stem].split("（")[0], sample=ring.is_development(kid))
-            pages = render_pages(finished, round(dpi), print_dpi=600)
+            pages = render_pages(finished, round(dpi), print_dpi=print_dpi)
             targets = [(out / f"{stem}.png", pages[0])]
             if serial == 1:
                 targets.append((out / "back.png", pages[1]))

@@ -113,6 +113,19 @@ def test_the_word_is_invisible_on_the_original_and_stands_out_on_a_copy(
     assert figures["copy_ground"] > 0.99
 
 
+def test_every_dot_lands_on_the_printers_grid_without_seams(certificate: bytes) -> None:
+    """At 600 dpi the page is rendered dot for dot: the fine dots on every even row and
+    column counted from the top-left corner, none between, across every tile's edge
+    (a seam there would come out of a copier as a line)."""
+    page = render_grey(without_tint(certificate), 0, 600) >= 250  # where only tint is
+    tinted = render_grey(certificate, 0, 600) < 128
+    left = tinted[:, 8:48] & page[:, 8:48]  # the left margin, top to bottom
+    top = tinted[8:48, :] & page[8:48, :]  # the top margin, left to right
+    rows, cols = left.any(axis=1), top.any(axis=0)
+    assert rows[0::2].mean() > 0.97 and not rows[1::2].any()
+    assert cols[0::2].mean() > 0.97 and not cols[1::2].any()
+
+
 def test_the_tint_is_an_even_light_tone(certificate: bytes) -> None:
     figures = _figures(certificate, 0, FRONT_BOX)
     assert 0.7 <= figures["mean"] <= 0.85  # a visible tint, not a grey page

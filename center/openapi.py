@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from konbini.openapi import document, operation
+from konbini.openapi import document, link, operation
 from konbini.schemas import MENU
 
 from .dev_api import DEV_CLOCK, DEV_FAULTS
@@ -196,7 +196,7 @@ def inquiry_paths() -> dict[str, dict[str, Any]]:
         "/v1/verify": {"post": verify},
         "/v1/verify/fronts/{front_id}.png": {"get": operation(
             "A recovered front (PNG), kept in memory for 10 minutes after the check "
-            "that produced it; never stored", response={"type": "string",
+            "that produced it; never stored", response={"type": "string", "format": "binary",
                                                        "contentMediaType": "image/png"},
             content_type="image/png", security="", tags=PUBLIC, problems=("not-found",))},
     }
@@ -210,7 +210,9 @@ def kiosk_paths() -> dict[str, dict[str, Any]]:
     return {
         "/v1/sessions": {"post": operation(
             "Start a session when a card is inserted; returns the single-use challenge",
-            body=SESSION_CREATE.schema, body_required=False,
+            body=SESSION_CREATE.schema, body_required=False, operation_id="createSession",
+            links={name: link(name, session_id="session_id") for name in (
+                "authenticate", "getMenu", "createOrder", "registerUse", "endSession")},
             body_example={"credential": "card"}, ok=201, response=SESSION,
             example=_SESSION_EXAMPLE, tags=KIOSK,
             description="The body is optional; without it the credential is `card`.",
@@ -218,6 +220,7 @@ def kiosk_paths() -> dict[str, dict[str, Any]]:
         "/v1/sessions/{session_id}/authenticate": {"post": operation(
             "Authenticate the card: its user-authentication certificate and its signature "
             "of the challenge", body=AUTHENTICATE.schema, response=AUTHENTICATED,
+            operation_id="authenticate",
             body_example={"certificate": "MIIE…(DER, base64url)",
                           "signature": "Jx3…(RSASSA-PKCS1-v1_5 SHA-256, base64url)"},
             example=_AUTH_EXAMPLE, tags=KIOSK,
@@ -228,13 +231,17 @@ def kiosk_paths() -> dict[str, dict[str, Any]]:
                       *UPSTREAM))},
         "/v1/sessions/{session_id}/menu": {"get": operation(
             "The certificates this resident may order here and now, with fees",
-            response=menu, example=_MENU_EXAMPLE, tags=KIOSK,
+            response=menu, example=_MENU_EXAMPLE, tags=KIOSK, operation_id="getMenu",
             problems=(*SESSION_PROBLEMS, "not-authenticated", "service-closed",
                       "resident-ineligible", *UPSTREAM))},
         "/v1/sessions/{session_id}/orders": {"post": operation(
             "Order certificates; the center returns two-page PDFs (front, anti-forgery back)",
             body=ORDER_CREATE.schema, body_example=_ORDER_BODY_EXAMPLE, ok=201,
-            response=ORDER, example=_ORDER_EXAMPLE, tags=KIOSK,
+            response=ORDER, example=_ORDER_EXAMPLE, tags=KIOSK, operation_id="createOrder",
+            links={"downloadCertificate": link(
+                       "downloadCertificate", order_id="order_id",
+                       certificate_id="certificates/0/certificate_id"),
+                   "reportResult": link("reportResult", order_id="order_id")},
             problems=(*SESSION_PROBLEMS, "not-authenticated", "service-closed",
                       "type-unavailable", "fee-mismatch", "resident-ineligible",
                       "member-not-in-household", *UPSTREAM))},
@@ -245,22 +252,24 @@ def kiosk_paths() -> dict[str, dict[str, Any]]:
             body=USE_REGISTRATION.schema, body_example={"municipality_code": "452017"},
             ok=201, response=USE_REGISTRATION_RESPONSE,
             example={"municipality": {"code": "452017", "name": "宮崎市"},
-                     "status": "registered"}, tags=KIOSK,
+                     "status": "registered"}, tags=KIOSK, operation_id="registerUse",
             problems=(*SESSION_PROBLEMS, "not-authenticated", "service-closed",
                       "municipality-not-participating", "type-unavailable",
                       "resident-ineligible", "invalid-request", "conflict", *UPSTREAM))},
         "/v1/sessions/{session_id}": {"delete": operation(
-            "The card was removed", ok=204, tags=KIOSK, problems=("session-not-found",))},
+            "The card was removed", ok=204, tags=KIOSK, operation_id="endSession",
+            problems=("session-not-found",))},
         "/v1/orders/{order_id}/certificates/{certificate_id}.pdf": {"get": operation(
             "The two-page A4 PDF to print (only to the terminal that placed the order, until "
             "its result is reported or 10 minutes pass)",
-            response={"type": "string", "contentMediaType": "application/pdf"},
-            content_type="application/pdf", tags=KIOSK,
+            response={"type": "string", "format": "binary",
+                      "contentMediaType": "application/pdf"},
+            content_type="application/pdf", tags=KIOSK, operation_id="downloadCertificate",
             problems=("order-not-found", "download-expired"))},
         "/v1/orders/{order_id}/result": {"post": operation(
             "Report which certificates printed; failed ones are voided and refunded",
             body=PRINT_RESULT.schema, body_example=_RESULT_BODY_EXAMPLE, response=SETTLEMENT,
-            example=_SETTLEMENT_EXAMPLE, tags=KIOSK,
+            example=_SETTLEMENT_EXAMPLE, tags=KIOSK, operation_id="reportResult",
             problems=("order-not-found", "download-expired"))},
     }
 

@@ -64,8 +64,15 @@ def operation(summary: str, *, body: Schema | None = None, body_required: bool =
               body_example: Any = None, ok: int = 200, response: Schema | None = None,
               example: Any = None, content_type: str = "application/json",
               problems: tuple[str, ...] = (), security: str = "mutualTLS",
-              tags: tuple[str, ...] = (), description: str | None = None) -> dict[str, Any]:
+              tags: tuple[str, ...] = (), description: str | None = None,
+              operation_id: str | None = None,
+              links: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One operation. ``links`` (OpenAPI links on the success response) say
+    which later operation takes which value of the answer, e.g. the
+    ``session_id`` of a new session."""
     op: dict[str, Any] = {"summary": summary, "responses": {}}
+    if operation_id:
+        op["operationId"] = operation_id
     if description:
         op["description"] = description
     if tags:
@@ -82,6 +89,8 @@ def operation(summary: str, *, body: Schema | None = None, body_required: bool =
         if example is not None:
             media["example"] = example
         ok_response["content"] = {content_type: media}
+    if links:
+        ok_response["links"] = links
     op["responses"][str(ok)] = ok_response
     codes = list(problems)
     if body is not None:
@@ -95,6 +104,14 @@ def operation(summary: str, *, body: Schema | None = None, body_required: bool =
 
 BEARER = {"type": "http", "scheme": "bearer",
           "description": "the clerk's token, in var/municipal/<code>/admin-token"}
+
+
+def link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    """A link to ``operation_id`` with its parameters taken from this answer's
+    body (``session_id="session_id"`` → ``$response.body#/session_id``)."""
+    return {"operationId": operation_id,
+            "parameters": {name: f"$response.body#/{pointer}"
+                           for name, pointer in parameters.items()}}
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.contract.conftest import Contract
 
-MAX_EXAMPLES = int(os.environ.get("KONBINI_FUZZ_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("KONBINI_FUZZ_EXAMPLES", "15"))
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance")
 
@@ -31,14 +31,15 @@ def _fetch(url: str, context=None, headers=None) -> dict:  # type: ignore[no-unt
         return json.loads(response.read())
 
 
-def schemathesis(document: dict, base_url: str, tmp_path: Path, *options: str) -> None:
+def schemathesis(document: dict, base_url: str, tmp_path: Path, *options: str,
+                 phases: str = "examples,coverage,fuzzing") -> None:
     """Run schemathesis over ``document`` (as served) against ``base_url``;
     fail with its report when any check fails."""
     path = tmp_path / "openapi.json"
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     command = [
         sys.executable, "-m", "schemathesis.cli", "run", str(path), "--url", base_url,
-        "--checks", CHECKS, "--phases", "examples,coverage,fuzzing",
+        "--checks", CHECKS, "--phases", phases,
         "--max-examples", str(MAX_EXAMPLES), "--seed", "20261124", "--no-shrink",
         "--generation-database", "none", "--workers", "1", "--request-timeout", "30",
         "--suppress-health-check", "all", "--no-color", "--output-truncate", "true",
@@ -61,8 +62,10 @@ def center_document(contract: Contract) -> dict:
 
 
 def test_kiosk_api(contract: Contract, center_document: dict, tmp_path: Path) -> None:
+    # stateful: the links of the document take a new session's id into the calls after it
     schemathesis(center_document, contract.system.center_url, tmp_path, "--include-tag",
-                 "kiosk", *_tls(contract, contract.kiosk_cert()))
+                 "kiosk", *_tls(contract, contract.kiosk_cert()),
+                 phases="examples,coverage,fuzzing,stateful")
 
 
 def test_municipality_api(contract: Contract, center_document: dict, tmp_path: Path) -> None:

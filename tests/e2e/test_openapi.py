@@ -4,6 +4,7 @@ and real responses conform to them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aiohttp
 from jsonschema import Draft202012Validator
@@ -13,6 +14,7 @@ from center.app import create_api_app, create_public_app
 from center.openapi import center_openapi
 from kiosk_sim.client import KioskClient
 from kiosk_sim.wallet import Wallet
+from konbini.problems import PROBLEM_STATUS
 from municipal_server.admin_api import create_admin_app
 from municipal_server.app import create_app as create_municipal_app
 from tests.conftest import Raw, System
@@ -165,3 +167,28 @@ async def test_responses_conform(system: System, kiosk: KioskClient, wallet: Wal
                   .iter_errors(problem))
     assert not errors
     await kiosk.end_session(session["session_id"])
+
+
+async def test_docs_api_md_says_what_the_documents_say(system: System) -> None:
+    """docs/api.md, the contract in the repository, names every served path
+    and every problem code the documents list (the clerk's resident paths
+    abbreviated to `…/{resident_code}/…` in its table)."""
+    contract = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(
+        encoding="utf-8")
+    documents = await _served_documents(system)
+    documents["center API (without --dev)"] = center_openapi(dev_mode=False)
+    missing = set()
+    for name, document in documents.items():
+        for path, item in document["paths"].items():
+            short = path.replace("/admin/v1/residents/{resident_code}", "…/{resident_code}")
+            for method in item:
+                if method == "parameters":
+                    continue
+                if path not in contract and short not in contract:
+                    missing.add((name, method, path))
+                for code in item[method]["x-problem-codes"]:
+                    if f"`{code}`" not in contract:
+                        missing.add((name, "problem code", code))
+    assert not missing, sorted(missing)
+    for code in PROBLEM_STATUS:
+        assert f"`{code}`" in contract, code

@@ -126,12 +126,12 @@ def _complete(path: str, item: dict[str, Any], common: tuple[str, ...]) -> dict[
     into responses."""
     item = dict(item)
     parameters = _path_parameters(path)
-    if parameters:
-        item.setdefault("parameters", parameters)
     for method, op in list(item.items()):
-        if method == "parameters":
-            continue
         op = dict(op)
+        if parameters:  # on each operation, so a path item holds only its methods
+            declared = {p["name"] for p in op.get("parameters", ())}
+            op["parameters"] = [*(p for p in parameters if p["name"] not in declared),
+                                *op.get("parameters", ())]
         codes = list(op.get("x-problem-codes", ()))
         codes += common
         if parameters:

@@ -12,6 +12,7 @@ from konbini.clock import Clock
 from konbini.http import configure_logging
 from konbini.service import serve_until_stopped
 
+from . import report_cli
 from .app import running_center
 from .config import CenterConfig
 
@@ -44,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("action", choices=("list", "rotate"))
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
+    report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
 
 
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         from .verify_cli import run  # no server, no logging setup: a plain command
 
         sys.exit(run(args.file, args.trust_list, args.json))
+    if args.command in ("report", "contract", "simulate-history"):
+        sys.exit(report_cli.run(args))
     if args.command == "keys":
         from .keys_cli import list_keys, rotate_keys
 

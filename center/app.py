@@ -26,7 +26,7 @@ from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, municipality_api
+from . import dev_api, inquiry_site, kiosk_api, municipality_api, operations_api
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
@@ -34,6 +34,7 @@ from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
 from .rate_limit import RateLimiter
+from .refusals import refusal_recorder
 from .storage import CenterStore
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,11 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
         request_id_middleware, access_log_middleware, problem_middleware,
         client_role_middleware(ROLE_RULES),
-        rate_limit_middleware])
+        rate_limit_middleware, refusal_recorder])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
+    app.add_routes(operations_api.routes)  # fee periods, statements, statistics
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)

@@ -7,6 +7,7 @@ from typing import Any
 from konbini.openapi import document, link, operation
 from konbini.schemas import MENU
 
+from . import operations_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -340,6 +341,23 @@ def dev_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+# Where an untagged operation is served, by the path's prefix (as the role rules of
+# center.app): modules that add paths need not repeat it.
+LISTENER_TAGS = (("/v1/sessions", KIOSK), ("/v1/orders", KIOSK),
+                 ("/v1/municipalities", MUNICIPALITY), ("/v1/jpki", MUNICIPALITY),
+                 ("/v1/dev", DEV))
+
+
+def _tag_by_listener(paths: dict[str, dict[str, Any]]) -> None:
+    for path, item in paths.items():
+        for op in item.values():
+            if not op.get("tags"):
+                for prefix, tags in LISTENER_TAGS:
+                    if path.startswith(prefix):
+                        op["tags"] = list(tags)
+                        break
+
+
 def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
     """The center's document, served alike on both listeners: the tag of each
     operation says where it is served (``public`` on the public listener,
@@ -354,9 +372,11 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         "/v1/openapi.json": {"get": operation("This document (both listeners)",
                                               security="", tags=both)},
         **inquiry_paths(),
+        **operations_api.openapi_paths(),
     }
     if dev_mode:
         paths.update(dev_paths())
+    _tag_by_listener(paths)
     return document(
         "Konbini certificate exchange center (証明書交付センター)",
         "Kiosk API and Municipality API over mutual TLS; public trust list and inquiry "

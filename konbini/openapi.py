@@ -29,7 +29,7 @@ _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 # Problems any operation of a kind of API may answer with, besides its own.
 MUTUAL_TLS_PROBLEMS = ("client-not-allowed",)
 BODY_PROBLEMS = ("invalid-request", "request-too-large")
-PATH_PROBLEMS = ("not-found",)
+PATH_PROBLEMS = ("not-found", "invalid-request")  # unknown, or malformed (a bad {code})
 
 
 def problem_example(code: str) -> dict[str, Any]:

@@ -100,7 +100,8 @@ def _registered(system: System, context: ssl.SSLContext, timeout: float) -> None
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
+# Package scope: 検証市 is withdrawn from the center before the other tests run.
+@pytest.fixture(scope="package")
 def contract(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contract]:
     var = tmp_path_factory.mktemp("contract-var")
     pki = var / "pki"

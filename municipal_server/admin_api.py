@@ -358,7 +358,14 @@ async def register_seal(request: web.Request) -> web.Response:
         if not image.startswith(b"\x89PNG\r\n\x1a\n"):
             raise invalid_request([{"field": "image_png", "message": "not a PNG image"}])
     else:
-        image = personal_seal_png(resident.name.split()[0])
+        surname = (resident.name.split() or [""])[0]
+        try:
+            image = personal_seal_png(surname) if surname else b""
+        except ValueError:
+            image = b""
+        if not image:  # a seal holds at most 6 characters: the clerk sends the 印影
+            raise invalid_request([{"field": "image_png", "message":
+                                    "required: the surname does not fit a seal"}])
     await ctx.register.register_seal(SealRegistration(
         resident.resident_code, image, "active", _date(body, "registered_on", _today(request))))
     await _audit(request, "seal-register", resident.resident_code)

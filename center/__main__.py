@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from konbini.clock import Clock
-from konbini.http import configure_logging
+from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 
 from . import report_cli
@@ -34,6 +34,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
+        p.add_argument("--console-port", type=int, default=8090,
+                       help="the operator's console on --console-host (default 8090; 0: off)")
+        p.add_argument("--console-host", default="127.0.0.1",
+                       help="the console listens on loopback unless told otherwise")
+        add_log_format_argument(p)
     verify = sub.add_parser(
         "verify", help="check a certificate's QR code offline against a saved trust list")
     verify.add_argument("file", type=Path, help="the certificate's PDF, or a PNG/JPEG scan")
@@ -46,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
     report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
+    from .operator_cli import add_parsers  # terminals, report incidents
+
+    add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
 
 
@@ -55,6 +63,11 @@ def main(argv: list[str] | None = None) -> None:
         from .verify_cli import run  # no server, no logging setup: a plain command
 
         sys.exit(run(args.file, args.trust_list, args.json))
+    if args.command in ("terminals", "report") and getattr(args, "report", None) in (
+            None, "incidents"):
+        from .operator_cli import run as run_operator
+
+        sys.exit(asyncio.run(run_operator(args)))
     if args.command in ("report", "contract", "simulate-history"):
         sys.exit(report_cli.run(args))
     if args.command == "keys":
@@ -65,11 +78,13 @@ def main(argv: list[str] | None = None) -> None:
         now = Clock.from_env().now()
         print((list_keys if args.action == "list" else rotate_keys)(directory, now))
         return
-    configure_logging("center")
+    configure_logging("center", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
-                          rate_limit_per_minute=args.rate_limit)
+                          rate_limit_per_minute=args.rate_limit,
+                          console_port=args.console_port or None,
+                          console_host=args.console_host)
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

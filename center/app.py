@@ -22,13 +22,27 @@ from konbini.http import (
     problem_middleware,
     request_id_middleware,
 )
+from konbini.metrics import serve_metrics
 from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, municipality_api, operations_api
+from . import (
+    console,
+    dev_api,
+    incident_api,
+    inquiry_site,
+    kiosk_api,
+    maintenance_site,
+    municipality_api,
+    operations_api,
+    terminal_api,
+    terminals,
+)
 from .config import CenterConfig
+from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
+from .incidents import upkeep_incidents
 from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
@@ -48,6 +62,7 @@ ROLE_RULES = [
     ("/v1/municipalities", MUNICIPALITY),
     ("/v1/jpki", MUNICIPALITY),
     ("/v1/dev", KIOSK | MUNICIPALITY),
+    ("/v1/chains", frozenset({PeerRole.CHAIN})),  # the terminal registry (terminal_api.py)
 ]
 
 
@@ -75,11 +90,14 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()
-    return CenterContext(
+    ctx = CenterContext(
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
         municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
+    ctx.metrics.watch(store, clock)
+    municipal.failure_observer = ctx.metrics.upstream_observer(store)
+    return ctx
 
 
 async def upkeep(ctx: CenterContext) -> None:
@@ -91,6 +109,8 @@ async def upkeep(ctx: CenterContext) -> None:
             voided = await ctx.store.expire_orders(now)
             if voided:
                 log.info("voided %d orders without a result", len(voided))
+            # Incidents for the voids, and the outcomes owed to municipal servers.
+            await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
             await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
                                                 now)
             for code in await ctx.store.municipality_codes():
@@ -109,17 +129,22 @@ async def upkeep(ctx: CenterContext) -> None:
 def create_api_app(ctx: CenterContext) -> web.Application:
     """The mutual-TLS API: kiosks and municipalities."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
-        request_id_middleware, access_log_middleware, problem_middleware,
-        client_role_middleware(ROLE_RULES),
+        request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
+        problem_middleware, client_role_middleware(ROLE_RULES),
+        terminals.registry_middleware(lambda request: context(request).store),
         rate_limit_middleware, refusal_recorder])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
     app.add_routes(operations_api.routes)  # fee periods, statements, statistics
+    app.add_routes(incident_api.routes)
+    app.add_routes(terminal_api.routes)
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
+    # Prometheus scrapes here with any client certificate of the TLS CA (docs/api.md).
+    serve_metrics(app, ctx.metrics)
     return app
 
 
@@ -127,11 +152,12 @@ def create_public_app(ctx: CenterContext) -> web.Application:
     """The public site: no client certificate."""
     app = web.Application(client_max_size=MAX_BODY_BYTES,
                           middlewares=[request_id_middleware, access_log_middleware,
-                                       problem_middleware])
+                                       ctx.metrics.middleware("public"), problem_middleware])
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get("/v1/openapi.json", openapi)
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
+    maintenance_site.setup(app)  # GET /maintenance, GET /v1/maintenance
     return app
 
 
@@ -147,6 +173,14 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     tls = server_context(config.tls_cert, config.tls_key, config.tls_ca)
     await web.TCPSite(api_runner, config.host, config.api_port, ssl_context=tls).start()
     await web.TCPSite(public_runner, config.host, config.public_port).start()
+    console_runner = None
+    if config.console_port is not None:
+        console_runner = web.AppRunner(console.create_console_app(
+            ctx, load_or_create_token(config.operator_token_file)), access_log=None)
+        await console_runner.setup()
+        await web.TCPSite(console_runner, config.console_host, config.console_port).start()
+        log.info("operator console on http://%s:%d (token in %s)", config.console_host,
+                 config.console_port, config.operator_token_file)
     task = asyncio.create_task(upkeep(ctx))
     log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d",
              config.host, config.api_port, config.host, config.public_port)
@@ -156,5 +190,7 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
         task.cancel()
         await api_runner.cleanup()
         await public_runner.cleanup()
+        if console_runner is not None:
+            await console_runner.cleanup()
         await ctx.municipal.close()
         await ctx.store.close()

@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, link, operation
 from konbini.schemas import MENU
 
-from . import operations_api
+from . import incident_api, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -47,7 +47,7 @@ SETTLEMENT = {"type": "object", "required": ["charged_yen", "refunded_yen"],
 USE_REGISTRATION_RESPONSE = {
     "type": "object", "required": ["municipality", "status"],
     "properties": {"municipality": MUNICIPALITY_REF,
-                   "status": {"const": "registered"}}}
+                   "status": {"enum": ["registered", "pending"]}}}
 RESIDENT_CARDS_STATUS = {
     "type": "object", "required": ["resident_code", "status", "serials"],
     "properties": {"resident_code": {"type": "string"}, "status": {"type": "string"},
@@ -372,7 +372,10 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         "/v1/openapi.json": {"get": operation("This document (both listeners)",
                                               security="", tags=both)},
         **inquiry_paths(),
+        **maintenance_site.openapi_paths(),
         **operations_api.openapi_paths(),
+        **incident_api.openapi_paths(),
+        **terminal_api.openapi_paths(),
     }
     if dev_mode:
         paths.update(dev_paths())

@@ -19,22 +19,25 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from konbini.http import (
-    configure_logging,
     json_response,
     problem_middleware,
     request_id_middleware,
 )
+from konbini.logging_setup import configure_logging
+from konbini.metrics import NAMESPACE, ServiceMetrics, serve_metrics
 from konbini.problems import Problem
 from konbini.schemas import CERT_TYPE, MUNICIPALITY_CODE, ORDER_OPTIONS, obj
 from konbini.validation import BodySchema, read_json
 from konbini.wire import MAX_COPIES
 
+from .card import PinResetRefused
 from .client import KioskClient, KioskProblem, Terminal
 from .messages import catalog
 from .stores import Store, discover_stores
@@ -43,6 +46,7 @@ from .ui_session import (
     DEFAULT_IDLE_SECONDS,
     NETWORK_FAULTS,
     NOTES,
+    PIN_RESET_CHAINS,
     TAKE_CARD_SECONDS,
     Kiosk,
     Outbox,
@@ -94,7 +98,14 @@ ACTIONS: dict[str, BodySchema] = {
     "cancel": EMPTY,
     "take-card": EMPTY,
     "reset": EMPTY,
+    "pin-reset": BodySchema(obj({"pin": {"type": "string", "pattern": "^[0-9]{4}$"},
+                                 "confirm": {"type": "string", "pattern": "^[0-9]{4}$"}},
+                                ["pin", "confirm"])),
 }
+PIN_RESET_RESERVATION = BodySchema(obj({
+    "card": {"type": "string", "minLength": 1, "maxLength": 64},
+    "signature_pin": {"type": "string", "minLength": 1, "maxLength": 16}},
+    ["card", "signature_pin"]))
 _CODES = {"type": "array", "items": MUNICIPALITY_CODE, "maxItems": 50, "uniqueItems": True}
 DEV_CLOCK = BodySchema(obj({"now": {"oneOf": [{"type": "string", "maxLength": 40},
                                               {"type": "null"}]}}, ["now"]))
@@ -191,6 +202,23 @@ async def tester_faults(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+async def tester_pin_reset(request: web.Request) -> web.Response:
+    """The holder's phone (face authentication, then the signature PIN) reserves
+    a reset of the locked PIN, to finish at a Seven-Eleven kiosk within 24 hours."""
+    ctx = _ctx(request)
+    body = await read_json(request, PIN_RESET_RESERVATION)
+    if body["card"] not in ctx.wallet:
+        raise Problem("not-found", "no such card in the wallet")
+    card = await asyncio.to_thread(ctx.wallet.get, body["card"])
+    try:
+        until = await asyncio.to_thread(card.reserve_pin_reset, body["signature_pin"],
+                                        datetime.now(UTC))
+    except PinResetRefused as exc:
+        raise Problem(exc.code, exc.detail, status=403, **exc.extra) from exc
+    return json_response({"card": body["card"], "reserved_until": until.isoformat(),
+                          "chains": list(PIN_RESET_CHAINS)})
+
+
 # -- kiosks ------------------------------------------------------------------------
 def _apply_settings(ctx: KioskContext, kiosk: Kiosk, body: dict[str, Any]) -> None:
     settings = kiosk.settings
@@ -279,6 +307,7 @@ HANDLERS: dict[str, Action] = {
     "cancel": lambda k, b: k.cancel_insert(),
     "take-card": lambda k, b: k.take_card(),
     "reset": lambda k, b: k.reset(),
+    "pin-reset": lambda k, b: k.finish_pin_reset(b["pin"], b["confirm"]),
 }
 
 
@@ -345,10 +374,35 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await ctx.outbox.close()
 
 
+def kiosk_metrics(ctx: KioskContext) -> ServiceMetrics:
+    """Latency and refusals, and the open kiosk tabs by screen. Each tab's
+    kiosk lives in this one process's memory by design (its printed PDFs are
+    never written down), so counting them here is exact."""
+    from prometheus_client.metrics_core import GaugeMetricFamily
+
+    metrics = ServiceMetrics("kiosk")
+
+    async def open_kiosks() -> list[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(f"{NAMESPACE}_kiosk_open_sessions",
+                                  "Kiosk tabs open in this UI, by screen", labels=["screen"])
+        screens: dict[str, int] = {}
+        for kiosk in list(ctx.kiosks.values()):
+            screens[kiosk.screen] = screens.get(kiosk.screen, 0) + 1
+        for screen, count in sorted(screens.items()):
+            gauge.add_metric([screen], count)
+        return [gauge]
+
+    metrics.add_scrape_hook(open_kiosks)
+    return metrics
+
+
 def create_app(ctx: KioskContext) -> web.Application:
+    metrics = kiosk_metrics(ctx)
     app = web.Application(client_max_size=64 * 1024,
-                          middlewares=[request_id_middleware, problem_middleware])
+                          middlewares=[request_id_middleware, metrics.middleware("ui"),
+                                       problem_middleware])
     app[KIOSK] = ctx
+    serve_metrics(app, metrics)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/", index)
     app.router.add_static("/static", STATIC)
@@ -356,6 +410,7 @@ def create_app(ctx: KioskContext) -> web.Application:
     app.router.add_get("/api/tester", tester)
     app.router.add_put("/api/tester/clock", tester_clock)
     app.router.add_put("/api/tester/faults", tester_faults)
+    app.router.add_post("/api/tester/pin-reset-reservations", tester_pin_reset)
     app.router.add_post("/api/kiosks", create_kiosk)
     app.router.add_get("/api/kiosks/{kiosk_id}", show_kiosk)
     app.router.add_put("/api/kiosks/{kiosk_id}/settings", kiosk_settings)
@@ -367,7 +422,7 @@ def create_app(ctx: KioskContext) -> web.Application:
 
 
 def serve(args: argparse.Namespace) -> None:
-    configure_logging("kiosk")
+    configure_logging("kiosk", getattr(args, "log_format", "text"))
     stores = discover_stores(args.var / "pki")
     ids = [s.terminal_id for s in stores]
     default = args.terminal if args.terminal in ids else (ids[0] if ids else args.terminal)

@@ -32,6 +32,8 @@ class Ports:
     # The clerk's admin API of each municipal server (loopback, bearer token).
     municipal_admin: dict[str, int] = field(default_factory=lambda: {
         "131016": 9201, "452017": 9202, "141003": 9203})
+    # The center's operator console (loopback, operator token).
+    center_console: int = 8090
 
     @classmethod
     def free(cls) -> Ports:
@@ -41,7 +43,7 @@ class Ports:
                 s.bind(("127.0.0.1", 0))
                 return int(s.getsockname()[1])
         return cls(pick(), pick(), pick(), {code: pick() for code in MUNICIPALITY_CODES},
-                   {code: pick() for code in MUNICIPALITY_CODES})
+                   {code: pick() for code in MUNICIPALITY_CODES}, center_console=pick())
 
 
 @dataclass
@@ -69,11 +71,27 @@ class Topology:
         return f"http://127.0.0.1:{self.ports.center_public}"
 
     @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.center_console}"
+
+    @property
     def wallet_dir(self) -> Path:
         return self.var / "kiosk" / "wallet"
 
     def ensure_pki(self) -> None:
         ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=DEFAULT_TERMINALS)
+
+    def enrol_terminals(self, certificates: list[Path], *, address: str = "",
+                        hours: str = "24h") -> None:
+        """Enrol kiosk certificates in the center's terminal registry, as a
+        chain would (``python -m center terminals enrol``); the center serves
+        no other terminal. Works while the center runs (same database)."""
+        args = [sys.executable, "-m", "center", "terminals", "enrol", "--var", str(self.var),
+                "--address", address, "--hours", hours]
+        for certificate in certificates:
+            args += ["--cert", str(certificate)]
+        env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var)}
+        subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
 
     def _spawn(self, name: str, args: list[str]) -> None:
         self._commands[name] = args
@@ -90,9 +108,12 @@ class Topology:
 
     def start(self, timeout: float = 60.0) -> None:
         self.ensure_pki()
+        self.enrol_terminals([self.pki / "kiosk" / f"{terminal_id}.cert.pem"
+                              for terminal_id, _, _ in DEFAULT_TERMINALS])
         center_args = ["center", "serve", "--var", str(self.var), "--api-port",
                        str(self.ports.center_api), "--public-port",
-                       str(self.ports.center_public)]
+                       str(self.ports.center_public), "--console-port",
+                       str(self.ports.center_console)]
         self._spawn("center", center_args + (["--dev"] if self.dev_mode else []))
         for code, port in self.ports.municipal.items():
             self._spawn(f"municipal-{code}", [

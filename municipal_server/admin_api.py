@@ -33,6 +33,7 @@ from konbini.schemas import CARD_STATUS, CREDENTIAL, RESIDENT_CODE, obj
 from konbini.validation import BodySchema, read_json
 from konbini.wire import MAX_BODY_BYTES
 
+from . import admin_domicile
 from .context import MUNICIPAL, MunicipalContext, context
 from .eligibility import age_on
 from .openapi import admin_openapi as openapi_document
@@ -145,6 +146,7 @@ def create_admin_app(ctx: MunicipalContext, token: str) -> web.Application:
     app[MUNICIPAL] = ctx
     app[ADMIN_TOKEN] = token
     app.add_routes(routes)
+    app.add_routes(admin_domicile.routes)
     return app
 
 
@@ -518,7 +520,10 @@ async def record_damage(request: web.Request) -> web.Response:
 def admin_openapi(name: str) -> dict[str, Any]:
     """The clerk's API as an OpenAPI 3.1 document (municipal_server.openapi)."""
     return openapi_document(name, {n: v for n, v in globals().items()
-                                   if isinstance(v, BodySchema)})
+                                   if isinstance(v, BodySchema)},
+                            extra_paths=admin_domicile.openapi_paths())
+
+
 
 
 @routes.get("/admin/v1/openapi.json")

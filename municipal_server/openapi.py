@@ -13,6 +13,8 @@ from konbini.schemas import (
     MUNICIPAL_CERTIFICATES_REQUEST,
     MUNICIPAL_CERTIFICATES_RESPONSE,
     MUNICIPAL_MENU_REQUEST,
+    MUNICIPAL_OUTCOME_REQUEST,
+    MUNICIPAL_OUTCOME_RESPONSE,
     MUNICIPAL_USE_REGISTRATION_REQUEST,
     MUNICIPAL_USE_REGISTRATION_RESPONSE,
 )
@@ -61,7 +63,16 @@ def municipal_openapi(name: str) -> dict[str, Any]:
                 problems=("resident-ineligible", "type-unavailable", "member-not-in-household",
                           "conflict"))},
             "/v1/use-registrations": {"post": use_registration},
+            "/v1/certificates/{request_id}/outcome": {"post": operation(
+                "Addition (reconciliation): what became of a request's certificates "
+                "(delivered = printed, failed, voided); the issuance history shows it, "
+                "`undelivered` until reported. Idempotent",
+                body=MUNICIPAL_OUTCOME_REQUEST, response=MUNICIPAL_OUTCOME_RESPONSE,
+                problems=("not-found",))},
             "/v1/openapi.json": {"get": operation("This document")},
+            "/metrics": {"get": operation(
+                "Prometheus metrics (text exposition format); any client certificate of "
+                "the TLS CA", content_type="text/plain", response={"type": "string"})},
         })
 
 
@@ -72,9 +83,11 @@ RESIDENT_VIEW: dict[str, Any] = {
                    "name_kana": {"type": "string"}, "status": {"type": "string"}}}
 
 
-def admin_openapi(name: str, schemas: dict[str, BodySchema]) -> dict[str, Any]:
+def admin_openapi(name: str, schemas: dict[str, BodySchema],
+                  extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
     """The clerk's API (窓口業務) from the schemas that validate it (``schemas``:
-    the request bodies of municipal_server.admin_api, by name)."""
+    the request bodies of municipal_server.admin_api, by name), with the paths
+    other modules add (``extra_paths``)."""
     def op(summary: str, body: str | None = None, ok: int = 200,
            problems: tuple[str, ...] = (), response: dict[str, Any] | None = None,
            body_required: bool = True) -> dict[str, Any]:
@@ -97,7 +110,10 @@ def admin_openapi(name: str, schemas: dict[str, BodySchema]) -> dict[str, Any]:
             "/admin/v1/residents": {"get": search},
             resident: {"get": op("One resident's record", problems=found,
                                  response=RESIDENT_VIEW)},
-            resident + "/history": {"get": op("交付履歴 of one resident", problems=found)},
+            resident + "/history": {"get": op(
+                "交付履歴 of one resident; each issuance's `outcome` (undelivered until the "
+                "center reports delivered, partly-delivered, failed or voided) and "
+                "`outcomes` per certificate", problems=found)},
             "/admin/v1/households": {"post": op("A household moving in (転入)", "HOUSEHOLD",
                                                 201)},
             "/admin/v1/households/{household_id}/members": {"post": op(
@@ -131,5 +147,6 @@ def admin_openapi(name: str, schemas: dict[str, BodySchema]) -> dict[str, Any]:
             "/admin/v1/disasters/{disaster_id}/households/{household_id}": {"put": op(
                 "Record a household's damage (被害認定)", "DAMAGE", problems=("not-found",))},
             "/admin/v1/openapi.json": {"get": op("This document")},
+            **(extra_paths or {}),
         }, security_schemes={"clerkToken": BEARER},
         common_problems=("unauthorized", "internal-error"))

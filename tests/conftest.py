@@ -86,7 +86,9 @@ class System:
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var = tmp_path_factory.mktemp("var")
     topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
-                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1"},
+                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
+                             # every service logs JSON lines (test_observability reads them)
+                             "KONBINI_LOG_FORMAT": "json"},
                         synthetic_residents=SYNTHETIC_RESIDENTS)
     topology.start(timeout=90)
     try:

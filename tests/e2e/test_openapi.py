@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from center.app import create_api_app, create_public_app
+from center.metrics import CenterMetrics
 from center.openapi import center_openapi
 from kiosk_sim.client import KioskClient
 from kiosk_sim.wallet import Wallet
@@ -42,6 +43,7 @@ async def _get(url: str, ssl_context=None, headers=None) -> dict:  # type: ignor
 class _Ctx:
     def __init__(self, dev_mode: bool = True) -> None:
         self.config = type("Config", (), {"dev_mode": dev_mode})()
+        self.metrics = CenterMetrics()
 
 
 API_TAGS = {"kiosk", "municipality", "dev"}

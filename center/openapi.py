@@ -135,6 +135,10 @@ TAGS = [
                                       "mutual-TLS listener where marked)"},
     {"name": "dev", "description": "Test environments only (center started with --dev): "
                                    "kiosk or municipal certificate"},
+    {"name": "chain", "description": "Terminal registry: mutual TLS with a chain's "
+                                     "certificate"},
+    {"name": "metrics", "description": "Prometheus metrics on the mutual-TLS listener: any "
+                                       "client certificate of the TLS CA"},
 ]
 
 VERIFY_RESULT = {
@@ -345,7 +349,8 @@ def dev_paths() -> dict[str, dict[str, Any]]:
 # center.app): modules that add paths need not repeat it.
 LISTENER_TAGS = (("/v1/sessions", KIOSK), ("/v1/orders", KIOSK),
                  ("/v1/municipalities", MUNICIPALITY), ("/v1/jpki", MUNICIPALITY),
-                 ("/v1/dev", DEV))
+                 ("/v1/dev", DEV), ("/v1/chains", ("chain",)), ("/metrics", ("metrics",)),
+                 ("/v1/maintenance", PUBLIC), ("/maintenance", PUBLIC))
 
 
 def _tag_by_listener(paths: dict[str, dict[str, Any]]) -> None:

@@ -109,6 +109,9 @@ def contract(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for name in SHARED_PKI_FILES:
         shutil.copy2(system.pki / name, pki / name)
     ensure_dev_pki(pki, municipalities=(CODE,), terminals=(TERMINAL,))
+    # the center serves only enrolled terminals, as a chain enrols them
+    system.topology.enrol_terminals([pki / "kiosk" / f"{TERMINAL[0]}.cert.pem"],
+                                    address="試験県検証市本町3番地")
     profile = var / f"{CODE}.json"
     profile.write_text(json.dumps(PROFILE, ensure_ascii=False), encoding="utf-8")
     ports = Ports.free()

@@ -337,7 +337,9 @@ def dev_paths() -> dict[str, dict[str, Any]]:
             "put": operation(
                 "Test environments: treat municipal servers as down "
                 "(municipality-unavailable) or slow (upstream-timeout after the center's "
-                "municipal timeout); the body replaces every fault, {} or no body clears "
+                "municipal timeout), or have them (started with --dev) render another "
+                "resident's certificate or a foreign page 2 (upstream-error, reason "
+                "subject-mismatch); the body replaces every fault, {} or no body clears "
                 "them", body=DEV_FAULTS.schema, body_required=False,
                 body_example={"municipalities_down": ["452017"]},
                 response=DEV_FAULTS.schema, tags=DEV),

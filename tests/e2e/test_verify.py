@@ -267,6 +267,7 @@ async def test_the_offline_check_from_the_command_line(
     assert code == 0 and report["result"] == "signature-valid" and report["front"] == "matches"
     assert report["certificate"]["certificate_id"] == certificate["certificate_id"]
     assert any("page 1" in line for line in report["proves"])
+    assert report["development_key"] is True  # the test center's key: a sample (見本)
     assert "void" in report["online_only"]
     code, report = await asyncio.to_thread(run, scan)
     assert code == 0 and report["source"] == "scan" and report["front"] == "not-checked"

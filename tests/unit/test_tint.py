@@ -214,3 +214,15 @@ def test_the_tint_is_under_the_municipal_content(tmp_path: Path) -> None:
             contents = page.obj.Contents
             assert isinstance(contents, pikepdf.Array)
             assert contents[0].read_bytes().strip() == f"q {TINT_XOBJECT} Do Q".encode()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the copy's 0.33 rests on a copier margin of 0.001: of the word's 300 dpi pixels "
+    "1/9 come out of the copier's optics at 0.658 and 2/9 at 0.699, against the "
+    "threshold 0.70; a copier set 1 % lighter (0.69) shows the word at 0.095 only. "
+    "Strict: remove this mark when the word keeps ≥ 0.25 with a margin."))
+def test_the_word_still_shows_on_a_copier_set_one_percent_lighter(
+        certificate: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optics, "COPIER_THRESHOLD", optics.COPIER_THRESHOLD - 0.01)
+    figures = _figures(certificate, 0, FRONT_BOX)
+    assert figures["copy"] >= 0.25

@@ -14,6 +14,7 @@ from konbini.service import serve_until_stopped
 
 from .app import running_center
 from .config import CenterConfig
+from .rate_limit import parse_budgets
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,6 +31,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--rate-limit", type=int, metavar="N",
                        default=int(os.environ.get("KONBINI_RATE_LIMIT_PER_MINUTE", "1200")),
                        help="requests per terminal per minute before 429 (default 1200)")
+        p.add_argument("--upload-limit", type=int, metavar="N",
+                       default=int(os.environ.get("KONBINI_UPLOAD_LIMIT_PER_MINUTE", "20")),
+                       help="inquiry uploads per client address per minute (default 20)")
+        p.add_argument("--budget", action="append", metavar="KIND:NAME=N[/BURST]",
+                       default=[os.environ.get("KONBINI_BUDGETS", "")],
+                       help="the budget of one terminal (terminal:kiosk-0001=6000/500) or "
+                            "address (upload:192.0.2.1=60); repeat")
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
@@ -65,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
-                          rate_limit_per_minute=args.rate_limit)
+                          rate_limit_per_minute=args.rate_limit,
+                          upload_limit_per_minute=args.upload_limit,
+                          budget_overrides=parse_budgets(" ".join(args.budget)))
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -22,7 +23,6 @@ from konbini.http import (
     problem_middleware,
     request_id_middleware,
 )
-from konbini.problems import Problem
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
@@ -33,12 +33,14 @@ from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
-from .rate_limit import RateLimiter
+from .rate_limit import TERMINAL, RateLimited, RateLimiter
 from .storage import CenterStore
 
 log = logging.getLogger(__name__)
 # Tests shorten this to see a forgotten order voided within seconds.
 UPKEEP_SECONDS = float(os.environ.get("KONBINI_UPKEEP_SECONDS", "15"))
+# A request budget untouched for an hour is full again (burst / rate < 1 h): drop it.
+BUDGET_IDLE_SECONDS = 3600.0
 
 KIOSK, MUNICIPALITY = frozenset({PeerRole.KIOSK}), frozenset({PeerRole.MUNICIPALITY})
 ROLE_RULES = [
@@ -52,10 +54,11 @@ ROLE_RULES = [
 
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    wait = context(request).limiter.allow(peer(request).common_name)
-    if wait > 0:
-        raise Problem("rate-limited", "too many requests from this terminal",
-                      retry_after_seconds=max(0.01, round(wait, 2)))
+    try:
+        await context(request).limiter.check(TERMINAL, peer(request).common_name,
+                                             "too many requests from this terminal")
+    except RateLimited as limited:
+        return limited.response()
     return await handler(request)
 
 
@@ -78,7 +81,7 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
-        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
+        municipal=municipal, limiter=RateLimiter(store, config.budgets(), config.budget_overrides))
 
 
 async def upkeep(ctx: CenterContext) -> None:
@@ -92,6 +95,7 @@ async def upkeep(ctx: CenterContext) -> None:
                 log.info("voided %d orders without a result", len(voided))
             await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
                                                 now)
+            await ctx.store.forget_idle_budgets(time.time() - BUDGET_IDLE_SECONDS)
             for code in await ctx.store.municipality_codes():
                 found = await ctx.store.municipality(code)
                 if found is None:

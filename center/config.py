@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .rate_limit import TERMINAL, UPLOAD, Budget
 
 
 @dataclass(frozen=True)
@@ -18,9 +21,21 @@ class CenterConfig:
         default_factory=lambda: frozenset({"seven-eleven", "familymart"}))
     # Test and demo environments let the tester move the clock over the API.
     dev_mode: bool = False
-    # Requests per terminal per minute before 429 rate-limited.
+    # Requests per terminal per minute before 429 rate-limited, and at once.
     rate_limit_per_minute: int = 1200
+    rate_limit_burst: int = 200
+    # Uploads to the public inquiry site per client address: a bank's clerk
+    # checks a certificate now and then; a script sending dozens is refused.
+    upload_limit_per_minute: int = 20
+    upload_limit_burst: int = 10
+    # Budgets for single buckets ("terminal:<CN>", "upload:<address>"): a test
+    # system gives its shared terminals room and its flood test a small budget.
+    budget_overrides: Mapping[str, Budget] = field(default_factory=dict)
     municipal_timeout_seconds: float = 15.0
+
+    def budgets(self) -> dict[str, Budget]:
+        return {TERMINAL: Budget.of(self.rate_limit_per_minute, self.rate_limit_burst),
+                UPLOAD: Budget.of(self.upload_limit_per_minute, self.upload_limit_burst)}
 
     @property
     def database(self) -> Path:

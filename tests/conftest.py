@@ -1,11 +1,19 @@
 """One real system per test session: the center, three municipal servers and
 the kiosk UI as separate processes on free loopback ports, real mutual TLS,
 persona cards in a wallet. The clock is pinned to a weekday morning so the
-suite passes at any hour of the real day."""
+suite passes at any hour of the real day.
+
+Every test that uses the system gets a kiosk terminal of its own (a certificate
+minted from the test PKI), so no test spends another's request budget: the
+``kiosk``, ``as_kiosk`` and ``center_clock`` fixtures and ``system.terminal()``
+all use it. The dev terminals kiosk-0001…0003, which the kiosk UI and a few
+tests share for the whole session, get a budget sized for a session; the flood
+test's terminal a small one, so that it reaches 429 on any machine."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import ssl
 from collections.abc import AsyncIterator, Iterator
@@ -17,10 +25,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from center.rate_limit import Budget
 from kiosk_sim.card import VirtualCard
 from kiosk_sim.client import KioskClient, Terminal
 from kiosk_sim.wallet import Wallet
 from konbini.clock import Clock, parse_instant
+from konbini.devpki import DEFAULT_TERMINALS, DevPki, issue_tls_client_cert, kiosk_subject
 from konbini.persona_cards import issue_card, load_persona_cards
 from konbini.personas import persona_card
 from konbini.tls import client_context
@@ -28,11 +38,27 @@ from konbini.topology import Ports, Topology
 
 BASE_CLOCK = "2026-11-24T10:00:00+09:00"  # a Tuesday, not a holiday
 SYNTHETIC_RESIDENTS = 20
+# A session's worth for the terminals and the address that many tests share;
+# production budgets (1,200 a minute, burst 200; uploads 20, burst 10) for
+# everyone else, and a small one for the terminal whose test floods the center.
+SHARED_BUDGET = Budget(per_minute=60_000, burst=10_000)
+FLOOD_TERMINAL = "flooding-kiosk"
+FLOOD_BUDGET = Budget(per_minute=60, burst=20)
+SHARED_ADDRESS = "127.0.0.1"
+TEST_BUDGETS = " ".join([
+    *(f"terminal:{terminal_id}={SHARED_BUDGET.per_minute}/{SHARED_BUDGET.burst}"
+      for terminal_id, _, _ in DEFAULT_TERMINALS),
+    f"upload:{SHARED_ADDRESS}={SHARED_BUDGET.per_minute}/{SHARED_BUDGET.burst}",
+    f"terminal:{FLOOD_TERMINAL}={FLOOD_BUDGET.per_minute}/{FLOOD_BUDGET.burst}",
+])
+_terminal_numbers = itertools.count(1)
 
 
 @dataclass
 class System:
     topology: Topology
+    # The running test's own terminal (see the module docstring).
+    own_terminal: Terminal | None = None
 
     @property
     def var(self) -> Path:
@@ -63,8 +89,24 @@ class System:
     def log(self, name: str) -> str:
         return (self.var / "logs" / f"{name}.log").read_text(encoding="utf-8")
 
-    def terminal(self, terminal_id: str = "kiosk-0001") -> Terminal:
+    def terminal(self, terminal_id: str | None = None) -> Terminal:
+        """A dev terminal by id; without one, the running test's own terminal."""
+        if terminal_id is None:
+            if self.own_terminal is not None:
+                return self.own_terminal
+            terminal_id = "kiosk-0001"
         return Terminal.from_pki(self.pki, terminal_id, self.center_url)
+
+    def new_terminal(self, terminal_id: str, chain: str = "seven-eleven",
+                     store_id: str = "store-test") -> Terminal:
+        """A kiosk terminal certificate minted now from the test PKI (outside
+        pki/kiosk, so the kiosk UI's list of stores stays the dev one)."""
+        directory = self.var / "test-terminals"
+        directory.mkdir(exist_ok=True)
+        cert, key = issue_tls_client_cert(DevPki.at(self.pki),
+                                          kiosk_subject(terminal_id, chain, store_id),
+                                          directory / terminal_id)
+        return Terminal(self.center_url, cert, key, self.pki / "tls-ca.cert.pem")
 
     def ssl_as_municipality(self, code: str) -> ssl.SSLContext:
         return client_context(self.pki / "municipal" / f"{code}.cert.pem",
@@ -75,7 +117,7 @@ class System:
         return client_context(self.pki / "center.cert.pem", self.pki / "center.key.pem",
                               self.pki / "tls-ca.cert.pem")
 
-    def ssl_as_kiosk(self, terminal_id: str = "kiosk-0001") -> ssl.SSLContext:
+    def ssl_as_kiosk(self, terminal_id: str | None = None) -> ssl.SSLContext:
         return self.terminal(terminal_id).ssl_context()
 
     def ssl_anonymous(self) -> ssl.SSLContext:
@@ -86,15 +128,31 @@ class System:
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var = tmp_path_factory.mktemp("var")
     topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
-                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1"},
+                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
+                             "KONBINI_BUDGETS": TEST_BUDGETS},
                         synthetic_residents=SYNTHETIC_RESIDENTS)
-    topology.start(timeout=90)
+    # A bound for a loaded machine, not a figure: start-up takes seconds when quiet.
+    topology.start(timeout=300)
     try:
         asyncio.run(load_persona_cards(topology.center_url, topology.pki, topology.wallet_dir,
                                        Clock(parse_instant(BASE_CLOCK))))
         yield System(topology)
     finally:
         topology.stop()
+
+
+@pytest.fixture(autouse=True)
+def own_terminal(request: pytest.FixtureRequest) -> Iterator[Terminal | None]:
+    """Each test that uses the system gets its own terminal and budget."""
+    if "system" not in request.fixturenames:
+        yield None
+        return
+    system: System = request.getfixturevalue("system")
+    system.own_terminal = system.new_terminal(f"test-{next(_terminal_numbers):05d}")
+    try:
+        yield system.own_terminal
+    finally:
+        system.own_terminal = None
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from PIL import Image
 
 from konbini.clock import isoformat
@@ -29,12 +30,18 @@ from konbini.wire import CertificateType
 
 from . import inquiry
 from .context import CenterContext, context
+from .rate_limit import UPLOAD, RateLimited
 
 FRONT_TTL_SECONDS = 600.0
 FRONT_CACHE_ENTRIES = 64
 FRONT_CACHE_BYTES = 32 * 1024 * 1024
-# Reading an upload takes up to a second of CPU and up to ~150 MB: two at a time.
-CONCURRENT_READS = 2
+# Reading an upload takes up to a second of CPU and up to ~40 MB (an image is
+# decoded at 300 dpi a strip at a time): two images at a time per process, and
+# apart from them two PDFs, so that the certificate's own PDF (read in a tenth of
+# a second) never queues behind large scans. These bound this process's memory,
+# so they belong to the process; the per-address budget is in the database.
+CONCURRENT_IMAGE_READS = 2
+CONCURRENT_PDF_READS = 2
 FRONT_PATH = "/v1/verify/fronts/{front_id}.png"
 
 routes = web.RouteTableDef()
@@ -85,7 +92,8 @@ class FrontCache:
 class InquiryState:
     def __init__(self) -> None:
         self.fronts = FrontCache()
-        self.slots = asyncio.Semaphore(CONCURRENT_READS)
+        self.image_slots = asyncio.Semaphore(CONCURRENT_IMAGE_READS)
+        self.pdf_slots = asyncio.Semaphore(CONCURRENT_PDF_READS)
 
 
 INQUIRY = web.AppKey("inquiry", InquiryState)
@@ -133,7 +141,9 @@ async def _upload(request: web.Request) -> bytes:
                     raise Problem("request-too-large",
                                   f"the upload is over {limit // (1024 * 1024)} MiB")
             return bytes(data)
-    except (ValueError, AssertionError, RuntimeError) as exc:
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
+        # HttpProcessingError: a part's header aiohttp cannot parse (a name that
+        # is not UTF-8, say), which a fuzzer sends before the file part.
         raise invalid_request([{"field": "file", "message": "malformed multipart body"}]) \
             from exc
     raise invalid_request([{"field": "file", "message": "required: the PDF or a scan"}])
@@ -165,8 +175,17 @@ def _type_label(value: str) -> str | None:
 async def verify(request: web.Request) -> web.Response:
     ctx = context(request)
     state = request.app[INQUIRY]
+    try:  # before the body is read: a refused upload costs nothing
+        await ctx.limiter.check(UPLOAD, request.remote or "unknown",
+                                "too many uploads from this address")
+    except RateLimited as limited:
+        return limited.response()
     data = await _upload(request)
-    async with state.slots:
+    try:
+        kind = inquiry.sniff(data)
+    except inquiry.UploadRefused as refused:
+        raise Problem(refused.code, refused.detail) from None
+    async with state.pdf_slots if kind == "pdf" else state.image_slots:
         try:
             reading = await asyncio.to_thread(inquiry.read_upload, data)
         except inquiry.UploadRefused as refused:

@@ -26,7 +26,7 @@ from konbini.http import (
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, kiosk_api, municipality_api
+from . import dev_api, inquiry_site, jwks, kiosk_api, municipality_api
 from .config import CenterConfig
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
@@ -121,6 +121,7 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)
+    app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
     return app
 
@@ -132,6 +133,7 @@ def create_public_app(ctx: CenterContext) -> web.Application:
                                        problem_middleware])
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
+    app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
     return app

@@ -309,3 +309,47 @@ async def test_a_key_rotation_by_the_operator_keeps_printed_certificates_valid(
     scrambled_with = {kid: (system.var / "center" / "qr-keys" / f"{kid}.scramble.secret")
                       .read_bytes() for kid in (old_kid, new_kid)}
     assert scrambled_with[old_kid] != scrambled_with[new_kid]
+
+
+# --- a relying party's own JOSE library ------------------------------------------------------
+
+async def test_the_qr_code_verifies_with_pyjwt_and_the_jwk_set(
+        system: System, kiosk: KioskClient, wallet: Wallet, tmp_path: Path) -> None:
+    """A bank's developer: read the QR code off the printed back, fetch the JWK Set,
+    verify with PyJWT. Nothing of ours on their side."""
+    import jwt
+
+    from tests.support import pdf_qr_codes
+
+    pdf, certificate = await _issue(kiosk, wallet, tmp_path)
+    [token] = pdf_qr_codes(pdf)
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{system.public_url}/v1/trust-list/jwks.json") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("application/jwk-set+json")
+        document = await response.json(content_type=None)
+    # The API listener serves the same set, and the same keys as the trust list.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            ssl=system.ssl_as_kiosk())) as session:
+        async with session.get(f"{system.center_url}/v1/trust-list/jwks.json") as response:
+            assert await response.json(content_type=None) == document
+        async with session.get(f"{system.center_url}/v1/trust-list") as response:
+            trust_list = await response.json()
+    assert [k["kid"] for k in document["keys"]] == [k["kid"] for k in trust_list["keys"]]
+    for key in document["keys"]:
+        assert {k: key[k] for k in ("kty", "crv", "alg", "use")} == {
+            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig"}
+
+    keys = jwt.PyJWKSet.from_dict(document)
+    kid = jwt.get_unverified_header(token)["kid"]
+    claims = jwt.decode(token, keys[kid].key, algorithms=["ES256"])
+    assert claims["cid"] == certificate["certificate_id"]
+    assert claims["num"] == certificate["certificate_number"]
+    assert (claims["typ"], claims["mun"]) == ("juminhyo", "131016")
+
+    # A forged payload under the center's header and signature does not verify.
+    header, _, signature = token.split(".")
+    forged = jwt.utils.base64url_encode(json.dumps(
+        {**claims, "mun": "452017"}, separators=(",", ":")).encode()).decode()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(f"{header}.{forged}.{signature}", keys[kid].key, algorithms=["ES256"])

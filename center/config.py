@@ -23,7 +23,7 @@ class CenterConfig:
     dev_mode: bool = False
     # Requests per terminal per minute before 429 rate-limited, and at once.
     rate_limit_per_minute: int = 1200
-    rate_limit_burst: int = 200
+    rate_limit_burst: int | None = None  # default: ten seconds' worth (200 of 1,200)
     # Uploads to the public inquiry site per client address: a bank's clerk
     # checks a certificate now and then; a script sending dozens is refused.
     upload_limit_per_minute: int = 20

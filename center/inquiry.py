@@ -293,20 +293,21 @@ def _png_grey(data: bytes, image: Image.Image, factor: int) -> np.ndarray:
     previous = bytes(row_bytes)  # PNG's row above the first is zeros
     for top in range(0, height - height % factor, rows):
         count = min(rows, height - height % factor - top)
-        wanted = count * (row_bytes + 1)
-        filtered = bytearray()
+        wanted = (count + 1) * (row_bytes + 1)
+        filtered = bytearray(b"\0" + previous)
         while len(filtered) < wanted:
             source = inflate.unconsumed_tail or next(pending, None)
             if source is None:
                 raise UploadRefused("invalid-request", "the PNG ends before its last row")
             filtered += inflate.decompress(source, wanted - len(filtered))
+        idat = zlib.compress(filtered, 0)  # stored: Pillow only needs a zlib stream
+        del filtered
         strip = Image.open(io.BytesIO(b"".join((
             _PNG_SIGNATURE,
             _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, count + 1, depth, colour,
                                             0, 0, 0)),
-            header,
-            _png_chunk(b"IDAT", zlib.compress(b"\0" + previous + filtered, 0)),
-            _png_chunk(b"IEND", b"")))), formats=("PNG",))
+            header, _png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")))), formats=("PNG",))
+        del idat
         strip.load()
         previous = strip.crop((0, count, width, count + 1)).tobytes()
         grey = _grey(strip.crop((0, 1, width, count + 1)))

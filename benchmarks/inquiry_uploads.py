@@ -3,7 +3,7 @@ on free loopback ports, issues one real certificate, then sends 48 crafted PNGs 
 once while it samples the center's memory (/proc/<pid>/status) and times the real
 certificate's verification. Prints JSON figures.
 
-    .venv/bin/python benchmarks/inquiry_uploads.py [--uploads 48]
+    .venv/bin/python benchmarks/inquiry_uploads.py [--uploads 48] [--scenarios report ...]
 
 Scenarios, each against the same running center:
 
@@ -135,25 +135,28 @@ async def scenario(topology: Topology, pid: int, real_pdf: bytes, crafted: bytes
     }
 
 
-async def run(topology: Topology, uploads: int, work: Path) -> dict[str, Any]:
+SCENARIOS = ("report", "largest", "one-address")
+
+
+async def run(topology: Topology, uploads: int, work: Path,
+              scenarios: list[str]) -> dict[str, Any]:
     pid = topology.processes["center"].pid
     await load_persona_cards(topology.center_url, topology.pki, topology.wallet_dir,
                              Clock(parse_instant(CLOCK)))
     real_pdf = await real_certificate(topology, work)
     quiet = [(await verify(topology.public_url, real_pdf, "cert.pdf", f"127.0.201.{i}"))[2]
              for i in range(1, 6)]
-    report, largest = crafted_png(5300, 7490), crafted_png(5100, 7050)
-    many = [f"127.0.{1 + i // 200}.{1 + i % 200}" for i in range(uploads)]
+    crafted = {"report": crafted_png(5300, 7490), "largest": crafted_png(5100, 7050)}
+    addresses = {"report": [f"127.0.{1 + i // 200}.{1 + i % 200}" for i in range(uploads)],
+                 "largest": [f"127.0.9.{1 + i % 200}" for i in range(uploads)],
+                 "one-address": ["127.0.8.1"] * uploads}
     results: dict[str, Any] = {
         "uploads": uploads,
         "real_pdf_answer_seconds_quiet_median": round(statistics.median(quiet), 3),
-        "scenarios": {
-            "report": await scenario(topology, pid, real_pdf, report, many),
-            "largest": await scenario(topology, pid, real_pdf, largest,
-                                      [f"127.0.9.{1 + i % 200}" for i in range(uploads)]),
-            "one-address": await scenario(topology, pid, real_pdf, report,
-                                          ["127.0.8.1"] * uploads),
-        },
+        "scenarios": {name: await scenario(topology, pid, real_pdf,
+                                           crafted.get(name, crafted["report"]),
+                                           addresses[name])
+                      for name in scenarios},
     }
     figures = memory_kib(pid)
     results["center_vmhwm_mib"] = round(figures["VmHWM"] / 1024, 1)  # peak since start
@@ -163,6 +166,7 @@ async def run(topology: Topology, uploads: int, work: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--uploads", type=int, default=48)
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp) / "var"
@@ -170,7 +174,7 @@ def main() -> None:
                             env={"KONBINI_CLOCK": CLOCK}, with_kiosk_ui=False)
         topology.start(timeout=120)
         try:
-            results = asyncio.run(run(topology, args.uploads, Path(tmp)))
+            results = asyncio.run(run(topology, args.uploads, Path(tmp), args.scenarios))
         finally:
             topology.stop()
     print(json.dumps(results, ensure_ascii=False, indent=2))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import secrets
 import threading
 import time
@@ -174,6 +175,18 @@ async def _upload(request: web.Request) -> bytes:
     raise invalid_request([{"field": "file", "message": "required: the PDF or a scan"}])
 
 
+def client_network(remote: str | None) -> str:
+    """Whose budget an upload draws from: the IPv4 address, or the IPv6 /64 (one
+    subscriber's prefix: its 2^64 addresses are one client)."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return "unknown"
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped or address) if address.version == 6 else str(address)
+
+
 def _png(front: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(front).save(out, format="PNG", compress_level=3)
@@ -201,7 +214,7 @@ async def verify(request: web.Request) -> web.Response:
     ctx = context(request)
     state = request.app[INQUIRY]
     try:  # before the body is read: a refused upload costs nothing
-        await ctx.limiter.check(UPLOAD, request.remote or "unknown",
+        await ctx.limiter.check(UPLOAD, client_network(request.remote),
                                 "too many uploads from this address")
     except RateLimited as limited:
         return limited.response()

@@ -333,3 +333,12 @@ def test_a_pdf_image_of_absurd_size_is_refused() -> None:
     with pytest.raises(inquiry.UploadRefused) as refused:
         inquiry.read_upload(_pdf_with(image=(100_000, 100_000)))
     assert refused.value.code == "image-too-large"
+
+
+def test_uploads_are_budgeted_per_ipv4_address_and_ipv6_prefix() -> None:
+    from center.inquiry_site import client_network
+    assert client_network("192.0.2.7") == "192.0.2.7"
+    assert client_network("2001:db8:1:2::7") == client_network("2001:db8:1:2:ffff::1") \
+        == "2001:db8:1:2::/64"
+    assert client_network("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_network(None) == client_network("") == "unknown"

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from konbini.clock import Clock
-from konbini.http import configure_logging
+from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 
+from . import report_cli
 from .app import running_center
 from .config import CenterConfig
 from .rate_limit import parse_budgets
@@ -41,6 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
+        p.add_argument("--console-port", type=int, default=8090,
+                       help="the operator's console on --console-host (default 8090; 0: off)")
+        p.add_argument("--console-host", default="127.0.0.1",
+                       help="the console listens on loopback unless told otherwise")
+        add_log_format_argument(p)
     verify = sub.add_parser(
         "verify", help="check a certificate's QR code offline against a saved trust list")
     verify.add_argument("file", type=Path, help="the certificate's PDF, or a PNG/JPEG scan")
@@ -52,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("action", choices=("list", "rotate"))
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
+    report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
 
 
@@ -61,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         from .verify_cli import run  # no server, no logging setup: a plain command
 
         sys.exit(run(args.file, args.trust_list, args.json))
+    if args.command in ("report", "contract", "simulate-history"):
+        sys.exit(report_cli.run(args))
     if args.command == "keys":
         from .keys_cli import list_keys, rotate_keys
 
@@ -69,13 +78,15 @@ def main(argv: list[str] | None = None) -> None:
         now = Clock.from_env().now()
         print((list_keys if args.action == "list" else rotate_keys)(directory, now))
         return
-    configure_logging("center")
+    configure_logging("center", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
                           rate_limit_per_minute=args.rate_limit,
                           upload_limit_per_minute=args.upload_limit,
-                          budget_overrides=parse_budgets(" ".join(args.budget)))
+                          budget_overrides=parse_budgets(" ".join(args.budget)),
+                          console_port=args.console_port or None,
+                          console_host=args.console_host)
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

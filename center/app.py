@@ -23,17 +23,29 @@ from konbini.http import (
     problem_middleware,
     request_id_middleware,
 )
+from konbini.metrics import serve_metrics
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
-from . import dev_api, inquiry_site, jwks, kiosk_api, municipality_api
+from . import (
+    console,
+    dev_api,
+    inquiry_site,
+    jwks,
+    kiosk_api,
+    maintenance_site,
+    municipality_api,
+    operations_api,
+)
 from .config import CenterConfig
+from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
 from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
 from .rate_limit import TERMINAL, RateLimited, RateLimiter
+from .refusals import refusal_recorder
 from .storage import CenterStore
 
 log = logging.getLogger(__name__)
@@ -77,11 +89,14 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()
-    return CenterContext(
+    ctx = CenterContext(
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
         municipal=municipal, limiter=RateLimiter(store, config.budgets(), config.budget_overrides))
+    ctx.metrics.watch(store, clock)
+    municipal.failure_observer = ctx.metrics.upstream_observer(store)
+    return ctx
 
 
 async def upkeep(ctx: CenterContext) -> None:
@@ -112,17 +127,20 @@ async def upkeep(ctx: CenterContext) -> None:
 def create_api_app(ctx: CenterContext) -> web.Application:
     """The mutual-TLS API: kiosks and municipalities."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
-        request_id_middleware, access_log_middleware, problem_middleware,
-        client_role_middleware(ROLE_RULES),
-        rate_limit_middleware])
+        request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
+        problem_middleware, client_role_middleware(ROLE_RULES),
+        rate_limit_middleware, refusal_recorder])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
+    app.add_routes(operations_api.routes)  # fee periods, statements, statistics
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
+    # Prometheus scrapes here with any client certificate of the TLS CA (docs/api.md).
+    serve_metrics(app, ctx.metrics)
     return app
 
 
@@ -130,12 +148,13 @@ def create_public_app(ctx: CenterContext) -> web.Application:
     """The public site: no client certificate."""
     app = web.Application(client_max_size=MAX_BODY_BYTES,
                           middlewares=[request_id_middleware, access_log_middleware,
-                                       problem_middleware])
+                                       ctx.metrics.middleware("public"), problem_middleware])
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
+    maintenance_site.setup(app)  # GET /maintenance, GET /v1/maintenance
     return app
 
 
@@ -151,6 +170,14 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     tls = server_context(config.tls_cert, config.tls_key, config.tls_ca)
     await web.TCPSite(api_runner, config.host, config.api_port, ssl_context=tls).start()
     await web.TCPSite(public_runner, config.host, config.public_port).start()
+    console_runner = None
+    if config.console_port is not None:
+        console_runner = web.AppRunner(console.create_console_app(
+            ctx, load_or_create_token(config.operator_token_file)), access_log=None)
+        await console_runner.setup()
+        await web.TCPSite(console_runner, config.console_host, config.console_port).start()
+        log.info("operator console on http://%s:%d (token in %s)", config.console_host,
+                 config.console_port, config.operator_token_file)
     task = asyncio.create_task(upkeep(ctx))
     log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d",
              config.host, config.api_port, config.host, config.public_port)
@@ -160,5 +187,7 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
         task.cancel()
         await api_runner.cleanup()
         await public_runner.cleanup()
+        if console_runner is not None:
+            await console_runner.cleanup()
         await ctx.municipal.close()
         await ctx.store.close()

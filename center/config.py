@@ -32,6 +32,13 @@ class CenterConfig:
     # system gives its shared terminals room and its flood test a small budget.
     budget_overrides: Mapping[str, Budget] = field(default_factory=dict)
     municipal_timeout_seconds: float = 15.0
+    # The operator's console (運用コンソール): its own listener, loopback by default.
+    console_port: int | None = None
+    console_host: str = "127.0.0.1"
+
+    @property
+    def operator_token_file(self) -> Path:
+        return self.var_dir / "operator-token"
 
     def budgets(self) -> dict[str, Budget]:
         return {TERMINAL: Budget.of(self.rate_limit_per_minute, self.rate_limit_burst),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -10,6 +10,7 @@ from konbini.clock import Clock
 
 from .config import CenterConfig
 from .jpki import JpkiAuthority
+from .metrics import CenterMetrics
 from .municipal_client import MunicipalClient
 from .qr_keys import QrKeyring
 from .rate_limit import RateLimiter
@@ -25,6 +26,7 @@ class CenterContext:
     qr_keys: QrKeyring
     municipal: MunicipalClient
     limiter: RateLimiter
+    metrics: CenterMetrics = field(default_factory=CenterMetrics)
 
 
 CENTER = web.AppKey("center", CenterContext)

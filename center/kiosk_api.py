@@ -20,7 +20,7 @@ from konbini.b64 import b64url_decode, b64url_encode
 from konbini.clock import isoformat
 from konbini.http import REQUEST_ID_KEY, json_response, peer
 from konbini.jws import sign_es256
-from konbini.problems import Problem
+from konbini.problems import Problem, invalid_request
 from konbini.schemas import B64URL, CERT_TYPE, ID, MUNICIPALITY_CODE, ORDER_OPTIONS, YEN, obj
 from konbini.tls import PeerIdentity
 from konbini.validation import BodySchema, read_json, require
@@ -43,8 +43,11 @@ from .availability import (
     participating,
 )
 from .context import CenterContext, context
+from .fees import with_fees_in_force
+from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
 from .qr_keys import NoCurrentKey
+from .refusals import note_municipality
 from .storage import CertificateRecord, OrderRecord, SessionRecord
 
 SESSION_CREATE = BodySchema(obj({"credential": {"enum": ["card", "smartphone"]}}))
@@ -144,6 +147,7 @@ async def authenticate(request: web.Request) -> web.Response:
     card = await ctx.store.card(format(certificate.serial_number, "x"))
     if card is None:
         raise Problem("certificate-untrusted", "the certificate is unknown to the JPKI registry")
+    note_municipality(request, card.municipality_code)  # for counting a refusal, no one's name
     if card.status == "suspended":
         raise Problem("card-suspended", "the card's certificate is suspended (lost or stolen)")
     if card.status == "revoked":
@@ -171,6 +175,7 @@ async def menu(request: web.Request) -> web.Response:
     assert session.municipality_code and session.resident_code and session.serial
     registration = await participating(ctx, session.municipality_code)
     await ensure_municipality_open(ctx, registration.code, now)
+    registration = await with_fees_in_force(ctx.store, registration, now)
     request_id = request[REQUEST_ID_KEY]
     upstream = await ctx.municipal.menu(
         registration.endpoint, {"resident_code": session.resident_code, "at": isoformat(now)},
@@ -255,7 +260,7 @@ async def _domicile_menu_items(ctx: CenterContext, code: str, resident_code: str
     found = await ctx.store.municipality(code)
     if found is None:
         return []
-    registration = found[0]
+    registration = await with_fees_in_force(ctx.store, found[0], now)
     try:
         await ensure_municipality_open(ctx, code, now)
         upstream = await ctx.municipal.menu(
@@ -291,7 +296,10 @@ async def create_order(request: web.Request) -> web.Response:
     registration, basis = await _issuing_municipality(
         ctx, session, residence, body.get("municipality_code"), cert_type, now,
         request[REQUEST_ID_KEY])
-    offer = ensure_type_offered(registration.offer(cert_type.value), now)
+    registered_offer = ensure_type_offered(registration.offer(cert_type.value), now)
+    # The fee in force now (a campaign fee period, or the registered fee).
+    offer = ensure_type_offered(
+        (await with_fees_in_force(ctx.store, registration, now)).offer(cert_type.value), now)
     fee = offer.fee_yen * body["copies"]
     if body["expected_fee_yen"] != fee:
         raise Problem("fee-mismatch", "the fee has changed; show the new total",
@@ -310,7 +318,9 @@ async def create_order(request: web.Request) -> web.Response:
                   "store_id": kiosk.store_id},
         **({"basis": basis} if basis != "residence" else {}),
     }, request[REQUEST_ID_KEY])
-    if len(upstream["certificates"]) != body["copies"] or upstream["fee_yen"] != fee:
+    # The municipal server knows its registered fee; a fee period is the center's.
+    if len(upstream["certificates"]) != body["copies"] or upstream["fee_yen"] not in (
+            fee, registered_offer.fee_yen * body["copies"]):
         raise Problem("upstream-error", "the municipal server's answer does not match the order")
 
     try:
@@ -332,7 +342,7 @@ async def create_order(request: web.Request) -> web.Response:
         # The claims are signed inside, once the finished front's digest (fpd) is known.
         try:
             pdf, _ = await asyncio.to_thread(
-                finish_certificate, front, claims=claims,
+                ctx.metrics.timed_antiforgery(finish_certificate), front, claims=claims,
                 sign=functools.partial(sign_es256, key=key, kid=kid),
                 scramble_secret=ctx.qr_keys.scramble_secret(kid),
                 certificate_number=issued["certificate_number"],
@@ -343,10 +353,10 @@ async def create_order(request: web.Request) -> web.Response:
         finished.append((CertificateRecord(
             certificate_id, order_id, issued["certificate_number"], cert_type.value,
             registration.code, hashlib.sha256(pdf).hexdigest(), issued["sha256"],
-            issued["fee_yen"], "issued", now), pdf))
+            offer.fee_yen, "issued", now), pdf))
 
     order = OrderRecord(order_id, session.session_id, kiosk.terminal_id, registration.code,
-                        cert_type.value, body["copies"], fee, "issued",
+                        cert_type.value, body["copies"], fee, OrderStatus.ISSUED,
                         now + timedelta(seconds=DOWNLOAD_WINDOW_SECONDS), None, None)
     await ctx.store.create_order(order, request[REQUEST_ID_KEY], now, finished)
     return json_response({
@@ -439,7 +449,8 @@ async def download(request: web.Request) -> web.Response:
     certificate = await ctx.store.certificate(request.match_info["certificate_id"][:64])
     if certificate is None or certificate.order_id != order.order_id:
         raise Problem("order-not-found", "no such certificate in this order")
-    if order.status != "issued" or ctx.clock.now() >= order.download_until:
+    if is_expired(order.status, order.download_until, ctx.clock.now()) or (
+            order.status != OrderStatus.ISSUED):
         raise Problem("download-expired",
                       "the PDF is only available until the result is reported or 10 minutes")
     pdf = await ctx.store.order_pdf(certificate.certificate_id)
@@ -460,22 +471,24 @@ async def report_result(request: web.Request) -> web.Response:
     printed = set(body["printed"])
     failed = {f["certificate_id"]: f.get("reason", "") or "print failed"
               for f in body.get("failed", [])}
-    ids = {c.certificate_id for c in await ctx.store.order_certificates(order.order_id)}
-    require(not printed & failed.keys(), "failed", "a certificate cannot be printed and failed")
-    require((printed | failed.keys()) <= ids, "printed", "a certificate not in this order")
-    require((printed | failed.keys()) == ids, "printed",
-            "every certificate of the order must be reported as printed or failed")
+    copies = [Copy(c.certificate_id, c.fee_yen)
+              for c in await ctx.store.order_certificates(order.order_id)]
+    try:
+        check_result(copies, printed, failed)
+    except ResultError as exc:
+        raise invalid_request([{"field": exc.field, "message": str(exc)}]) from exc
     settled = await ctx.store.settle_order(order.order_id, printed, failed, ctx.clock.now())
     if settled is None:
         # Already settled (a retry after a lost answer) or voided after 10 minutes.
         order = await _own_order(ctx, request)
-        if order.status == "voided":
+        if order.status == OrderStatus.VOIDED:
             raise Problem("download-expired",
                           "the result came after 10 minutes; the order was voided and refunded",
                           charged_yen=0, refunded_yen=order.refunded_yen or 0)
         return json_response({"charged_yen": order.charged_yen or 0,
                               "refunded_yen": order.refunded_yen or 0})
     charged, refunded = settled
+    ctx.metrics.settled(order.type, len(printed), len(failed))
     return json_response({"charged_yen": charged, "refunded_yen": refunded})
 
 

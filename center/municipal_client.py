@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,8 @@ class MunicipalClient:
         self._health_timeout = aiohttp.ClientTimeout(total=health_timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
         self.faults = MunicipalFaults()
+        # Told (url, problem code) of every failed call: the center's metrics.
+        self.failure_observer: Callable[[str, str], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(ssl=self._ssl, limit=200)
@@ -127,6 +130,15 @@ class MunicipalClient:
 
     async def _post(self, url: str, body: dict[str, Any], request_id: str,
                     *, retryable: bool = False) -> dict[str, Any]:
+        try:
+            return await self._exchange(url, body, request_id, retryable=retryable)
+        except Problem as problem:
+            if self.failure_observer is not None:
+                await self.failure_observer(url, problem.code)
+            raise
+
+    async def _exchange(self, url: str, body: dict[str, Any], request_id: str,
+                        *, retryable: bool = False) -> dict[str, Any]:
         fault = self.faults.of(url)
         if fault == "down":
             raise Problem("municipality-unavailable", "the municipal server cannot be reached")

@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, operation
 from konbini.schemas import MENU
 
-from . import jwks
+from . import jwks, maintenance_site, operations_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -188,6 +188,8 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
             "Public keys that sign QR codes", response=TRUST_LIST, security="")},
         "/v1/openapi.json": {"get": operation("This document", security="")},
         **inquiry_paths(),
+        **maintenance_site.openapi_paths(),
+        **operations_api.openapi_paths(),
         **jwks.openapi_paths(),
     }
     if dev_mode:

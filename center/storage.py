@@ -19,6 +19,9 @@ import aiosqlite
 from konbini.sqlite import open_database
 
 from .calendar import MaintenanceWindow
+from .ledger_store import LEDGER_SCHEMA, EntryContext, LedgerStore
+from .model import orders as order_model
+from .model.settlement import jst_date
 from .municipalities import Registration, parse_services
 
 SCHEMA = """
@@ -63,7 +66,7 @@ CREATE TABLE IF NOT EXISTS order_pdfs (
 CREATE TABLE IF NOT EXISTS request_budgets (
     key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at REAL NOT NULL,
     allowed INTEGER NOT NULL);
-"""
+""" + LEDGER_SCHEMA
 
 
 def ts(value: datetime) -> float:
@@ -117,6 +120,28 @@ class OrderRecord:
 
 
 @dataclass(frozen=True)
+class TerminalRecord:
+    """A kiosk terminal as the center has seen it (the operator's console)."""
+
+    terminal_id: str
+    chain: str
+    store_id: str
+    last_seen_at: datetime
+    sessions: int
+    open_sessions: int
+    printed: int
+
+
+@dataclass(frozen=True)
+class OperationalGauges:
+    """States the metrics read at each scrape (never counted in a process)."""
+
+    open_sessions: int
+    orders_awaiting_result: int
+    municipalities_by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
 class CertificateRecord:
     certificate_id: str
     order_id: str
@@ -139,6 +164,8 @@ class CenterStore:
         # or several) holds the lock so another's commit can never land in
         # the middle of it.
         self._write_lock = asyncio.Lock()
+        # The settlement ledger, contracts, fee periods and refusals (center/ledger_store.py).
+        self.ledger = LedgerStore(db, self._write_lock)
 
     @classmethod
     async def open(cls, path: Path) -> CenterStore:
@@ -413,35 +440,46 @@ class CenterStore:
 
     async def _settle(self, order_id: str, printed: set[str], failed: dict[str, str],
                       now: datetime, final_status: str = "settled") -> tuple[int, int] | None:
+        """Settle with a conditional write: ``UPDATE … WHERE status = 'issued'``
+        takes the order, so a kiosk's result and the 10-minute void (in this
+        process or another) can never both settle it; the loser gets None."""
         try:
             async with self._db.execute(
-                    "SELECT status FROM orders WHERE order_id = ?", (order_id,)) as cur:
+                    "SELECT o.*, s.chain, s.store_id FROM orders o LEFT JOIN sessions s "
+                    "ON s.session_id = o.session_id WHERE o.order_id = ?", (order_id,)) as cur:
                 row = await cur.fetchone()
-            if row is None or row["status"] != "issued":
+            if row is None or row["status"] != order_model.OrderStatus.ISSUED:
                 await self._db.rollback()
                 return None
-            charged = refunded = 0
-            for cert in await self.order_certificates(order_id):
-                if cert.certificate_id in printed:
-                    charged += cert.fee_yen
-                    status, reason = "printed", None
-                else:
-                    refunded += cert.fee_yen
-                    status = "void"
-                    reason = (failed.get(cert.certificate_id)
-                              or failed.get("*", "not reported as printed"))
+            copies = [order_model.Copy(c.certificate_id, c.fee_yen)
+                      for c in await self.order_certificates(order_id)]
+            settlement = (order_model.void(copies)
+                          if final_status == order_model.OrderStatus.VOIDED
+                          else order_model.settle(copies, printed, failed))
+            cur = await self._db.execute(
+                "UPDATE orders SET status=?, charged_yen=?, refunded_yen=?, settled_at=? "
+                "WHERE order_id=? AND status=?",
+                (settlement.status.value, settlement.charged_yen, settlement.refunded_yen,
+                 ts(now), order_id, order_model.OrderStatus.ISSUED.value))
+            if cur.rowcount != 1:
+                await self._db.rollback()
+                return None
+            for copy in settlement.copies:
                 await self._db.execute(
                     "UPDATE certificates SET status=?, void_reason=? WHERE certificate_id=?",
-                    (status, reason, cert.certificate_id))
-            await self._db.execute(
-                "UPDATE orders SET status=?, charged_yen=?, refunded_yen=?, settled_at=? "
-                "WHERE order_id=?", (final_status, charged, refunded, ts(now), order_id))
+                    (copy.status.value, copy.void_reason, copy.certificate_id))
+            contract = await self.ledger.contract_for(row["municipality_code"],
+                                                      jst_date(dt(row["created_at"])))
+            await self.ledger.book(EntryContext(
+                order_id, row["municipality_code"], row["chain"] or "", row["store_id"] or "",
+                row["terminal_id"], row["type"], row["created_at"]),
+                settlement.copies, contract, ts(now))
             await self._db.execute("DELETE FROM order_pdfs WHERE order_id = ?", (order_id,))
             await self._db.commit()
         except BaseException:
             await self._db.rollback()
             raise
-        return charged, refunded
+        return settlement.charged_yen, settlement.refunded_yen
 
     async def expire_orders(self, now: datetime) -> list[str]:
         """Void and refund orders whose result never came within the window."""
@@ -451,8 +489,8 @@ class CenterStore:
             expired = [row["order_id"] for row in await cur.fetchall()]
         async with self._write_lock:
             for order_id in expired:
-                await self._settle(order_id, set(), {"*": "result never reported"}, now,
-                                   final_status="voided")
+                await self._settle(order_id, set(), {}, now,
+                                   final_status=order_model.OrderStatus.VOIDED)
             await self._db.execute("DELETE FROM order_pdfs WHERE expires_at <= ?", (ts(now),))
             await self._db.commit()
         return expired
@@ -489,3 +527,36 @@ class CenterStore:
         async with self._db.execute(f"SELECT COUNT(*) AS n FROM {table}") as cur:
             row = await cur.fetchone()
         return int(row["n"]) if row else 0
+
+    async def operational_gauges(self, idle_after: datetime) -> OperationalGauges:
+        """Open sessions seen since ``idle_after``, orders awaiting their print
+        result, municipalities by status."""
+        async with self._db.execute(
+                "SELECT COUNT(*) AS n FROM sessions WHERE closed_at IS NULL AND last_seen_at >= ?",
+                (ts(idle_after),)) as cur:
+            row = await cur.fetchone()
+            sessions = int(row["n"]) if row else 0
+        async with self._db.execute(
+                "SELECT COUNT(*) AS n FROM orders WHERE status = 'issued'") as cur:
+            row = await cur.fetchone()
+            awaiting = int(row["n"]) if row else 0
+        async with self._db.execute(
+                "SELECT status, COUNT(*) AS n FROM municipalities GROUP BY status") as cur:
+            by_status = {r["status"]: int(r["n"]) for r in await cur.fetchall()}
+        return OperationalGauges(sessions, awaiting, by_status)
+
+    async def terminals(self, limit: int = 200) -> list[TerminalRecord]:
+        """Terminals from their sessions and the ledger's charged copies, by id."""
+        async with self._db.execute(
+                "SELECT terminal_id, MAX(chain) AS chain, MAX(store_id) AS store_id, "
+                "MAX(seen) AS seen, SUM(sessions) AS sessions, SUM(open) AS open, "
+                "SUM(printed) AS printed FROM ("
+                " SELECT terminal_id, chain, store_id, last_seen_at AS seen, 1 AS sessions,"
+                " (closed_at IS NULL) AS open, 0 AS printed FROM sessions"
+                " UNION ALL SELECT terminal_id, chain, store_id, issued_at, 0, 0, 1"
+                " FROM ledger_entries WHERE kind = 'charge')"
+                " GROUP BY terminal_id ORDER BY terminal_id LIMIT ?", (limit,)) as cur:
+            rows = await cur.fetchall()
+        return [TerminalRecord(r["terminal_id"], r["chain"] or "", r["store_id"] or "",
+                               dt(r["seen"]), int(r["sessions"]), int(r["open"]),
+                               int(r["printed"])) for r in rows]

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from konbini.logging_setup import add_log_format_argument
+
 from .card import CardError
 from .client import KioskClient, KioskProblem, Terminal
 from .options import parse_options
@@ -52,6 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     _common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    add_log_format_argument(serve)
     serve.add_argument("--idle-seconds", type=int,
                        default=int(os.environ.get("KONBINI_KIOSK_IDLE_SECONDS", "90")),
                        help="seconds without a touch before a screen returns to the start "

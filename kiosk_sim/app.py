@@ -25,11 +25,12 @@ from typing import Any
 from aiohttp import web
 
 from konbini.http import (
-    configure_logging,
     json_response,
     problem_middleware,
     request_id_middleware,
 )
+from konbini.logging_setup import configure_logging
+from konbini.metrics import NAMESPACE, ServiceMetrics, serve_metrics
 from konbini.problems import Problem
 from konbini.schemas import CERT_TYPE, MUNICIPALITY_CODE, ORDER_OPTIONS, obj
 from konbini.validation import BodySchema, read_json
@@ -345,10 +346,35 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await ctx.outbox.close()
 
 
+def kiosk_metrics(ctx: KioskContext) -> ServiceMetrics:
+    """Latency and refusals, and the open kiosk tabs by screen. Each tab's
+    kiosk lives in this one process's memory by design (its printed PDFs are
+    never written down), so counting them here is exact."""
+    from prometheus_client.metrics_core import GaugeMetricFamily
+
+    metrics = ServiceMetrics("kiosk")
+
+    async def open_kiosks() -> list[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(f"{NAMESPACE}_kiosk_open_sessions",
+                                  "Kiosk tabs open in this UI, by screen", labels=["screen"])
+        screens: dict[str, int] = {}
+        for kiosk in list(ctx.kiosks.values()):
+            screens[kiosk.screen] = screens.get(kiosk.screen, 0) + 1
+        for screen, count in sorted(screens.items()):
+            gauge.add_metric([screen], count)
+        return [gauge]
+
+    metrics.add_scrape_hook(open_kiosks)
+    return metrics
+
+
 def create_app(ctx: KioskContext) -> web.Application:
+    metrics = kiosk_metrics(ctx)
     app = web.Application(client_max_size=64 * 1024,
-                          middlewares=[request_id_middleware, problem_middleware])
+                          middlewares=[request_id_middleware, metrics.middleware("ui"),
+                                       problem_middleware])
     app[KIOSK] = ctx
+    serve_metrics(app, metrics)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/", index)
     app.router.add_static("/static", STATIC)
@@ -367,7 +393,7 @@ def create_app(ctx: KioskContext) -> web.Application:
 
 
 def serve(args: argparse.Namespace) -> None:
-    configure_logging("kiosk")
+    configure_logging("kiosk", getattr(args, "log_format", "text"))
     stores = discover_stores(args.var / "pki")
     ids = [s.terminal_id for s in stores]
     default = args.terminal if args.terminal in ids else (ids[0] if ids else args.terminal)

@@ -32,6 +32,8 @@ class Ports:
     # The clerk's admin API of each municipal server (loopback, bearer token).
     municipal_admin: dict[str, int] = field(default_factory=lambda: {
         "131016": 9201, "452017": 9202, "141003": 9203})
+    # The center's operator console (loopback, operator token).
+    center_console: int = 8090
 
     @classmethod
     def free(cls) -> Ports:
@@ -41,7 +43,7 @@ class Ports:
                 s.bind(("127.0.0.1", 0))
                 return int(s.getsockname()[1])
         return cls(pick(), pick(), pick(), {code: pick() for code in MUNICIPALITY_CODES},
-                   {code: pick() for code in MUNICIPALITY_CODES})
+                   {code: pick() for code in MUNICIPALITY_CODES}, center_console=pick())
 
 
 @dataclass
@@ -69,6 +71,10 @@ class Topology:
         return f"http://127.0.0.1:{self.ports.center_public}"
 
     @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.center_console}"
+
+    @property
     def wallet_dir(self) -> Path:
         return self.var / "kiosk" / "wallet"
 
@@ -92,7 +98,8 @@ class Topology:
         self.ensure_pki()
         center_args = ["center", "serve", "--var", str(self.var), "--api-port",
                        str(self.ports.center_api), "--public-port",
-                       str(self.ports.center_public)]
+                       str(self.ports.center_public), "--console-port",
+                       str(self.ports.center_console)]
         self._spawn("center", center_args + (["--dev"] if self.dev_mode else []))
         for code, port in self.ports.municipal.items():
             self._spawn(f"municipal-{code}", [

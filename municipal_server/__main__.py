@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from konbini.http import configure_logging
+from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 
 from . import admin_cli
@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--admin-port", type=int,
                        help="the clerk's admin API on 127.0.0.1 (default: the profile's "
                             "admin_port, else the port + 100; 0 to turn it off)")
+    add_log_format_argument(serve)
     admin_cli.add_parser(sub)
     add_seed_parser(sub)
     samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             print(path)
         return
     profile = load_profile(args.code)
-    configure_logging(f"municipal-{profile.code}")
+    configure_logging(f"municipal-{profile.code}", args.log_format)
     port = args.port or profile.port
     admin_port = args.admin_port if args.admin_port is not None else (
         profile.admin_port or port + 100)

@@ -19,6 +19,7 @@ from konbini.http import (
     problem_middleware,
     request_id_middleware,
 )
+from konbini.metrics import ServiceMetrics, serve_metrics
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES
 
@@ -73,13 +74,26 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(municipal_openapi(context(request).profile.name))
 
 
+def municipal_metrics() -> ServiceMetrics:
+    metrics = ServiceMetrics("municipal")
+    metrics.count_issuances("POST", "/v1/certificates", metrics.counter(
+        "municipal_certificate_requests", "The center's certificate requests, by type and "
+        "result (issued, or the problem code that refused it)", ["type", "result"]))
+    return metrics
+
+
 def create_app(ctx: MunicipalContext) -> web.Application:
+    metrics = municipal_metrics()
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
-        request_id_middleware, access_log_middleware, problem_middleware,
-        client_role_middleware([("/", frozenset({PeerRole.CENTER}))])])
+        request_id_middleware, access_log_middleware, metrics.middleware("api"),
+        problem_middleware,
+        # /metrics: Prometheus with any client certificate of the TLS CA.
+        client_role_middleware([("/", frozenset({PeerRole.CENTER})),
+                                ("/metrics", frozenset(PeerRole))])])
     app[MUNICIPAL] = ctx
     app.add_routes(api.routes)
     app.router.add_get("/v1/openapi.json", openapi)
+    serve_metrics(app, metrics)
     return app
 
 

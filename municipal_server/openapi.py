@@ -41,4 +41,7 @@ def municipal_openapi(name: str) -> dict[str, Any]:
                 problems=("type-unavailable", "resident-ineligible", "conflict",
                           "invalid-request"))},
             "/v1/openapi.json": {"get": operation("This document")},
+            "/metrics": {"get": operation(
+                "Prometheus metrics (text exposition format); any client certificate of "
+                "the TLS CA", content_type="text/plain", response={"type": "string"})},
         })

@@ -129,7 +129,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var = tmp_path_factory.mktemp("var")
     topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
                         env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
-                             "KONBINI_BUDGETS": TEST_BUDGETS},
+                             "KONBINI_BUDGETS": TEST_BUDGETS,
+                             # every service logs JSON lines (test_observability reads them)
+                             "KONBINI_LOG_FORMAT": "json"},
                         synthetic_residents=SYNTHETIC_RESIDENTS)
     # A bound for a loaded machine, not a figure: start-up takes seconds when quiet.
     topology.start(timeout=300)

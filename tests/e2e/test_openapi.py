@@ -7,6 +7,7 @@ import aiohttp
 from jsonschema import Draft202012Validator
 
 from center.app import create_api_app, create_public_app
+from center.metrics import CenterMetrics
 from kiosk_sim.client import KioskClient
 from kiosk_sim.wallet import Wallet
 from municipal_server.app import create_app as create_municipal_app
@@ -32,6 +33,8 @@ async def _get(url: str, ssl_context=None) -> dict:  # type: ignore[no-untyped-d
 class _Ctx:
     class config:
         dev_mode = True
+
+    metrics = CenterMetrics()
 
 
 async def test_center_document_matches_its_routes(system: System) -> None:

@@ -3,12 +3,14 @@ the kiosk UI as separate processes on free loopback ports, real mutual TLS,
 persona cards in a wallet. The clock is pinned to a weekday morning so the
 suite passes at any hour of the real day.
 
-Every test that uses the system gets a kiosk terminal of its own (a certificate
-minted from the test PKI), so no test spends another's request budget: the
-``kiosk``, ``as_kiosk`` and ``center_clock`` fixtures and ``system.terminal()``
-all use it. The dev terminals kiosk-0001…0003, which the kiosk UI and a few
-tests share for the whole session, get a budget sized for a session; the flood
-test's terminal a small one, so that it reaches 429 on any machine."""
+Request budgets are per terminal. The dev terminals kiosk-0001…0003, which the
+``kiosk``, ``as_kiosk`` and ``center_clock`` fixtures, ``system.terminal()`` and
+the kiosk UI share for the whole session (tests read their identity in the
+ledger and the console), get a budget sized for a session, so no run on however
+fast a machine reaches it. A test that wants a terminal of its own (its own
+identity and the production budget) takes ``own_terminal`` or calls
+``system.new_terminal()``; the flood test's terminal has a small budget, so that
+it reaches 429 on any machine."""
 
 from __future__ import annotations
 
@@ -38,9 +40,10 @@ from konbini.topology import Ports, Topology
 
 BASE_CLOCK = "2026-11-24T10:00:00+09:00"  # a Tuesday, not a holiday
 SYNTHETIC_RESIDENTS = 20
-# A session's worth for the terminals and the address that many tests share;
-# production budgets (1,200 a minute, burst 200; uploads 20, burst 10) for
-# everyone else, and a small one for the terminal whose test floods the center.
+# A session's worth for the terminals and the address that every test shares
+# (the suite sends a few thousand requests in all); production budgets (1,200 a
+# minute, burst 200; uploads 20, burst 10) for everyone else, and a small one
+# for the terminal whose test floods the center.
 SHARED_BUDGET = Budget(per_minute=60_000, burst=10_000)
 FLOOD_TERMINAL = "flooding-kiosk"
 FLOOD_BUDGET = Budget(per_minute=60, burst=20)
@@ -57,8 +60,6 @@ _terminal_numbers = itertools.count(1)
 @dataclass
 class System:
     topology: Topology
-    # The running test's own terminal (see the module docstring).
-    own_terminal: Terminal | None = None
 
     @property
     def var(self) -> Path:
@@ -89,12 +90,7 @@ class System:
     def log(self, name: str) -> str:
         return (self.var / "logs" / f"{name}.log").read_text(encoding="utf-8")
 
-    def terminal(self, terminal_id: str | None = None) -> Terminal:
-        """A dev terminal by id; without one, the running test's own terminal."""
-        if terminal_id is None:
-            if self.own_terminal is not None:
-                return self.own_terminal
-            terminal_id = "kiosk-0001"
+    def terminal(self, terminal_id: str = "kiosk-0001") -> Terminal:
         return Terminal.from_pki(self.pki, terminal_id, self.center_url)
 
     def new_terminal(self, terminal_id: str, chain: str = "seven-eleven",
@@ -117,7 +113,7 @@ class System:
         return client_context(self.pki / "center.cert.pem", self.pki / "center.key.pem",
                               self.pki / "tls-ca.cert.pem")
 
-    def ssl_as_kiosk(self, terminal_id: str | None = None) -> ssl.SSLContext:
+    def ssl_as_kiosk(self, terminal_id: str = "kiosk-0001") -> ssl.SSLContext:
         return self.terminal(terminal_id).ssl_context()
 
     def ssl_anonymous(self) -> ssl.SSLContext:
@@ -143,18 +139,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         topology.stop()
 
 
-@pytest.fixture(autouse=True)
-def own_terminal(request: pytest.FixtureRequest) -> Iterator[Terminal | None]:
-    """Each test that uses the system gets its own terminal and budget."""
-    if "system" not in request.fixturenames:
-        yield None
-        return
-    system: System = request.getfixturevalue("system")
-    system.own_terminal = system.new_terminal(f"test-{next(_terminal_numbers):05d}")
-    try:
-        yield system.own_terminal
-    finally:
-        system.own_terminal = None
+@pytest.fixture
+def own_terminal(system: System) -> Terminal:
+    """A kiosk terminal of this test's own (seven-eleven), with the production budget."""
+    return system.new_terminal(f"test-{next(_terminal_numbers):05d}")
 
 
 @pytest.fixture

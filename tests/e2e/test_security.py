@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from kiosk_sim.client import KioskClient, KioskProblem
+from kiosk_sim.client import KioskClient, KioskProblem, Terminal
 from kiosk_sim.wallet import Wallet
 from konbini.b64 import b64url_decode, b64url_encode
 from tests.conftest import FLOOD_BUDGET, FLOOD_TERMINAL, Raw, System
@@ -206,12 +206,13 @@ async def test_a_revoked_card(system: System, fresh_card, as_chiyoda: Raw) -> No
     assert (status, body["code"]) == (409, "conflict")
 
 
-async def test_a_terminal_that_floods_the_center_is_rate_limited(system: System) -> None:
+async def test_a_terminal_that_floods_the_center_is_rate_limited(
+        system: System, own_terminal: Terminal) -> None:
     # Its own terminal with a small budget (conftest): 300 requests overrun it
     # however fast or slow the machine, unless they took over four minutes.
     flood = system.new_terminal(FLOOD_TERMINAL, store_id="store-9")
     flooding = Raw(system.center_url, flood.ssl_context())
-    calm = Raw(system.center_url, system.ssl_as_kiosk("kiosk-0002"))
+    calm = Raw(system.center_url, own_terminal.ssl_context())
     try:
         answers = [await flooding.call("GET", "/v1/dev/clock") for _ in range(300)]
         limited = [(body, headers) for status, body, headers in answers if status == 429]

@@ -91,6 +91,7 @@ async def real_certificate(topology: Topology, work: Path) -> bytes:
     cert, key = issue_tls_client_cert(DevPki.at(topology.pki),
                                       kiosk_subject("bench-inquiry", "seven-eleven", "b-1"),
                                       work / "bench-inquiry")
+    topology.enrol_terminals([cert])
     terminal = Terminal(topology.center_url, cert, key, topology.pki / "tls-ca.cert.pem")
     async with KioskClient(terminal) as kiosk:
         result = await kiosk.issue(Wallet(topology.wallet_dir).get("kasumi-taro"), "1234",

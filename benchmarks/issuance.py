@@ -42,6 +42,12 @@ def terminals(pki: Path, center_url: str, count: int, work: Path, run: int) -> l
     return result
 
 
+def enrolled(topology: Topology, terminals: list[Terminal]) -> list[Terminal]:
+    """The center serves only terminals in its registry."""
+    topology.enrol_terminals([t.cert for t in terminals])
+    return terminals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issuances", type=int, default=60)
@@ -65,7 +71,8 @@ def main() -> None:
             results = {"startup_seconds": round(ready, 2), "runs": []}
             for run, count in enumerate(args.kiosks):
                 report = asyncio.run(run_load(
-                    terminals(topology.pki, topology.center_url, count, Path(tmp), run), cards,
+                    enrolled(topology, terminals(topology.pki, topology.center_url, count,
+                                                 Path(tmp), run)), cards,
                     issuances=args.issuances, options={"members": "household"}))
                 results["runs"].append(report.summary())
             print(json.dumps(results, ensure_ascii=False, indent=2))

@@ -6,6 +6,7 @@ OU=<store id>``; municipal servers ``CN=<municipality code>``; the center
 
 from __future__ import annotations
 
+import hashlib
 import re
 import ssl
 from dataclasses import dataclass
@@ -15,12 +16,14 @@ from pathlib import Path
 from aiohttp import web
 
 _MUNICIPALITY_CN = re.compile(r"^\d{6}$")
+_CHAIN_CN = re.compile(r"^chain:[a-z0-9-]{1,40}$")
 
 
 class PeerRole(StrEnum):
     KIOSK = "kiosk"
     MUNICIPALITY = "municipality"
     CENTER = "center"
+    CHAIN = "chain"  # a convenience-store chain: CN=chain:<name> (its terminal registry)
     UNKNOWN = "unknown"
 
 
@@ -31,6 +34,9 @@ class PeerIdentity:
     common_name: str
     organization: str | None = None
     organizational_unit: str | None = None
+    # SHA-256 of the certificate's DER (hex): the certificate itself, where the
+    # subject is only what it says. Terminals are known by this (center/terminals.py).
+    fingerprint: str | None = None
 
     @property
     def role(self) -> PeerRole:
@@ -40,6 +46,8 @@ class PeerIdentity:
             return PeerRole.CENTER
         if _MUNICIPALITY_CN.match(self.common_name) and not self.organization:
             return PeerRole.MUNICIPALITY
+        if _CHAIN_CN.match(self.common_name) and not self.organization:
+            return PeerRole.CHAIN
         return PeerRole.UNKNOWN
 
     @property
@@ -48,6 +56,9 @@ class PeerIdentity:
 
     @property
     def chain(self) -> str:
+        """A kiosk's chain (O), or a chain certificate's own name (CN=chain:<name>)."""
+        if self.role is PeerRole.CHAIN:
+            return self.common_name.removeprefix("chain:")
         return self.organization or ""
 
     @property
@@ -55,8 +66,10 @@ class PeerIdentity:
         return self.organizational_unit or ""
 
 
-def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
-    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate)."""
+def identity_from_peercert(peercert: dict | None,
+                           der: bytes | None = None) -> PeerIdentity | None:
+    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate);
+    ``der`` (``getpeercert(binary_form=True)``) gives the fingerprint."""
     if not peercert:
         return None
     fields: dict[str, str] = {}
@@ -66,7 +79,8 @@ def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
     cn = fields.get("commonName")
     if not cn:
         return None
-    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"))
+    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"),
+                        hashlib.sha256(der).hexdigest() if der else None)
 
 
 def peer_identity(request: web.Request) -> PeerIdentity | None:
@@ -76,7 +90,8 @@ def peer_identity(request: web.Request) -> PeerIdentity | None:
     ssl_object = transport.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
-    return identity_from_peercert(ssl_object.getpeercert())
+    return identity_from_peercert(ssl_object.getpeercert(),
+                                  ssl_object.getpeercert(binary_form=True))
 
 
 def server_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:

@@ -96,12 +96,14 @@ class System:
     def new_terminal(self, terminal_id: str, chain: str = "seven-eleven",
                      store_id: str = "store-test") -> Terminal:
         """A kiosk terminal certificate minted now from the test PKI (outside
-        pki/kiosk, so the kiosk UI's list of stores stays the dev one)."""
+        pki/kiosk, so the kiosk UI's list of stores stays the dev one) and
+        enrolled in the center's terminal registry."""
         directory = self.var / "test-terminals"
         directory.mkdir(exist_ok=True)
         cert, key = issue_tls_client_cert(DevPki.at(self.pki),
                                           kiosk_subject(terminal_id, chain, store_id),
                                           directory / terminal_id)
+        self.topology.enrol_terminals([cert])  # the center serves enrolled terminals only
         return Terminal(self.center_url, cert, key, self.pki / "tls-ca.cert.pem")
 
     def ssl_as_municipality(self, code: str) -> ssl.SSLContext:

@@ -33,11 +33,11 @@ JWK_SET = {
                        "crv": {"const": "P-256"}, "x": {"type": "string"},
                        "y": {"type": "string"}, "alg": {"const": "ES256"},
                        "use": {"const": "sig"}}}}},
-    "example": {"keys": [{"kid": "qr-2026-11-1a2b3c4d", "kty": "EC", "crv": "P-256",
-                          "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                          "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-                          "alg": "ES256", "use": "sig"}]},
 }
+EXAMPLE = {"keys": [{"kid": "qr-2026-11-1a2b3c4d", "kty": "EC", "crv": "P-256",
+                     "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                     "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                     "alg": "ES256", "use": "sig"}]}
 
 
 def jwk_set(trust_list: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,4 +66,5 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
     return {PATH: {"get": operation(
         "The trust list as a JWK Set (RFC 7517): the keys that sign QR codes, for any "
         "JOSE library; validity periods are in /v1/trust-list",
-        response=JWK_SET, content_type=CONTENT_TYPE, security="")}}
+        response=JWK_SET, example=EXAMPLE, content_type=CONTENT_TYPE, security="",
+        tags=("public",))}}

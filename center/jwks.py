@@ -67,4 +67,4 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
         "The trust list as a JWK Set (RFC 7517): the keys that sign QR codes, for any "
         "JOSE library; validity periods are in /v1/trust-list",
         response=JWK_SET, example=EXAMPLE, content_type=CONTENT_TYPE, security="",
-        tags=("public",))}}
+        tags=("public", "kiosk", "municipality"))}}  # both listeners

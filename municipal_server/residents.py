@@ -51,6 +51,18 @@ class Resident:
     domicile_code: str | None = None  # 本籍地の団体コード
     foreign: ForeignStatus | None = None
     status_on: date | None = None  # when the status took (or takes) effect
+    address_set_on: date | None = None  # 住所を定めた年月日 (None: moved_in_on)
+    notified_on: date | None = None  # 届出日 of the 転入・転居届 or 出生届 (None: moved_in_on)
+
+    @property
+    def address_set(self) -> date:
+        """住所を定めた年月日, as printed."""
+        return self.address_set_on or self.moved_in_on
+
+    @property
+    def notified(self) -> date:
+        """届出日, as printed."""
+        return self.notified_on or self.moved_in_on
 
 
 @dataclass(frozen=True)

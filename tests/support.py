@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import itertools
 import re
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import zxingcpp
 
 from konbini.pdfium import pdf_document
 
 A4_POINTS = (595.28, 841.89)
+T = TypeVar("T")
 
 
 def pdf_pages_text(pdf: bytes) -> list[str]:
@@ -136,3 +139,25 @@ def copy_database(source: Database, target: Database) -> None:
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                 f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)')
     _on_postgres(str(target), copy)
+
+
+# Waiting for something another process does (the center's upkeep, a server
+# coming back) takes what the machine takes: poll for the condition, with a
+# bound far beyond any machine's time, never a fixed sleep or a tight timeout.
+PATIENCE_SECONDS = 180.0
+
+
+async def eventually(condition: Callable[[], Awaitable[T | None] | T | None], *,
+                     within: float = PATIENCE_SECONDS, every: float = 0.2) -> T:
+    """The first truthy value of ``condition()`` (sync or async), polled every
+    ``every`` seconds; AssertionError with the last value after ``within``."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {value!r} after {within:.0f} s")
+        await asyncio.sleep(every)

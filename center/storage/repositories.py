@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal, select, union_all, update
+from sqlalchemy import Double, case, delete, func, literal, select, union_all, update
 from sqlalchemy.engine import RowMapping
 
 from konbini.db import Database, Repository, insert, sqlite_url
@@ -462,6 +462,32 @@ class CenterStore(Repository):
         if rows:
             await self.scrub_deleted_pdfs()
         return voided
+
+    # -- request budgets (center/rate_limit.py) ------------------------------
+    async def take_token(self, key: str, per_second: float, burst: float, now: float) -> float:
+        """Refill ``key``'s bucket for the time passed and take one token, in one
+        statement (atomic across processes): 0.0 if taken, else seconds to wait."""
+        b = t.request_budgets.c
+        least, greatest = ((func.min, func.max) if self.database.is_sqlite
+                           else (func.least, func.greatest))
+        refilled = least(literal(burst, Double),
+                         b.tokens + greatest(literal(0.0, Double), now - b.updated_at)
+                         * per_second)
+        taken = case((refilled >= 1, 1), else_=0)
+        async with self._write() as connection:
+            statement = insert(connection, t.request_budgets).values(
+                key=key, tokens=burst - 1, updated_at=now, allowed=1)
+            row = (await connection.execute(statement.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"tokens": refilled - taken, "allowed": taken,
+                      "updated_at": greatest(b.updated_at, literal(now, Double))})
+                .returning(b.tokens, b.allowed))).mappings().one()
+        return 0.0 if row["allowed"] else (1.0 - float(row["tokens"])) / per_second
+
+    async def forget_idle_budgets(self, idle_before: float) -> None:
+        """Drop buckets untouched since ``idle_before`` (they would be full again)."""
+        await self._run(delete(t.request_budgets)
+                        .where(t.request_budgets.c.updated_at < idle_before))
 
     async def count(self, table: str) -> int:
         if table not in COUNTABLE:

@@ -119,6 +119,14 @@ certificates = Table(
     Column("issued_at", Instant, nullable=False),
     Index("certificates_order", "order_id"))
 
+# Request budgets (center/rate_limit.py): one token bucket per key, every worker's.
+request_budgets = Table(
+    "request_budgets", metadata,
+    Column("key", Text, primary_key=True),
+    Column("tokens", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),  # real time, epoch seconds
+    Column("allowed", Integer, nullable=False))
+
 order_pdfs = Table(
     "order_pdfs", metadata,
     Column("certificate_id", Text, primary_key=True),

@@ -73,7 +73,8 @@ def _resident(row: RowMapping) -> Resident:
         row["relationship"], row["status"], date.fromisoformat(row["moved_in_on"]),
         row["moved_in_reason"], row["previous_address"], bool(row["support_measure"]),
         row["nationality"], row["household_order"], row["domicile"], row["domicile_head"],
-        row["domicile_code"], foreign, _day(row["status_on"]))
+        row["domicile_code"], foreign, _day(row["status_on"]), _day(row["address_set_on"]),
+        _day(row["notified_on"]))
 
 
 def _resident_row(r: Resident) -> dict[str, Any]:
@@ -91,7 +92,9 @@ def _resident_row(r: Resident) -> dict[str, Any]:
         "period_of_stay": f.period_of_stay if f else None,
         "period_expires_on": f.period_expires_on.isoformat() if f else None,
         "foreign_category": f.category if f else None,
-        "status_on": r.status_on.isoformat() if r.status_on else None}
+        "status_on": r.status_on.isoformat() if r.status_on else None,
+        "address_set_on": r.address_set_on.isoformat() if r.address_set_on else None,
+        "notified_on": r.notified_on.isoformat() if r.notified_on else None}
 
 
 def _koseki_entry(row: RowMapping) -> KosekiEntry:
@@ -227,9 +230,11 @@ class Register(Repository):
                                 .values(status=status, status_on=on.isoformat()), "residents")
 
     async def set_moved_in(self, resident_code: str, on: date) -> None:
-        """Correct the day a resident moved in (住民となった年月日)."""
+        """Correct the day a resident moved in (住民となった年月日), which is also the day
+        they set up this address and notified it."""
         await self._run(update(t.residents).where(t.residents.c.resident_code == resident_code)
-                        .values(moved_in_on=on.isoformat()))
+                        .values(moved_in_on=on.isoformat(), address_set_on=on.isoformat(),
+                                notified_on=on.isoformat()))
 
     async def set_support_measure(self, resident_code: str, active: bool) -> None:
         """支援措置: a victim of domestic violence or stalking is never issued at a kiosk."""

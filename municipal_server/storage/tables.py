@@ -52,6 +52,8 @@ residents = Table(
     Column("period_expires_on", Text),  # 在留期間の満了の日
     Column("foreign_category", Text),  # 法第30条の45に規定する区分
     Column("status_on", Text),  # the day of the move out, scheduled move out or death
+    Column("address_set_on", Text),  # 住所を定めた年月日; NULL: the day they became resident
+    Column("notified_on", Text),  # 届出日 of that move (or birth); NULL: the same day
     Index("residents_household", "household_id"))
 
 seals = Table(

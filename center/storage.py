@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from konbini.sqlite import open_database
+from konbini.sqlite import Database, open_database
 
 from .calendar import MaintenanceWindow
 from .ledger_store import LEDGER_SCHEMA, EntryContext, LedgerStore
@@ -155,7 +153,7 @@ class CertificateRecord:
 class CenterStore:
     """A small interface over the center's SQLite database."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
         # One connection is shared by every coroutine; a write (one statement
         # or several) holds the lock so another's commit can never land in
@@ -298,13 +296,13 @@ class CenterStore:
                              store_id: str, credential: str, challenge: bytes,
                              now: datetime) -> None:
         async with self._write_lock:
-            await self._db.execute(
+            # A session's steps need not survive a power cut: the kiosk starts over.
+            await self._db.write(
                 "INSERT INTO sessions (session_id, terminal_id, chain, store_id, credential, "
                 "challenge, challenge_issued_at, created_at, last_seen_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?)",
                 (session_id, terminal_id, chain, store_id, credential, challenge, ts(now), ts(now),
-                 ts(now)))
-            await self._db.commit()
+                 ts(now)), durable=False)
 
     async def session(self, session_id: str) -> SessionRecord | None:
         async with self._db.execute(
@@ -321,36 +319,32 @@ class CenterStore:
     async def consume_challenge(self, session_id: str) -> bool:
         """Atomically take the session's challenge; False if it was already used."""
         async with self._write_lock:
-            cur = await self._db.execute(
+            return await self._db.write(
                 "UPDATE sessions SET challenge = NULL "
                 "WHERE session_id = ? AND challenge IS NOT NULL",
-                (session_id,))
-            await self._db.commit()
-            return cur.rowcount == 1
+                (session_id,), durable=False) == 1
 
     async def authenticate_session(self, session_id: str, serial: str, municipality_code: str,
                                    resident_code: str, credential: str, now: datetime) -> None:
         async with self._write_lock:
-            await self._db.execute(
+            await self._db.write(
                 "UPDATE sessions SET authenticated_at=?, serial=?, municipality_code=?, "
                 "resident_code=?, credential=?, last_seen_at=? WHERE session_id=?",
                 (ts(now), serial, municipality_code, resident_code, credential, ts(now),
-                 session_id))
-            await self._db.commit()
+                 session_id), durable=False)
 
     async def touch_session(self, session_id: str, now: datetime) -> None:
         async with self._write_lock:
-            await self._db.execute("UPDATE sessions SET last_seen_at=? WHERE session_id=?",
-                                   (ts(now), session_id))
-            await self._db.commit()
+            await self._db.write("UPDATE sessions SET last_seen_at=? WHERE session_id=?",
+                                 (ts(now), session_id), durable=False)
 
     async def close_session(self, session_id: str, now: datetime) -> None:
         """The card was removed: forget whose session it was."""
         async with self._write_lock:
-            await self._db.execute(
+            # Lost to a power cut at worst: the upkeep closes idle sessions alike.
+            await self._db.write(
                 "UPDATE sessions SET closed_at=?, resident_code=NULL, challenge=NULL "
-                "WHERE session_id=?", (ts(now), session_id))
-            await self._db.commit()
+                "WHERE session_id=?", (ts(now), session_id), durable=False)
 
     async def close_idle_sessions(self, idle_before: datetime, now: datetime) -> int:
         async with self._write_lock:

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-DEBIAN_PACKAGES := fonts-ipafont-mincho chromium
+DEBIAN_PACKAGES := fonts-ipafont-mincho fonts-ipafont-gothic chromium
 
 .PHONY: setup debian-packages demo test pki lint clean
 

@@ -120,8 +120,10 @@ def supports_workers(module: str) -> bool:
     return "--workers" in help_text
 
 
-def terminals(pki: Path, center_url: str, count: int, work: Path, run: str) -> list[Terminal]:
-    """Fresh terminals for each run, so one run's rate budget does not carry over."""
+def terminals(topology: Topology, count: int, work: Path, run: str) -> list[Terminal]:
+    """Fresh terminals for each run, so one run's rate budget does not carry over,
+    enrolled in the center's registry (it serves no other)."""
+    pki, center_url = topology.pki, topology.center_url
     result = []
     for i in range(count):
         name = f"bench-{run}-{i:03d}"
@@ -130,6 +132,7 @@ def terminals(pki: Path, center_url: str, count: int, work: Path, run: str) -> l
                              x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"b-{i:03d}")])
         cert, key = issue_tls_client_cert(DevPki.at(pki), subject, work / name)
         result.append(Terminal(center_url, cert, key, pki / "tls-ca.cert.pem"))
+    topology.enrol_terminals([t.cert for t in result])
     return result
 
 
@@ -292,19 +295,19 @@ def main() -> None:
                 f"workers: center {args.center_workers}, 千代田区 {args.municipal_workers}")
             work = Path(tmp)
             if args.warm_up:
-                asyncio.run(run_load(terminals(topology.pki, topology.center_url, 2, work, "w"),
+                asyncio.run(run_load(terminals(topology, 2, work, "w"),
                                      cards, issuances=args.warm_up, options=OPTIONS))
             say(HEADER)
             for count in args.kiosks:
                 run = run_once("closed", run_load(
-                    terminals(topology.pki, topology.center_url, count, work, f"c{count}"),
+                    terminals(topology, count, work, f"c{count}"),
                     cards, issuances=args.issuances, options=OPTIONS), meter,
                     render["median_ms"], args.profile and args.profile / f"c{count}")
                 results["runs"].append(run)
                 say(row(run))
             for rate in args.rate:
                 run = run_once("open", run_open_loop(
-                    terminals(topology.pki, topology.center_url, args.pool, work, f"o{rate:g}"),
+                    terminals(topology, args.pool, work, f"o{rate:g}"),
                     cards, rate=rate, duration=args.duration, options=OPTIONS), meter,
                     render["median_ms"], args.profile and args.profile / f"o{rate:g}")
                 results["runs"].append(run)

@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
     report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
+    from .operator_cli import add_parsers  # terminals, report incidents
+
+    add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
 
 
@@ -60,6 +63,11 @@ def main(argv: list[str] | None = None) -> None:
         from .verify_cli import run  # no server, no logging setup: a plain command
 
         sys.exit(run(args.file, args.trust_list, args.json))
+    if args.command in ("terminals", "report") and getattr(args, "report", None) in (
+            None, "incidents"):
+        from .operator_cli import run as run_operator
+
+        sys.exit(asyncio.run(run_operator(args)))
     if args.command in ("report", "contract", "simulate-history"):
         sys.exit(report_cli.run(args))
     if args.command == "keys":

@@ -30,15 +30,19 @@ from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 from . import (
     console,
     dev_api,
+    incident_api,
     inquiry_site,
     kiosk_api,
     maintenance_site,
     municipality_api,
     operations_api,
+    terminal_api,
+    terminals,
 )
 from .config import CenterConfig
 from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
+from .incidents import upkeep_incidents
 from .jpki import JpkiAuthority
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
@@ -58,6 +62,7 @@ ROLE_RULES = [
     ("/v1/municipalities", MUNICIPALITY),
     ("/v1/jpki", MUNICIPALITY),
     ("/v1/dev", KIOSK | MUNICIPALITY),
+    ("/v1/chains", frozenset({PeerRole.CHAIN})),  # the terminal registry (terminal_api.py)
 ]
 
 
@@ -104,6 +109,8 @@ async def upkeep(ctx: CenterContext) -> None:
             voided = await ctx.store.expire_orders(now)
             if voided:
                 log.info("voided %d orders without a result", len(voided))
+            # Incidents for the voids, and the outcomes owed to municipal servers.
+            await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
             await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
                                                 now)
             for code in await ctx.store.municipality_codes():
@@ -124,11 +131,14 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
         request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
         problem_middleware, client_role_middleware(ROLE_RULES),
+        terminals.registry_middleware(lambda request: context(request).store),
         rate_limit_middleware, refusal_recorder])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
     app.add_routes(operations_api.routes)  # fee periods, statements, statistics
+    app.add_routes(incident_api.routes)
+    app.add_routes(terminal_api.routes)
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)

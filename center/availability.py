@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from konbini.clock import isoformat
+from konbini.clock import TOKYO, isoformat
 from konbini.problems import Problem
 
 from .calendar import maintenance_ends_at, service_opens_at, type_offered_at, type_opens_at
 from .context import CenterContext
 from .municipalities import Registration, ServiceOffer
+
+
+def _jst(at: datetime) -> str:
+    """Every time on the wire is written in Asia/Tokyo: maintenance windows come
+    back from storage in UTC, and a kiosk or a tester reads the offset as given."""
+    return isoformat(at.astimezone(TOKYO))
 
 
 async def ensure_center_open(ctx: CenterContext, now: datetime) -> None:
@@ -19,7 +25,7 @@ async def ensure_center_open(ctx: CenterContext, now: datetime) -> None:
     if opens_at is not None:
         raise Problem("service-closed",
                       "コンビニ交付サービスの時間外です (service hours are 6:30–23:00)",
-                      opens_at=isoformat(opens_at))
+                      opens_at=_jst(opens_at))
 
 
 async def participating(ctx: CenterContext, code: str) -> Registration:
@@ -36,7 +42,7 @@ async def ensure_municipality_open(ctx: CenterContext, code: str, now: datetime)
     if ends_at is not None:
         raise Problem("municipality-unavailable",
                       "the municipality's certificate server is in maintenance",
-                      opens_at=isoformat(ends_at))
+                      opens_at=_jst(ends_at))
 
 
 def ensure_type_offered(offer: ServiceOffer | None, now: datetime) -> ServiceOffer:
@@ -45,7 +51,7 @@ def ensure_type_offered(offer: ServiceOffer | None, now: datetime) -> ServiceOff
                       reason="not-offered")
     if not type_offered_at(now, offer.hours):
         opens_at = type_opens_at(now, offer.hours)
-        extra = {"opens_at": isoformat(opens_at)} if opens_at else {}
+        extra = {"opens_at": _jst(opens_at)} if opens_at else {}
         raise Problem("type-unavailable", "outside the hours for this certificate type",
                       reason="outside-hours", **extra)
     return offer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -13,9 +13,8 @@ class CenterConfig:
     host: str = "127.0.0.1"
     api_port: int = 8443
     public_port: int = 8080
-    # Chains whose kiosks read smartphone credentials (スマホ用電子証明書).
-    smartphone_chains: frozenset[str] = field(
-        default_factory=lambda: frozenset({"seven-eleven", "familymart"}))
+    # Which chains read smartphone credentials is the terminal registry's
+    # (center/terminals.py, ``python -m center terminals chain``), not configuration.
     # Test and demo environments let the tester move the clock over the API.
     dev_mode: bool = False
     # Requests per terminal per minute before 429 rate-limited.

@@ -29,6 +29,7 @@ from konbini.wire import CertificateType
 
 from . import inquiry
 from .context import CenterContext, context
+from .incidents import void_message
 
 FRONT_TTL_SECONDS = 600.0
 FRONT_CACHE_ENTRIES = 64
@@ -216,6 +217,7 @@ async def verify(request: web.Request) -> web.Response:
         }
         if record is not None and record.status == "void":
             body["void_reason"] = record.void_reason
+            body["message"] = void_message(record.void_reason) or body["message"]
     if front is not None:
         png = await asyncio.to_thread(_png, front)
         front_id = state.fronts.put(png)

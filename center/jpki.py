@@ -34,6 +34,15 @@ class IssuedCard:
     def pem(self) -> str:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
+# The card refusals in the words a resident reads (``detail`` and ``message``):
+# every other refusal of the service already speaks Japanese.
+CARD_EXPIRED_JA = ("利用者証明用電子証明書の有効期限が切れています。"
+                   "お住まいの市区町村窓口で更新してください。")
+CARD_SUSPENDED_JA = ("利用者証明用電子証明書は紛失・盗難の届出により一時停止されています。"
+                     "カードが見つかったときは、お住まいの市区町村窓口で停止の解除を申請してください。")
+CARD_REVOKED_JA = ("利用者証明用電子証明書は失効しています。"
+                   "お住まいの市区町村窓口で電子証明書の再発行を申請してください。")
+
 
 def serial_hex(certificate: x509.Certificate) -> str:
     return format(certificate.serial_number, "x")
@@ -103,7 +112,8 @@ class JpkiAuthority:
             raise Problem("signature-invalid",
                           "the signature does not verify for this challenge") from exc
         if now > certificate.not_valid_after_utc:
-            raise Problem("card-expired", "the user-authentication certificate has expired")
+            raise Problem("card-expired", CARD_EXPIRED_JA + " (expired)",
+                          message=CARD_EXPIRED_JA)
         if now < certificate.not_valid_before_utc:
             raise Problem("certificate-untrusted", "the certificate is not yet valid")
         return certificate

@@ -34,6 +34,7 @@ from konbini.wire import (
     CertificateType,
 )
 
+from . import incidents, reconciliation, terminals
 from .antiforgery import finish_certificate
 from .antiforgery.qr import certificate_claims
 from .availability import (
@@ -44,6 +45,7 @@ from .availability import (
 )
 from .context import CenterContext, context
 from .fees import with_fees_in_force
+from .jpki import CARD_REVOKED_JA, CARD_SUSPENDED_JA
 from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
 from .qr_keys import NoCurrentKey
@@ -65,7 +67,7 @@ ORDER_CREATE = BodySchema(obj({
 USE_REGISTRATION = BodySchema(obj({"municipality_code": MUNICIPALITY_CODE},
                                   ["municipality_code"]))
 # A menu item from the municipal server may carry these for the kiosk's option screens.
-RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters")
+RELAYED_ITEM_FIELDS = ("fiscal_years", "disasters", "persons")
 PRINT_RESULT = BodySchema(obj({
     "printed": {"type": "array", "items": ID, "maxItems": MAX_COPIES, "uniqueItems": True},
     "failed": {"type": "array", "maxItems": MAX_COPIES, "items": obj(
@@ -80,11 +82,19 @@ async def _session(ctx: CenterContext, request: web.Request, now: datetime) -> S
     """The caller's own, open, unexpired session."""
     session_id = request.match_info["session_id"]
     record = await ctx.store.session(session_id) if len(session_id) <= 64 else None
-    if record is None or record.terminal_id != peer(request).terminal_id or record.closed:
+    if record is None or not _same_terminal(request, record) or record.closed:
         raise Problem("session-not-found", "no such session at this terminal")
     if now - record.last_seen_at > timedelta(seconds=SESSION_IDLE_SECONDS):
         raise Problem("session-expired", "the session was idle for more than 10 minutes")
     return record
+
+
+def _same_terminal(request: web.Request, record: SessionRecord | OrderRecord) -> bool:
+    """The very certificate that opened the session or placed the order (a CN
+    alone can be copied into another certificate)."""
+    kiosk = peer(request)
+    return (record.terminal_id == kiosk.terminal_id
+            and record.terminal_fingerprint == kiosk.fingerprint)
 
 
 async def _authenticated(ctx: CenterContext, request: web.Request,
@@ -104,11 +114,12 @@ async def create_session(request: web.Request) -> web.Response:
     now = ctx.clock.now()
     await ensure_center_open(ctx, now)
     credential = body.get("credential", "card")
-    _check_smartphone_support(ctx, kiosk, credential)
+    await _check_smartphone_support(ctx, kiosk, credential)
     session_id = secrets.token_urlsafe(24)
     challenge = secrets.token_bytes(32)
     await ctx.store.create_session(session_id, kiosk.terminal_id, kiosk.chain, kiosk.store_id,
-                                   credential, challenge, now)
+                                   credential, challenge, now,
+                                   terminal_fingerprint=kiosk.fingerprint)
     return json_response({
         "session_id": session_id,
         "challenge": b64url_encode(challenge),
@@ -116,8 +127,11 @@ async def create_session(request: web.Request) -> web.Response:
     }, status=201)
 
 
-def _check_smartphone_support(ctx: CenterContext, kiosk: PeerIdentity, credential: str) -> None:
-    if credential == "smartphone" and kiosk.chain not in ctx.config.smartphone_chains:
+async def _check_smartphone_support(ctx: CenterContext, kiosk: PeerIdentity,
+                                    credential: str) -> None:
+    # The terminal registry says which chains read smartphones (center/terminals.py).
+    if credential == "smartphone" and not await terminals.reads_smartphones(ctx.store,
+                                                                            kiosk.chain):
         raise Problem("credential-not-supported",
                       "this store's kiosks do not read smartphone credentials")
 
@@ -149,13 +163,14 @@ async def authenticate(request: web.Request) -> web.Response:
         raise Problem("certificate-untrusted", "the certificate is unknown to the JPKI registry")
     note_municipality(request, card.municipality_code)  # for counting a refusal, no one's name
     if card.status == "suspended":
-        raise Problem("card-suspended", "the card's certificate is suspended (lost or stolen)")
+        raise Problem("card-suspended", CARD_SUSPENDED_JA + " (suspended: lost or stolen)",
+                      message=CARD_SUSPENDED_JA)
     if card.status == "revoked":
-        raise Problem("card-revoked", "the card's certificate is revoked")
+        raise Problem("card-revoked", CARD_REVOKED_JA + " (revoked)", message=CARD_REVOKED_JA)
     if card.credential == "face_auth":
         raise Problem("card-face-auth",
                       "a face-authentication card cannot be used for this service")
-    _check_smartphone_support(ctx, peer(request), card.credential)
+    await _check_smartphone_support(ctx, peer(request), card.credential)
 
     registration = await participating(ctx, card.municipality_code)
     await ensure_municipality_open(ctx, registration.code, now)
@@ -277,7 +292,27 @@ async def _domicile_menu_items(ctx: CenterContext, code: str, resident_code: str
     return _menu_items(registration, upstream["items"], now, only=FAMILY_REGISTER_TYPES)
 
 
+# The order a request is placing, once the municipal server is about to be asked.
+ORDER_IN_FLIGHT = web.RequestKey("order_in_flight", tuple)
+
+
+def _records_failures(handler: Any) -> Any:
+    """An order that fails once the municipal server was asked is recorded
+    (incident, owed outcome) wherever in the handler it failed."""
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Problem as problem:
+            if ORDER_IN_FLIGHT in request:
+                order_id, code, now = request[ORDER_IN_FLIGHT]
+                await _upstream_failed(context(request), request, problem, code, order_id, now)
+            raise
+    return wrapper
+
+
 @routes.post("/v1/sessions/{session_id}/orders")
+@_records_failures
 async def create_order(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, ORDER_CREATE)
@@ -307,6 +342,13 @@ async def create_order(request: web.Request) -> web.Response:
 
     kiosk = peer(request)
     order_id = uuid.uuid4().hex
+    # Reconciliation: should the center die before the order is recorded, the
+    # municipality still learns that this request was never delivered.
+    request[ORDER_IN_FLIGHT] = (order_id, registration.code, now)
+    await reconciliation.intend(
+        ctx.store, request_id=order_id, municipality_code=registration.code, now=now,
+        grace=timedelta(seconds=ctx.config.municipal_timeout_seconds)
+        + reconciliation.INTENT_GRACE)
     upstream = await ctx.municipal.certificates(registration.endpoint, {
         "request_id": order_id,
         "resident_code": session.resident_code,
@@ -357,8 +399,10 @@ async def create_order(request: web.Request) -> web.Response:
 
     order = OrderRecord(order_id, session.session_id, kiosk.terminal_id, registration.code,
                         cert_type.value, body["copies"], fee, OrderStatus.ISSUED,
-                        now + timedelta(seconds=DOWNLOAD_WINDOW_SECONDS), None, None)
+                        now + timedelta(seconds=DOWNLOAD_WINDOW_SECONDS), None, None,
+                        kiosk.fingerprint)
     await ctx.store.create_order(order, request[REQUEST_ID_KEY], now, finished)
+    await reconciliation.drop_intent(ctx.store, order_id)
     return json_response({
         "order_id": order_id,
         "type": cert_type.value,
@@ -371,6 +415,26 @@ async def create_order(request: web.Request) -> web.Response:
             "sha256": cert.sha256,
         } for cert, _ in finished],
     }, status=201)
+
+
+async def _upstream_failed(ctx: CenterContext, request: web.Request, problem: Problem,
+                           municipality_code: str, order_id: str, now: datetime) -> None:
+    """An order that failed on the way: an incident when the municipal server
+    failed (not when it refused), and the request's outcome owed to it."""
+    kinds = {"upstream-error": incidents.IncidentKind.UPSTREAM_ERROR,
+             "upstream-timeout": incidents.IncidentKind.UPSTREAM_TIMEOUT}
+    # A wrong subject or a foreign page is recorded where it is found
+    # (center/subject_binding.py), with its own kind: not twice.
+    found_elsewhere = problem.extra.get("reason") in (
+        incidents.IncidentKind.SUBJECT_MISMATCH, incidents.IncidentKind.FOREIGN_PAGE)
+    if problem.code in kinds and not found_elsewhere:
+        await incidents.record_incident(
+            ctx.store, kind=kinds[problem.code], municipality_code=municipality_code, now=now,
+            order_id=order_id, request_id=request[REQUEST_ID_KEY],
+            terminal_id=peer(request).terminal_id,
+            detail_code=problem.extra.get("reason") or problem.code)
+    await reconciliation.fail_intent(ctx.store, order_id, problem.code, now)
+    reconciliation.deliver_soon(ctx.store, ctx.municipal.session, now, order_id)
 
 
 async def _issuing_municipality(ctx: CenterContext, session: SessionRecord,
@@ -437,7 +501,7 @@ async def register_use(request: web.Request) -> web.Response:
 async def _own_order(ctx: CenterContext, request: web.Request) -> OrderRecord:
     order_id = request.match_info["order_id"]
     order = await ctx.store.order(order_id) if len(order_id) <= 64 else None
-    if order is None or order.terminal_id != peer(request).terminal_id:
+    if order is None or not _same_terminal(request, order):
         raise Problem("order-not-found", "no such order at this terminal")
     return order
 
@@ -477,7 +541,10 @@ async def report_result(request: web.Request) -> web.Response:
         check_result(copies, printed, failed)
     except ResultError as exc:
         raise invalid_request([{"field": exc.field, "message": str(exc)}]) from exc
-    settled = await ctx.store.settle_order(order.order_id, printed, failed, ctx.clock.now())
+    now = ctx.clock.now()
+    settled = await ctx.store.settle_order(order.order_id, printed, failed, now)
+    if settled is not None:
+        await _settled(ctx, request, order, failed, now)
     if settled is None:
         # Already settled (a retry after a lost answer) or voided after 10 minutes.
         order = await _own_order(ctx, request)
@@ -492,13 +559,26 @@ async def report_result(request: web.Request) -> web.Response:
     return json_response({"charged_yen": charged, "refunded_yen": refunded})
 
 
+async def _settled(ctx: CenterContext, request: web.Request, order: OrderRecord,
+                   failed: dict[str, str], now: datetime) -> None:
+    """After the result: an incident per failed copy, the outcome owed to the municipality."""
+    for certificate_id, reason in sorted(failed.items()):
+        await incidents.record_incident(
+            ctx.store, kind=incidents.IncidentKind.PRINT_FAILED,
+            municipality_code=order.municipality_code, now=now, order_id=order.order_id,
+            certificate_id=certificate_id, request_id=request[REQUEST_ID_KEY],
+            terminal_id=order.terminal_id, detail_code=reason)
+    await reconciliation.owe_settlement(ctx.store, order.order_id, order.municipality_code, now)
+    reconciliation.deliver_soon(ctx.store, ctx.municipal.session, now, order.order_id)
+
+
 @routes.delete("/v1/sessions/{session_id}")
 async def end_session(request: web.Request) -> web.Response:
     """The card was removed from the reader."""
     ctx = context(request)
     session_id = request.match_info["session_id"]
     record = await ctx.store.session(session_id) if len(session_id) <= 64 else None
-    if record is None or record.terminal_id != peer(request).terminal_id:
+    if record is None or not _same_terminal(request, record):
         raise Problem("session-not-found", "no such session at this terminal")
     if not record.closed:
         await ctx.store.close_session(session_id, ctx.clock.now())

@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, operation
 from konbini.schemas import MENU
 
-from . import maintenance_site, operations_api
+from . import incident_api, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -39,7 +39,7 @@ SETTLEMENT = {"type": "object", "required": ["charged_yen", "refunded_yen"],
 USE_REGISTRATION_RESPONSE = {
     "type": "object", "required": ["municipality", "status"],
     "properties": {"municipality": {"type": "object", "required": ["code", "name"]},
-                   "status": {"const": "registered"}}}
+                   "status": {"enum": ["registered", "pending"]}}}
 RESIDENT_CARDS_STATUS = {
     "type": "object", "required": ["resident_code", "status", "serials"],
     "properties": {"resident_code": {"type": "string"}, "status": {"type": "string"},
@@ -190,6 +190,8 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **inquiry_paths(),
         **maintenance_site.openapi_paths(),
         **operations_api.openapi_paths(),
+        **incident_api.openapi_paths(),
+        **terminal_api.openapi_paths(),
     }
     if dev_mode:
         paths["/v1/dev/clock"] = {

@@ -6,9 +6,10 @@ order may be downloaded. Times are stored as epoch seconds (REAL)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +62,39 @@ CREATE INDEX IF NOT EXISTS certificates_order ON certificates(order_id);
 CREATE TABLE IF NOT EXISTS order_pdfs (
     certificate_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, pdf BLOB NOT NULL,
     expires_at REAL NOT NULL);
+-- Incidents (issue 14): identifiers and codes only, never personal data.
+CREATE TABLE IF NOT EXISTS incidents (
+    incident_id TEXT PRIMARY KEY, kind TEXT NOT NULL, municipality_code TEXT NOT NULL,
+    status TEXT NOT NULL, order_id TEXT, certificate_id TEXT, request_id TEXT,
+    terminal_id TEXT, detail_code TEXT, note TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL, acknowledged_at REAL, resolved_at REAL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_municipality ON incidents(municipality_code, created_at);
+-- Outcomes owed to municipal servers (交付履歴の照合), kept until acknowledged.
+CREATE TABLE IF NOT EXISTS outcome_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
+    municipality_code TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+    created_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL, delivered_at REAL, result INTEGER);
+CREATE INDEX IF NOT EXISTS outcome_outbox_request ON outcome_outbox(request_id);
+CREATE INDEX IF NOT EXISTS outcome_outbox_due ON outcome_outbox(delivered_at, next_attempt_at);
+-- Terminal registry: a kiosk is known by its certificate's fingerprint, not its CN.
+CREATE TABLE IF NOT EXISTS terminals (
+    fingerprint TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, chain TEXT NOT NULL,
+    store_id TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', hours TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', enrolled_at REAL NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chains (
+    chain TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', smartphone INTEGER NOT NULL,
+    updated_at REAL NOT NULL);
 """ + LEDGER_SCHEMA
+
+
+# Columns added after the first release: an existing center.db (a demo's var/)
+# gains them on open. The terminal's certificate fingerprint (center/terminals.py).
+COLUMNS_ADDED: tuple[tuple[str, str, str], ...] = (
+    ("sessions", "terminal_fingerprint", "TEXT"),
+    ("orders", "terminal_fingerprint", "TEXT"),
+)
 
 
 def ts(value: datetime) -> float:
@@ -97,6 +130,7 @@ class SessionRecord:
     municipality_code: str | None
     resident_code: str | None
     closed: bool
+    terminal_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +146,7 @@ class OrderRecord:
     download_until: datetime
     charged_yen: int | None
     refunded_yen: int | None
+    terminal_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,10 +199,34 @@ class CenterStore:
 
     @classmethod
     async def open(cls, path: Path) -> CenterStore:
-        return cls(await open_database(path, SCHEMA))
+        db = await open_database(path, SCHEMA)
+        for table, column, kind in COLUMNS_ADDED:
+            async with db.execute(f"PRAGMA table_info({table})") as cur:
+                present = {row["name"] for row in await cur.fetchall()}
+            if column not in present:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        await db.commit()
+        return cls(db)
 
     async def close(self) -> None:
         await self._db.close()
+
+    # -- for domain modules that keep their own tables (incidents, terminals) --
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[Database]:
+        """One write transaction under the store's lock: committed on exit,
+        rolled back on any error."""
+        async with self._write_lock:
+            try:
+                yield self._db
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
 
     # -- municipalities ---------------------------------------------------
     async def upsert_municipality(self, registration: Registration, services: list[dict],
@@ -294,15 +353,15 @@ class CenterStore:
     # -- sessions -----------------------------------------------------------
     async def create_session(self, session_id: str, terminal_id: str, chain: str,
                              store_id: str, credential: str, challenge: bytes,
-                             now: datetime) -> None:
+                             now: datetime, terminal_fingerprint: str | None = None) -> None:
         async with self._write_lock:
             # A session's steps need not survive a power cut: the kiosk starts over.
             await self._db.write(
                 "INSERT INTO sessions (session_id, terminal_id, chain, store_id, credential, "
-                "challenge, challenge_issued_at, created_at, last_seen_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?)",
+                "challenge, challenge_issued_at, created_at, last_seen_at, "
+                "terminal_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (session_id, terminal_id, chain, store_id, credential, challenge, ts(now), ts(now),
-                 ts(now)), durable=False)
+                 ts(now), terminal_fingerprint), durable=False)
 
     async def session(self, session_id: str) -> SessionRecord | None:
         async with self._db.execute(
@@ -314,7 +373,8 @@ class CenterStore:
             row["session_id"], row["terminal_id"], row["chain"], row["store_id"],
             row["credential"], row["challenge"], dt(row["challenge_issued_at"]),
             dt(row["last_seen_at"]), row["authenticated_at"] is not None, row["serial"],
-            row["municipality_code"], row["resident_code"], row["closed_at"] is not None)
+            row["municipality_code"], row["resident_code"], row["closed_at"] is not None,
+            row["terminal_fingerprint"])
 
     async def consume_challenge(self, session_id: str) -> bool:
         """Atomically take the session's challenge; False if it was already used."""
@@ -361,11 +421,11 @@ class CenterStore:
         async with self._write_lock:
             await self._db.execute(
                 "INSERT INTO orders (order_id, session_id, terminal_id, request_id, "
-                "municipality_code, type, copies, fee_yen, status, created_at, download_until) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "municipality_code, type, copies, fee_yen, status, created_at, download_until, "
+                "terminal_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (order.order_id, order.session_id, order.terminal_id, request_id,
                  order.municipality_code, order.type, order.copies, order.fee_yen, order.status,
-                 ts(now), ts(order.download_until)))
+                 ts(now), ts(order.download_until), order.terminal_fingerprint))
             for cert, pdf in certificates:
                 await self._db.execute(
                     "INSERT INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -386,7 +446,7 @@ class CenterStore:
         return OrderRecord(row["order_id"], row["session_id"], row["terminal_id"],
                            row["municipality_code"], row["type"], row["copies"], row["fee_yen"],
                            row["status"], dt(row["download_until"]), row["charged_yen"],
-                           row["refunded_yen"])
+                           row["refunded_yen"], row["terminal_fingerprint"])
 
     async def order_certificates(self, order_id: str) -> list[CertificateRecord]:
         async with self._db.execute(

@@ -19,6 +19,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from konbini.schemas import CERT_TYPE, MUNICIPALITY_CODE, ORDER_OPTIONS, obj
 from konbini.validation import BodySchema, read_json
 from konbini.wire import MAX_COPIES
 
+from .card import PinResetRefused
 from .client import KioskClient, KioskProblem, Terminal
 from .messages import catalog
 from .stores import Store, discover_stores
@@ -44,6 +46,7 @@ from .ui_session import (
     DEFAULT_IDLE_SECONDS,
     NETWORK_FAULTS,
     NOTES,
+    PIN_RESET_CHAINS,
     TAKE_CARD_SECONDS,
     Kiosk,
     Outbox,
@@ -95,7 +98,14 @@ ACTIONS: dict[str, BodySchema] = {
     "cancel": EMPTY,
     "take-card": EMPTY,
     "reset": EMPTY,
+    "pin-reset": BodySchema(obj({"pin": {"type": "string", "pattern": "^[0-9]{4}$"},
+                                 "confirm": {"type": "string", "pattern": "^[0-9]{4}$"}},
+                                ["pin", "confirm"])),
 }
+PIN_RESET_RESERVATION = BodySchema(obj({
+    "card": {"type": "string", "minLength": 1, "maxLength": 64},
+    "signature_pin": {"type": "string", "minLength": 1, "maxLength": 16}},
+    ["card", "signature_pin"]))
 _CODES = {"type": "array", "items": MUNICIPALITY_CODE, "maxItems": 50, "uniqueItems": True}
 DEV_CLOCK = BodySchema(obj({"now": {"oneOf": [{"type": "string", "maxLength": 40},
                                               {"type": "null"}]}}, ["now"]))
@@ -192,6 +202,23 @@ async def tester_faults(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+async def tester_pin_reset(request: web.Request) -> web.Response:
+    """The holder's phone (face authentication, then the signature PIN) reserves
+    a reset of the locked PIN, to finish at a Seven-Eleven kiosk within 24 hours."""
+    ctx = _ctx(request)
+    body = await read_json(request, PIN_RESET_RESERVATION)
+    if body["card"] not in ctx.wallet:
+        raise Problem("not-found", "no such card in the wallet")
+    card = await asyncio.to_thread(ctx.wallet.get, body["card"])
+    try:
+        until = await asyncio.to_thread(card.reserve_pin_reset, body["signature_pin"],
+                                        datetime.now(UTC))
+    except PinResetRefused as exc:
+        raise Problem(exc.code, exc.detail, status=403, **exc.extra) from exc
+    return json_response({"card": body["card"], "reserved_until": until.isoformat(),
+                          "chains": list(PIN_RESET_CHAINS)})
+
+
 # -- kiosks ------------------------------------------------------------------------
 def _apply_settings(ctx: KioskContext, kiosk: Kiosk, body: dict[str, Any]) -> None:
     settings = kiosk.settings
@@ -280,6 +307,7 @@ HANDLERS: dict[str, Action] = {
     "cancel": lambda k, b: k.cancel_insert(),
     "take-card": lambda k, b: k.take_card(),
     "reset": lambda k, b: k.reset(),
+    "pin-reset": lambda k, b: k.finish_pin_reset(b["pin"], b["confirm"]),
 }
 
 
@@ -382,6 +410,7 @@ def create_app(ctx: KioskContext) -> web.Application:
     app.router.add_get("/api/tester", tester)
     app.router.add_put("/api/tester/clock", tester_clock)
     app.router.add_put("/api/tester/faults", tester_faults)
+    app.router.add_post("/api/tester/pin-reset-reservations", tester_pin_reset)
     app.router.add_post("/api/kiosks", create_kiosk)
     app.router.add_get("/api/kiosks/{kiosk_id}", show_kiosk)
     app.router.add_put("/api/kiosks/{kiosk_id}/settings", kiosk_settings)

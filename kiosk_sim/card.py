@@ -10,7 +10,12 @@ What the chip guarantees, and so does this object:
   counter (市区町村窓口) can reset it;
 - the certificate is readable without the PIN, the signature needs it;
 - a face-authentication card (顔認証マイナンバーカード) has no PIN and cannot
-  be used at a kiosk.
+  be used at a kiosk;
+- a locked PIN can also be reset without the counter by a holder who knows the
+  other PIN, the signature PIN (署名用電子証明書の暗証番号, 6–16 letters and
+  digits): reserved on a smartphone with face authentication, finished at a
+  Seven-Eleven kiosk within 24 hours (:meth:`VirtualCard.reserve_pin_reset`,
+  :meth:`VirtualCard.finish_pin_reset`).
 
 The one place the key is serialised is :meth:`VirtualCard.to_record`, which
 stands for the chip's non-volatile memory: the wallet stores it so that the
@@ -24,6 +29,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any, NoReturn
 
@@ -39,6 +45,10 @@ CREDENTIALS: tuple[str, ...] = tuple(c.value for c in Credential)
 MAX_PIN_ATTEMPTS = 3
 RECORD_FORMAT = "konbini-virtual-card/1"
 _PIN = re.compile(r"[0-9]{4}")
+_SIGNATURE_PIN = re.compile(r"[A-Z0-9]{6,16}")
+MAX_SIGNATURE_PIN_ATTEMPTS = 5
+# A reservation made on the phone is finished at a Seven-Eleven kiosk within 24 hours.
+PIN_RESET_WINDOW = timedelta(hours=24)
 _CARD_ID = re.compile(r"[0-9a-f]{32}")
 
 ChangeHook = Callable[["VirtualCard"], None]
@@ -116,6 +126,16 @@ class NoCertificate(CardError):
         )
 
 
+class PinResetRefused(CardError):
+    """The PIN reset at a kiosk cannot go on (no reservation, expired, wrong PIN)."""
+
+    code = "pin-reset-refused"
+
+    def __init__(self, reason: str, message: str, **extra: Any) -> None:
+        super().__init__(message, reason=reason, message=message, **extra)
+        self.reason = reason
+
+
 # --- the card ---
 
 
@@ -182,6 +202,9 @@ class VirtualCard:
         self.on_change: ChangeHook | None = on_change
         self.sync: SyncHook | None = sync
         self._syncing = False
+        self.__signature_pin: str | None = None
+        self._signature_failures = 0
+        self._reset_reserved_until: datetime | None = None
         if certificate_der is not None:
             self._check_certificate(_load_certificate(certificate_der))
 
@@ -219,6 +242,10 @@ class VirtualCard:
             "failures": self._failures,
             "private_key_pem": key_pem,
             "certificate_pem": cert_pem,
+            "signature_pin": self.__signature_pin,
+            "signature_failures": self._signature_failures,
+            "pin_reset_reserved_until": (self._reset_reserved_until.isoformat()
+                                         if self._reset_reserved_until else None),
         }
 
     @classmethod
@@ -239,9 +266,11 @@ class VirtualCard:
                             serialization.Encoding.DER))
             if not isinstance(key, rsa.RSAPrivateKey):
                 raise ValueError("the card key must be RSA")
-            return cls(_key=key, credential=record["credential"], pin=record.get("pin"),
+            card = cls(_key=key, credential=record["credential"], pin=record.get("pin"),
                        card_id=record["card_id"], failures=record.get("failures", 0),
                        certificate_der=cert_der, on_change=on_change, sync=sync)
+            card._adopt_reset_state(record)
+            return card
         except (KeyError, TypeError, UnicodeEncodeError) as exc:
             raise ValueError(f"malformed card record: {exc}") from exc
 
@@ -284,6 +313,20 @@ class VirtualCard:
         self.__pin = pin
         self._failures = failures
         self._certificate_der = cert_der
+        self._adopt_reset_state(record)
+
+    def _adopt_reset_state(self, record: dict[str, Any]) -> None:
+        """The signature PIN and a PIN-reset reservation (absent on older records)."""
+        signature_pin = record.get("signature_pin")
+        if signature_pin is not None and not _SIGNATURE_PIN.fullmatch(str(signature_pin)):
+            raise ValueError("signature PIN must be 6-16 capital letters and digits")
+        failures = record.get("signature_failures", 0)
+        if not isinstance(failures, int) or not 0 <= failures <= MAX_SIGNATURE_PIN_ATTEMPTS:
+            raise ValueError("signature_failures out of range")
+        until = record.get("pin_reset_reserved_until")
+        self.__signature_pin = signature_pin
+        self._signature_failures = failures
+        self._reset_reserved_until = datetime.fromisoformat(until) if until else None
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -382,6 +425,69 @@ class VirtualCard:
                     raise ValueError("a face-authentication card has no PIN")
                 self.__pin = _check_pin_format(new_pin)
             self._failures = 0
+            self._changed()
+
+    def set_signature_pin(self, signature_pin: str) -> None:
+        """Issuing the signature certificate (署名用電子証明書) with its PIN."""
+        if not _SIGNATURE_PIN.fullmatch(signature_pin):
+            raise ValueError("signature PIN must be 6-16 capital letters and digits")
+        with self._state():
+            self.__signature_pin = signature_pin
+            self._signature_failures = 0
+            self._changed()
+
+    # --- the PIN reset without the counter (スマホで予約 → セブン-イレブンで再設定) ---
+
+    @property
+    def pin_reset_reserved_until(self) -> datetime | None:
+        with self._state():
+            return self._reset_reserved_until
+
+    def reserve_pin_reset(self, signature_pin: str, now: datetime) -> datetime:
+        """On the phone, after face authentication: the holder proves the
+        signature PIN; the reset may be finished at a kiosk until the returned time."""
+        with self._state():
+            if self.__signature_pin is None:
+                raise PinResetRefused("no-signature-certificate",
+                                      "署名用電子証明書が搭載されていないため予約できません。")
+            if self._signature_failures >= MAX_SIGNATURE_PIN_ATTEMPTS:
+                raise PinResetRefused("signature-pin-locked",
+                                      "署名用電子証明書の暗証番号がロックされています。"
+                                      "市区町村窓口で初期化してください。")
+            if not (isinstance(signature_pin, str)
+                    and hmac.compare_digest(signature_pin.encode(),
+                                            self.__signature_pin.encode())):
+                self._signature_failures += 1
+                self._changed()
+                left = MAX_SIGNATURE_PIN_ATTEMPTS - self._signature_failures
+                raise PinResetRefused("signature-pin-incorrect",
+                                      f"署名用電子証明書の暗証番号が違います(残り{left}回)。",
+                                      remaining=left)
+            self._signature_failures = 0
+            self._reset_reserved_until = now + PIN_RESET_WINDOW
+            self._changed()
+            return self._reset_reserved_until
+
+    def pin_reset_reservation(self, now: datetime) -> str:
+        """``reserved`` (finish it now), ``expired``, or ``none``."""
+        with self._state():
+            until = self._reset_reserved_until
+            if until is None:
+                return "none"
+            return "reserved" if now < until else "expired"
+
+    def finish_pin_reset(self, new_pin: str, now: datetime) -> None:
+        """At a Seven-Eleven kiosk: the new PIN, within the reservation's 24 hours."""
+        with self._state():
+            state = self.pin_reset_reservation(now)
+            if state != "reserved":
+                raise PinResetRefused(
+                    "pin-reset-not-reserved" if state == "none" else "pin-reset-expired",
+                    "暗証番号の再設定の予約がありません。" if state == "none" else
+                    "暗証番号の再設定の予約から24時間が過ぎました。もう一度予約してください。")
+            self.__pin = _check_pin_format(new_pin)
+            self._failures = 0
+            self._reset_reserved_until = None
             self._changed()
 
     def unlock(self, *, new_pin: str | None = None) -> None:

@@ -56,8 +56,10 @@ PROBLEMS: dict[str, Text] = {
     "municipality-unavailable": _t(
         "お住まいの市区町村の証明書発行サーバが現在ご利用いただけません。",
         "Your municipality's certificate server is not available now."),
-    "resident-ineligible": _t("この証明書はコンビニでは交付できません。",
-                              "This certificate cannot be issued at a store."),
+    # A refusal of the person, not of the certificate: the reason below says why.
+    "resident-ineligible": _t("お客様の住民記録の状況により、コンビニ交付をご利用いただけません。",
+                              "Your resident record does not allow convenience-store "
+                              "issuance at present."),
     "type-unavailable": _t("この証明書は現在交付できません。",
                            "This certificate is not available now."),
     "member-not-in-household": _t("選択した方は同じ世帯ではありません。",
@@ -75,9 +77,13 @@ PROBLEMS: dict[str, Text] = {
     "pin-incorrect": _t("暗証番号が違います。あと{remaining}回間違えるとロックされます。",
                         "Incorrect PIN. {remaining} attempt(s) left before the card locks."),
     "pin-locked": _t("暗証番号がロックされています。お住まいの市区町村窓口で暗証番号の"
-                     "初期化をしてください。",
-                     "The PIN is locked after three wrong entries. Only your municipal office "
-                     "can reset it."),
+                     "初期化をしてください。署名用電子証明書の暗証番号がわかる方は、"
+                     "スマートフォンで予約してセブン-イレブンで再設定することもできます。",
+                     "The PIN is locked after three wrong entries. Your municipal office can "
+                     "reset it; if you know your signature PIN, you can also reserve a reset "
+                     "on your phone and finish it at a Seven-Eleven."),
+    "pin-reset-refused": _t("暗証番号の再設定ができませんでした。",
+                            "The PIN could not be reset."),
     "card-not-issued": _t("このカードには利用者証明用電子証明書が入っていません。",
                           "This card holds no user-authentication certificate."),
     # Additions of this project (konbini/problems.py).
@@ -87,6 +93,16 @@ PROBLEMS: dict[str, Text] = {
     "unsupported-media-type": _t("データの形式が違います。", "The data format is not accepted."),
     "client-not-allowed": _t("この端末は利用できません。", "This terminal is not allowed."),
     "municipality-mismatch": _t("市区町村が一致しません。", "The municipality does not match."),
+    # The center's terminal registry (who is at the other end).
+    "terminal-not-enrolled": _t("この端末はセンターに登録されていません。店員にお知らせください。",
+                                "This machine is not registered with the center. Please tell "
+                                "the staff."),
+    "terminal-suspended": _t("この端末は現在ご利用いただけません。店員にお知らせください。",
+                             "This machine is out of service. Please tell the staff."),
+    "terminal-revoked": _t("この端末はご利用いただけません。店員にお知らせください。",
+                           "This machine can no longer be used. Please tell the staff."),
+    "chain-mismatch": _t("他のチェーンの端末は管理できません。",
+                         "A chain may only manage its own terminals."),
     "resident-not-found": _t("住民記録が見つかりません。お住まいの市区町村窓口にお問い合わせ"
                              "ください。",
                              "Your resident record was not found. Please ask your municipal "
@@ -142,8 +158,39 @@ REASONS: dict[str, Text] = {
     "use-registration-required": _t("本籍地の市区町村への利用登録が必要です。",
                                     "You must first register for this use with the "
                                     "municipality of your registered domicile."),
+    "use-registration-pending": _t("登録手続き中です。本籍地の市区町村の確認後にご利用"
+                                   "いただけます。",
+                                   "Registration in progress: available once the "
+                                   "municipality of your domicile approves it."),
+    "household-member-moving-out": _t(
+        "世帯に転出予定の方がいるため、住民票の写しはコンビニでは交付できません。窓口を"
+        "ご利用ください。",
+        "Someone in your household is about to move out, so a resident record copy cannot "
+        "be issued at a store; please use the municipal office."),
+    "notification-pending": _t(
+        "戸籍への届出を処理中のため、戸籍証明書は処理が終わるまで交付できません。",
+        "A notification filed for your family register is being processed; its "
+        "certificates are available once it is entered."),
+    "too-long-to-print": _t(
+        "氏名または住所が証明書に印字できる文字数を超えています。市区町村窓口をご利用"
+        "ください。",
+        "Your name or address is longer than the certificate can print; please use the "
+        "municipal office."),
     "no-tax-record": _t("課税・所得の記録がありません。", "There is no tax record."),
     "no-disaster-record": _t("罹災の記録がありません。", "There is no disaster record."),
+    "no-member-chosen": _t("少なくとも1人選んでください。", "Choose at least one person."),
+    "pin-reset-at-seven-eleven": _t(
+        "暗証番号の再設定が予約されています。セブン-イレブンのマルチコピー機で、予約から24時間"
+        "以内に再設定できます。",
+        "A PIN reset is reserved: finish it at a Seven-Eleven multi-copy machine within 24 "
+        "hours of the reservation."),
+    "pin-reset-expired": _t(
+        "暗証番号の再設定の予約から24時間が過ぎました。スマートフォンでもう一度予約するか、"
+        "市区町村窓口で初期化してください。",
+        "The PIN reset reservation is more than 24 hours old: reserve again on your phone, "
+        "or have it reset at the municipal office."),
+    "pin-reset-not-reserved": _t("暗証番号の再設定の予約がありません。",
+                                 "No PIN reset is reserved."),
     "paper-jam": _t("用紙詰まりのため印刷できませんでした。",
                     "Not printed because of a paper jam."),
     "network": _t("通信が切断されたため印刷できませんでした。",
@@ -184,6 +231,11 @@ UI: dict[str, Text] = {
     "register_with": _t("{name}に利用登録する", "Register with {name}"),
     "use_registered": _t("{name}への利用登録が完了しました。{name}の証明書を選べます。",
                          "Registered with {name}: its certificates are now on the menu."),
+    "use_pending": _t("{name}への利用登録を受け付けました。登録手続き中です。{name}の確認が"
+                      "済むと(通常1〜3開庁日)、戸籍証明書を選べます。",
+                      "Your registration with {name} was received and is being processed; "
+                      "its family-register certificates can be chosen once {name} approves "
+                      "it (usually 1–3 business days)."),
     "options_title": _t("記載内容を選んでください", "Choose what the certificate shows"),
     "members": _t("交付対象者", "Who is listed"),
     "household": _t("世帯全員", "Whole household"),
@@ -198,6 +250,7 @@ UI: dict[str, Text] = {
     "fiscal_year": _t("年度", "Fiscal year"),
     "fiscal_year_n": _t("{n}年度", "FY{n}"),
     "disaster": _t("災害", "Disaster"),
+    "person": _t("証明する方(同じ戸籍の方)", "Whose record (same family register)"),
     "choose_one": _t("少なくとも1人選んでください", "Choose at least one person"),
     "copies_title": _t("部数を選んでください", "How many copies?"),
     "copies_n": _t("{n}通", "{n} cop(ies)"),
@@ -245,6 +298,16 @@ UI: dict[str, Text] = {
                      "Returned to the start because there was no activity"),
     "idle_warning": _t("操作がないため、まもなく最初の画面に戻ります",
                        "Returning to the start soon because there was no activity"),
+    "pin_reset_title": _t("暗証番号の再設定(利用者証明用電子証明書)",
+                          "Reset the PIN (user-authentication certificate)"),
+    "pin_reset_new": _t("新しい暗証番号(数字4桁)を入力してください",
+                        "Enter a new 4-digit PIN"),
+    "pin_reset_again": _t("確認のため、もう一度入力してください",
+                          "Enter the new PIN again to confirm"),
+    "pin_mismatch": _t("1回目と2回目の暗証番号が一致しません。もう一度入力してください。",
+                       "The two entries differ. Please enter the new PIN again."),
+    "pin_reset_done": _t("暗証番号を再設定しました。新しい暗証番号を入力してください。",
+                         "The PIN was reset. Enter the new PIN."),
     "pin_wrong": _t("暗証番号が違います", "Incorrect PIN"),
     "remaining_attempts": _t("残り{remaining}回", "{remaining} attempt(s) left"),
     "pin_digits": _t("入力済み {n} / 4 桁", "{n} of 4 digits entered"),

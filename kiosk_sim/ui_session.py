@@ -17,12 +17,13 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from konbini.problems import Problem, invalid_request
 from konbini.wire import TAX_TYPES, CertificateType
 
-from .card import CardError, VirtualCard
+from .card import CardError, PinLocked, PinResetRefused, VirtualCard
 from .client import KioskClient, KioskProblem, Terminal
 from .printer import PaperJam, render_pages
 from .stores import Store
@@ -37,6 +38,8 @@ TAKE_CARD_SECONDS = 20
 # The challenge is valid for 120 s; renew the center session before that on a slow PIN.
 CHALLENGE_RENEW_SECONDS = 100
 NETWORK_FAULTS = ("none", "after-order", "before-result")
+# Chains whose multi-copy machines finish a PIN reset reserved on a phone.
+PIN_RESET_CHAINS = ("seven-eleven",)
 # Fields of a problem the screen needs; ``detail`` is for logs, never shown.
 SHOWN_PROBLEM_FIELDS = ("code", "reason", "remaining", "opens_at", "fee_yen", "message")
 JUMINHYO_FLAGS = ("relationship", "domicile", "nationality")
@@ -220,11 +223,48 @@ class Kiosk:
             # The chip answers "locked" or "no PIN" without counting an attempt;
             # a working card refuses the empty PIN as malformed (ValueError).
             await asyncio.to_thread(card.verify_pin, None)
+        except PinLocked as exc:
+            self._locked(card, exc)
+            return
         except CardError as exc:
             self._fail(exc.problem())
             return
         except ValueError:
             pass
+        await self._open_center()
+
+    def _locked(self, card: VirtualCard, exc: PinLocked) -> None:
+        """A locked PIN: reset here if reserved on the phone and this is a
+        Seven-Eleven; otherwise say where it can be done."""
+        reservation = card.pin_reset_reservation(datetime.now(UTC))
+        if reservation == "reserved" and self.settings.store.chain in PIN_RESET_CHAINS:
+            self.screen = "pin-reset"
+            return
+        problem = exc.problem()
+        if reservation == "reserved":
+            problem["reason"] = "pin-reset-at-seven-eleven"
+        elif reservation == "expired":
+            problem["reason"] = "pin-reset-expired"
+        self._fail(problem)
+
+    async def finish_pin_reset(self, pin: str, confirm: str) -> None:
+        """暗証番号の再設定 (Seven-Eleven): the new PIN twice, then on as usual."""
+        self._expect("pin-reset")
+        assert self.card is not None
+        if pin != confirm:
+            self.notice = {"code": "pin-mismatch"}
+            return
+        try:
+            await asyncio.to_thread(self.card.finish_pin_reset, pin, datetime.now(UTC))
+        except PinResetRefused as exc:
+            self._fail(exc.problem())
+            return
+        await self._open_center()
+        if self.screen == "pin":
+            self.notice = {"code": "pin-reset-done"}
+
+    async def _open_center(self) -> None:
+        self.notice = None
         self.client = LinkedClient(self.terminal)
         await self.client.__aenter__()
         try:
@@ -284,12 +324,15 @@ class Kiosk:
                                     "message": "no item on this menu registers there"}])
         self.notice = None
         try:
-            await self.client.register_use(self.center["session_id"], municipality_code)
+            result = await self.client.register_use(self.center["session_id"],
+                                                    municipality_code)
             self.menu = await self.client.menu(self.center["session_id"])
         except KioskProblem as exc:
             self.notice = _shown(exc.problem)
             return
-        self.notice = {"code": "use-registered", "name": offered[municipality_code]["name"]}
+        # Pending until the domicile's clerk approves it: 「登録手続き中」 on the menu.
+        code = "use-pending" if result.get("status") == "pending" else "use-registered"
+        self.notice = {"code": code, "name": offered[municipality_code]["name"]}
 
     def _option_spec(self) -> dict[str, Any] | None:
         """What the 記載内容 screen asks for the chosen type, or None to skip it."""
@@ -301,6 +344,8 @@ class Kiosk:
             return {"kind": "juminhyo", "household": household, "flags": list(JUMINHYO_FLAGS)}
         if cert_type in {t.value for t in TAX_TYPES} and self.item.get("fiscal_years"):
             return {"kind": "fiscal_year", "fiscal_years": self.item["fiscal_years"]}
+        if len(self.item.get("persons") or []) > 1:  # 個人事項 / 附票 of another person
+            return {"kind": "person", "persons": self.item["persons"]}
         if cert_type == CertificateType.RISAI.value and self.item.get("disasters"):
             return {"kind": "disaster", "disasters": self.item["disasters"]}
         return None
@@ -332,6 +377,9 @@ class Kiosk:
             return {"members": "household", **dict.fromkeys(JUMINHYO_FLAGS, False)}
         if spec["kind"] == "fiscal_year":
             return {"fiscal_year": max(spec["fiscal_years"])}
+        if spec["kind"] == "person":
+            persons = spec["persons"]
+            return {"person": next((p for p in persons if p["self"]), persons[0])["person_id"]}
         return {"disaster_id": spec["disasters"][0]["disaster_id"]}
 
     async def set_options(self, options: dict[str, Any]) -> None:
@@ -347,6 +395,10 @@ class Kiosk:
                                            or not set(members) <= ids):
                 errors.append({"field": "members", "message": "household members only"})
             unknown = set(options) - {"members", *JUMINHYO_FLAGS}
+        elif spec["kind"] == "person":
+            if options.get("person") not in {p["person_id"] for p in spec["persons"]}:
+                errors.append({"field": "person", "message": "not offered"})
+            unknown = set(options) - {"person"}
         elif spec["kind"] == "fiscal_year":
             if options.get("fiscal_year") not in spec["fiscal_years"]:
                 errors.append({"field": "fiscal_year", "message": "not offered"})
@@ -377,6 +429,9 @@ class Kiosk:
         if isinstance(members, list) and self.menu:
             names = {m["member_id"]: m["name"] for m in self.menu.get("household", [])}
             summary["members"] = [names.get(m, "") for m in members]
+        if self.item and "person" in self.options:
+            summary["person_name"] = next((p["name"] for p in self.item.get("persons", [])
+                                           if p["person_id"] == self.options["person"]), "")
         return summary
 
     async def confirm(self) -> None:
@@ -524,7 +579,8 @@ class Kiosk:
 
     async def finish(self) -> None:
         """終了 / 中止: the card comes out ("take your card")."""
-        self._expect("pin", "menu", "options", "copies", "confirm", "result", "error")
+        self._expect("pin", "pin-reset", "menu", "options", "copies", "confirm", "result",
+                     "error")
         await self._end()
         self.notice = None
         self.screen = "take-card"

@@ -37,6 +37,8 @@ async def issue_card(center_url: str, pki: Path, card_spec: PersonaCard, clock: 
     client = CenterClient(center_url, ssl_context, code)
     try:
         card = VirtualCard.create(credential=card_spec.credential, pin=card_spec.pin)
+        if card_spec.signature_pin:
+            card.set_signature_pin(card_spec.signature_pin)
         validity: dict[str, str] = {}
         if card_spec.card_state == "expired":
             now = clock.now()

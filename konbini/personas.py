@@ -17,6 +17,7 @@ class PersonaCard:
     pin: str | None = "1234"
     card_state: str = "valid"  # valid | suspended | expired | locked
     shows: str = ""
+    signature_pin: str | None = None  # 署名用電子証明書の暗証番号 (PIN reset at Seven-Eleven)
 
 
 CHIYODA, MIYAZAKI, YOKOHAMA = "131016", "452017", "141003"
@@ -48,6 +49,15 @@ PERSONA_CARDS: tuple[PersonaCard, ...] = (
     PersonaCard("smartphone", CHIYODA, credential="smartphone",
                 shows="accepted where the chain supports it"),
     PersonaCard("yokohama", YOKOHAMA, shows="municipality unavailable"),
+    PersonaCard("household-moving-out", CHIYODA,
+                shows="a member of the household moving out: 住民票の写し refused"),
+    PersonaCard("koseki-pending", CHIYODA,
+                shows="a 届出 not yet entered in the 戸籍: 戸籍証明書 refused"),
+    PersonaCard("pin-reset", CHIYODA, card_state="locked", signature_pin="KONBINI1",
+                shows="PIN locked; knows the signature PIN: reserves a reset on the phone, "
+                      "finishes it at a Seven-Eleven kiosk within 24 hours"),
+    PersonaCard("long-address", CHIYODA,
+                shows="an address longer than a certificate prints: refused"),
 )
 
 

@@ -54,6 +54,11 @@ PROBLEM_STATUS: dict[str, int] = {
     "internal-error": 500,  # a defect: never expected, always logged
     "unauthorized": 401,  # the clerk's admin API: missing or wrong token
     "image-too-large": 413,  # inquiry upload: more pixels than a 600 dpi A4 scan
+    # The terminal registry (center/terminals.py): who is at the other end.
+    "terminal-not-enrolled": 403,  # a kiosk certificate the center has not enrolled
+    "terminal-suspended": 403,  # its enrolment is suspended (may be reinstated)
+    "terminal-revoked": 403,  # its enrolment is revoked (final)
+    "chain-mismatch": 403,  # a chain may only manage its own terminals
 }
 
 

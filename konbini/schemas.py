@@ -45,6 +45,7 @@ ORDER_OPTIONS: Schema = obj({
     "nationality": {"type": "boolean"},
     "fiscal_year": {"type": "integer", "minimum": 1950, "maximum": 2100},
     "disaster_id": ID,
+    "person": ID,  # 戸籍個人事項証明書 / 附票: a person_id of the item's ``persons``
 })
 
 KIOSK = obj({"terminal_id": SHORT_TEXT, "chain": SHORT_TEXT, "store_id": SHORT_TEXT},
@@ -71,6 +72,12 @@ MENU_ITEM: Schema = {
         # municipal server (domicile_code), and from the center when it takes part
         # (register_with), so a kiosk offers POST …/use-registrations in one touch.
         "domicile_code": MUNICIPALITY_CODE,
+        # 戸籍個人事項証明書 and 附票: whom of the same 戸籍 the holder may ask for
+        # (option ``person``), the holder first.
+        "persons": {"type": "array", "items": {
+            "type": "object", "required": ["person_id", "name", "self"],
+            "properties": {"person_id": ID, "name": {"type": "string"},
+                           "self": {"type": "boolean"}}}},
         "register_with": {"type": "object", "required": ["code", "name"],
                           "properties": {"code": MUNICIPALITY_CODE,
                                          "name": {"type": "string"}}},
@@ -101,7 +108,9 @@ MUNICIPAL_USE_REGISTRATION_REQUEST = obj({
     "at": ISO_TIME}, ["request_id", "resident_code", "residence_code", "at"])
 MUNICIPAL_USE_REGISTRATION_RESPONSE: Schema = {
     "type": "object", "required": ["status"],
-    "properties": {"status": {"const": "registered"}, "created": {"type": "boolean"}}}
+    # pending: applied for, until the clerk approves it (1–3 business days in reality)
+    "properties": {"status": {"enum": ["registered", "pending"]},
+                   "created": {"type": "boolean"}}}
 MUNICIPAL_CERTIFICATES_REQUEST = obj({
     "request_id": ID,
     "resident_code": RESIDENT_CODE,
@@ -137,9 +146,34 @@ PROBLEM: Schema = {
         "type": {"type": "string"}, "title": {"type": "string"},
         "status": {"type": "integer"}, "code": {"type": "string"},
         "detail": {"type": "string"}, "reason": {"type": "string"},
+        "message": {"type": "string"},  # the refusal in Japanese, for the screen
         "opens_at": ISO_TIME, "fee_yen": YEN, "remaining": {"type": "integer"},
         "errors": {"type": "array", "items": {
             "type": "object", "required": ["field", "message"],
             "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
     },
 }
+
+# Reconciliation (交付履歴の照合): the center tells a municipal server what became
+# of each request it issued. Without ``certificates`` the outcome is every copy's.
+OUTCOME: Schema = {"enum": ["delivered", "failed", "voided"]}
+MUNICIPAL_OUTCOME_REQUEST = obj({
+    "outcome": OUTCOME,
+    "reason": {"type": "string", "maxLength": 100},
+    "certificates": {"type": "array", "minItems": 1, "maxItems": 10, "items": obj({
+        "certificate_number": {"type": "string", "minLength": 1, "maxLength": 64},
+        "outcome": OUTCOME,
+        "reason": {"type": "string", "maxLength": 100},
+    }, ["certificate_number", "outcome"])},
+}, ["outcome"])
+MUNICIPAL_OUTCOME_RESPONSE: Schema = {
+    "type": "object", "required": ["request_id", "outcome", "certificates"],
+    "properties": {
+        "request_id": {"type": "string"},
+        "outcome": {"enum": ["undelivered", "delivered", "partly-delivered", "failed",
+                             "voided"]},
+        "certificates": {"type": "array", "items": {
+            "type": "object", "required": ["certificate_number", "outcome"],
+            "properties": {"certificate_number": {"type": "string"},
+                           "outcome": {"type": "string"}, "reason": {"type": "string"},
+                           "reported_at": {"type": "string"}}}}}}

@@ -6,6 +6,7 @@ OU=<store id>``; municipal servers ``CN=<municipality code>``; the center
 
 from __future__ import annotations
 
+import hashlib
 import re
 import ssl
 import weakref
@@ -16,12 +17,14 @@ from pathlib import Path
 from aiohttp import web
 
 _MUNICIPALITY_CN = re.compile(r"^\d{6}$")
+_CHAIN_CN = re.compile(r"^chain:[a-z0-9-]{1,40}$")
 
 
 class PeerRole(StrEnum):
     KIOSK = "kiosk"
     MUNICIPALITY = "municipality"
     CENTER = "center"
+    CHAIN = "chain"  # a convenience-store chain: CN=chain:<name> (its terminal registry)
     UNKNOWN = "unknown"
 
 
@@ -32,6 +35,9 @@ class PeerIdentity:
     common_name: str
     organization: str | None = None
     organizational_unit: str | None = None
+    # SHA-256 of the certificate's DER (hex): the certificate itself, where the
+    # subject is only what it says. Terminals are known by this (center/terminals.py).
+    fingerprint: str | None = None
 
     @property
     def role(self) -> PeerRole:
@@ -41,6 +47,8 @@ class PeerIdentity:
             return PeerRole.CENTER
         if _MUNICIPALITY_CN.match(self.common_name) and not self.organization:
             return PeerRole.MUNICIPALITY
+        if _CHAIN_CN.match(self.common_name) and not self.organization:
+            return PeerRole.CHAIN
         return PeerRole.UNKNOWN
 
     @property
@@ -49,6 +57,9 @@ class PeerIdentity:
 
     @property
     def chain(self) -> str:
+        """A kiosk's chain (O), or a chain certificate's own name (CN=chain:<name>)."""
+        if self.role is PeerRole.CHAIN:
+            return self.common_name.removeprefix("chain:")
         return self.organization or ""
 
     @property
@@ -56,8 +67,10 @@ class PeerIdentity:
         return self.organizational_unit or ""
 
 
-def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
-    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate)."""
+def identity_from_peercert(peercert: dict | None,
+                           der: bytes | None = None) -> PeerIdentity | None:
+    """Read the subject of ``SSLSocket.getpeercert()`` (a verified certificate);
+    ``der`` (``getpeercert(binary_form=True)``) gives the fingerprint."""
     if not peercert:
         return None
     fields: dict[str, str] = {}
@@ -67,7 +80,8 @@ def identity_from_peercert(peercert: dict | None) -> PeerIdentity | None:
     cn = fields.get("commonName")
     if not cn:
         return None
-    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"))
+    return PeerIdentity(cn, fields.get("organizationName"), fields.get("organizationalUnitName"),
+                        hashlib.sha256(der).hexdigest() if der else None)
 
 
 def peer_identity(request: web.Request) -> PeerIdentity | None:
@@ -81,8 +95,10 @@ def peer_identity(request: web.Request) -> PeerIdentity | None:
     # one connection: decode its certificate once per connection, not per request.
     identity = _PEERS.get(ssl_object)
     if identity is None:
-        identity = identity_from_peercert(ssl_object.getpeercert())
-        _PEERS[ssl_object] = identity
+        identity = identity_from_peercert(ssl_object.getpeercert(),
+                                          ssl_object.getpeercert(binary_form=True))
+        if identity is not None:
+            _PEERS[ssl_object] = identity
     return identity
 
 

@@ -81,6 +81,18 @@ class Topology:
     def ensure_pki(self) -> None:
         ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=DEFAULT_TERMINALS)
 
+    def enrol_terminals(self, certificates: list[Path], *, address: str = "",
+                        hours: str = "24h") -> None:
+        """Enrol kiosk certificates in the center's terminal registry, as a
+        chain would (``python -m center terminals enrol``); the center serves
+        no other terminal. Works while the center runs (same database)."""
+        args = [sys.executable, "-m", "center", "terminals", "enrol", "--var", str(self.var),
+                "--address", address, "--hours", hours]
+        for certificate in certificates:
+            args += ["--cert", str(certificate)]
+        env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var)}
+        subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+
     def _spawn(self, name: str, args: list[str]) -> None:
         self._commands[name] = args
         env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var),
@@ -96,6 +108,8 @@ class Topology:
 
     def start(self, timeout: float = 60.0) -> None:
         self.ensure_pki()
+        self.enrol_terminals([self.pki / "kiosk" / f"{terminal_id}.cert.pem"
+                              for terminal_id, _, _ in DEFAULT_TERMINALS])
         center_args = ["center", "serve", "--var", str(self.var), "--api-port",
                        str(self.ports.center_api), "--public-port",
                        str(self.ports.center_public), "--console-port",

@@ -52,6 +52,9 @@ TYPE_OPTIONS: dict[CertificateType, frozenset[str]] = {
     CertificateType.TAX_ASSESSMENT: frozenset({"fiscal_year"}),
     CertificateType.TAX_INCOME_ASSESSMENT: frozenset({"fiscal_year"}),
     CertificateType.RISAI: frozenset({"disaster_id"}),
+    # Another person of the same 戸籍 (a ``persons`` entry of the menu item).
+    CertificateType.KOSEKI_KOJIN: frozenset({"person"}),
+    CertificateType.KOSEKI_FUHYO: frozenset({"person"}),
 }
 
 

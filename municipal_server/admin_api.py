@@ -34,6 +34,7 @@ from konbini.schemas import CARD_STATUS, CREDENTIAL, RESIDENT_CODE, obj
 from konbini.validation import BodySchema, read_json
 from konbini.wire import MAX_BODY_BYTES
 
+from . import admin_domicile
 from .context import MUNICIPAL, MunicipalContext, context
 from .eligibility import age_on
 from .register import (
@@ -145,6 +146,7 @@ def create_admin_app(ctx: MunicipalContext, token: str) -> web.Application:
     app[MUNICIPAL] = ctx
     app[ADMIN_TOKEN] = token
     app.add_routes(routes)
+    app.add_routes(admin_domicile.routes)
     return app
 
 
@@ -521,7 +523,10 @@ def admin_openapi(name: str) -> dict[str, Any]:
         {
             "/admin/v1/residents": {"get": op("Search residents by name or kana (?name=)")},
             RESIDENT_PATH: {"get": op("One resident's record", problems=found)},
-            RESIDENT_PATH + "/history": {"get": op("交付履歴 of one resident", problems=found)},
+            RESIDENT_PATH + "/history": {"get": op(
+                "交付履歴 of one resident; each issuance's `outcome` (undelivered until the "
+                "center reports delivered, partly-delivered, failed or voided) and "
+                "`outcomes` per certificate", problems=found)},
             "/admin/v1/households": {"post": op("A household moving in (転入)", HOUSEHOLD, 201)},
             "/admin/v1/households/{household_id}/members": {"post": op(
                 "A birth or a member joining a household", NEW_MEMBER, 201,
@@ -554,6 +559,7 @@ def admin_openapi(name: str) -> dict[str, Any]:
                 "Record a household's damage (被害認定)", DAMAGE,
                 problems=("not-found", "invalid-request", "unauthorized"))},
             "/admin/v1/openapi.json": {"get": op("This document")},
+            **admin_domicile.openapi_paths(),
         }, security_schemes={"clerkToken": BEARER})
 
 

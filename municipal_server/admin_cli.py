@@ -94,6 +94,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     damage.add_argument("--flooding")
     damage.add_argument("--surveyed")
 
+    approve = cmd.add_parser("approve-use-registration",
+                             help="本籍地の利用登録を承認 (pending until then)")
+    approve.add_argument("resident", help="住民票コード of the applicant")
+    cmd.add_parser("use-registrations", help="use registrations waiting for approval")
+    notice = cmd.add_parser("file-notification",
+                            help="a 届出 filed against a 戸籍 (its certificates wait)")
+    notice.add_argument("register_id")
+    notice.add_argument("--kind", required=True, help="e.g. 婚姻届")
+    notice.add_argument("--on", help="届出日 (default: today)")
+    reflect = cmd.add_parser("reflect-notifications", help="the filed 届出 are entered")
+    reflect.add_argument("register_id")
+    reflect.add_argument("--on", help="記載日 (default: today)")
+
 
 def _person_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="氏名, e.g. '霞 三郎'")
@@ -220,6 +233,17 @@ def _dispatch(client: AdminClient, args: argparse.Namespace) -> tuple[int, dict[
             body["surveyed_on"] = args.surveyed
         return client.call("PUT", f"/admin/v1/disasters/{args.disaster}/households/"
                                   f"{args.household}", body)
+    if command == "approve-use-registration":
+        return client.call("POST", f"/admin/v1/use-registrations/{args.resident}/approve", {})
+    if command == "use-registrations":
+        return client.call("GET", "/admin/v1/use-registrations")
+    if command == "file-notification":
+        return client.call("POST", f"/admin/v1/family-registers/{args.register_id}/"
+                                   "notifications",
+                           {"kind": args.kind, **({"filed_on": args.on} if args.on else {})})
+    if command == "reflect-notifications":
+        return client.call("POST", f"/admin/v1/family-registers/{args.register_id}/"
+                                   "notifications/reflect", {"on": args.on} if args.on else {})
     raise AssertionError(command)
 
 

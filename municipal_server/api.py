@@ -5,19 +5,23 @@ from __future__ import annotations
 from aiohttp import web
 
 from konbini.http import json_response
+from konbini.problems import Problem, invalid_request
 from konbini.schemas import (
     MUNICIPAL_CERTIFICATES_REQUEST,
     MUNICIPAL_MENU_REQUEST,
+    MUNICIPAL_OUTCOME_REQUEST,
     MUNICIPAL_USE_REGISTRATION_REQUEST,
 )
 from konbini.validation import BodySchema, read_json
 
 from .context import context
 from .issuance import RESIDENCE
+from .outcomes import per_certificate, summary
 
 MENU_REQUEST = BodySchema(MUNICIPAL_MENU_REQUEST)
 CERTIFICATES_REQUEST = BodySchema(MUNICIPAL_CERTIFICATES_REQUEST)
 USE_REGISTRATION_REQUEST = BodySchema(MUNICIPAL_USE_REGISTRATION_REQUEST)
+OUTCOME_REQUEST = BodySchema(MUNICIPAL_OUTCOME_REQUEST)
 
 routes = web.RouteTableDef()
 
@@ -50,3 +54,27 @@ async def use_registration(request: web.Request) -> web.Response:
     result = await context(request).issuer.register_use(
         body["resident_code"], body["residence_code"], body["at"])
     return json_response(result, status=201 if result["created"] else 200)
+
+
+@routes.post("/v1/certificates/{request_id}/outcome")
+async def outcome(request: web.Request) -> web.Response:
+    """Addition (reconciliation): the center reports what became of a request's
+    certificates; the issuance history shows it. Idempotent: the same report
+    again changes nothing."""
+    body = await read_json(request, OUTCOME_REQUEST)
+    ctx = context(request)
+    request_id = request.match_info["request_id"][:64]
+    numbers = await ctx.register.issued_numbers(request_id)
+    if numbers is None:
+        raise Problem("not-found", "no issuance with this request id")
+    try:
+        outcomes = per_certificate(numbers, body)
+    except KeyError as exc:
+        raise invalid_request([{"field": "certificates",
+                                "message": f"not a certificate of this request: {exc}"}]) from None
+    await ctx.register.record_outcomes(request_id, outcomes, ctx.clock.now())
+    recorded = await ctx.register.issuance_outcomes(request_id)
+    return json_response({
+        "request_id": request_id,
+        "outcome": summary(numbers, {n: o["outcome"] for n, o in recorded.items()}),
+        "certificates": [{"certificate_number": n, **o} for n, o in sorted(recorded.items())]})

@@ -11,6 +11,10 @@ from konbini.wire import FAMILY_REGISTER_TYPES, TAX_TYPES, CertificateType
 from .register import DECEASED, MOVED_OUT, MOVING_OUT, KosekiEntry, Resident, SealRegistration
 
 MINIMUM_AGE = 15
+# The longest name and address the kiosk formats print (spaces not counted): a
+# longer one would be cut or shrunk past legibility, so the counter issues it.
+NAME_MAX_CHARS = 30
+ADDRESS_MAX_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,17 @@ def unsupported_characters(text: str) -> list[str]:
     return found
 
 
+def too_long_to_print(name: str, address: str) -> str | None:
+    """Which of name and address is longer than the certificate prints, if any."""
+    def length(text: str) -> int:
+        return sum(1 for char in text if char not in " 　")
+    if length(name) > NAME_MAX_CHARS:
+        return "氏名"
+    if length(address) > ADDRESS_MAX_CHARS:
+        return "住所"
+    return None
+
+
 def resident_refusal(resident: Resident, address: str, day: date) -> Refusal | None:
     """Why this cardholder may not use convenience-store issuance today, if at all."""
     if resident.status == DECEASED:
@@ -62,6 +77,12 @@ def resident_refusal(resident: Resident, address: str, day: date) -> Refusal | N
     if unsupported_characters(resident.name) or unsupported_characters(address):
         return Refusal("unsupported-characters",
                        "氏名または住所に外字が含まれるため交付できません。窓口へお越しください")
+    too_long = too_long_to_print(resident.name, address)
+    if too_long:
+        limit = NAME_MAX_CHARS if too_long == "氏名" else ADDRESS_MAX_CHARS
+        return Refusal("too-long-to-print",
+                       f"{too_long}が証明書に印字できる文字数({limit}文字)を超えるため"
+                       "交付できません。窓口へお越しください")
     return None
 
 
@@ -79,6 +100,15 @@ USE_REGISTRATION_REQUIRED = Refusal("use-registration-required",
 NO_TAX_RECORD = Refusal("no-tax-record", "交付できる年度の課税の記録がありません")
 NO_DISASTER_RECORD = Refusal("no-disaster-record", "罹災の記録がありません")
 NOT_OFFERED = Refusal("not-offered", "この証明書は発行できません")
+HOUSEHOLD_MEMBER_MOVING_OUT = Refusal(
+    "household-member-moving-out",
+    "世帯に転出予定の方がいるため、住民票の写しは交付できません。窓口へお越しください")
+NOTIFICATION_PENDING = Refusal(
+    "notification-pending",
+    "戸籍への届出が処理中のため、戸籍証明書は交付できません。処理の完了後にご利用ください")
+USE_REGISTRATION_PENDING = Refusal(
+    "use-registration-pending",
+    "本籍地の利用登録は手続き中です(登録手続き中)。市区町村の確認後にご利用いただけます")
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,9 @@ class HolderFacts:
     domicile_elsewhere: bool = False  # 本籍 in another municipality (a resident here)
     needs_use_registration: bool = False  # not a resident here, and not registered
     disaster_ids: tuple[str, ...] = ()  # disasters with a damage report for the household
+    household_moving_out: bool = False  # another member of the household is moving out
+    koseki_pending: bool = False  # a notification filed against their 戸籍, not yet entered
+    use_registration_pending: bool = False  # applied for, not yet approved by the clerk
 
 
 def family_register_refusal(facts: HolderFacts) -> Refusal | None:
@@ -100,8 +133,17 @@ def family_register_refusal(facts: HolderFacts) -> Refusal | None:
     if facts.koseki is None or facts.koseki.removed:
         return USE_REGISTRATION_REQUIRED if facts.domicile_elsewhere else NO_DOMICILE
     if facts.needs_use_registration:
-        return USE_REGISTRATION_REQUIRED
+        return (USE_REGISTRATION_PENDING if facts.use_registration_pending
+                else USE_REGISTRATION_REQUIRED)
     return None
+
+
+def persons_on_request(kind: CertificateType, holder: KosekiEntry,
+                       persons: list[KosekiEntry]) -> list[KosekiEntry]:
+    """Whose 個人事項 or 附票 the holder may ask for: themselves and the other
+    persons still recorded in the same 戸籍 (not 除籍); a 附票 needs addresses."""
+    return [p for p in persons if p.register_id == holder.register_id and not p.removed
+            and (kind is not CertificateType.KOSEKI_FUHYO or p.addresses)]
 
 
 def type_refusal(cert_type: str, facts: HolderFacts) -> Refusal | None:
@@ -109,12 +151,19 @@ def type_refusal(cert_type: str, facts: HolderFacts) -> Refusal | None:
     kind = CertificateType(cert_type)
     if kind is CertificateType.INKAN:
         return seal_refusal(facts.seal)
-    if kind in (CertificateType.JUMINHYO, CertificateType.JUMINHYO_KISAI):
+    if kind is CertificateType.JUMINHYO:
+        # A household in the middle of a move is not certified as it stands (住民票の写し).
+        return HOUSEHOLD_MEMBER_MOVING_OUT if facts.household_moving_out else None
+    if kind is CertificateType.JUMINHYO_KISAI:
         return None
     if kind in TAX_TYPES:
         return None if facts.tax_years else NO_TAX_RECORD
     if kind in FAMILY_REGISTER_TYPES:
-        return family_register_refusal(facts)
+        refusal = family_register_refusal(facts)
+        if refusal is None and facts.koseki_pending and kind is not CertificateType.KOSEKI_FUHYO:
+            # 戸籍証明書 would certify a register that a filed 届出 is about to change.
+            return NOTIFICATION_PENDING
+        return refusal
     if kind is CertificateType.RISAI:
         return None if facts.disaster_ids else NO_DISASTER_RECORD
     return NOT_OFFERED

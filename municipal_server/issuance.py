@@ -37,11 +37,21 @@ from .eligibility import (
     HolderFacts,
     Refusal,
     age_on,
+    persons_on_request,
     resident_refusal,
     type_refusal,
 )
 from .profile import Profile
-from .register import Household, Issuance, KosekiEntry, Register, Resident
+from .register import (
+    MOVING_OUT,
+    USE_PENDING,
+    USE_REGISTERED,
+    Household,
+    Issuance,
+    KosekiEntry,
+    Register,
+    Resident,
+)
 from .render.fuhyo import render_fuhyo
 from .render.inkan import render_inkan
 from .render.inputs import JuminhyoInput, Person
@@ -111,20 +121,29 @@ class Issuer:
             if koseki is not None and age_on(koseki.birth_date, day) < 15:
                 raise Problem("resident-ineligible", "15歳未満の方はご利用いただけません",
                               reason="under-15", message="15歳未満の方はご利用いただけません")
-            registered = await self.register.use_registered(resident_code)
+            status = await self.register.use_registration_status(resident_code)
             return Holder(resident_code, None, None, HolderFacts(
-                koseki=koseki, needs_use_registration=not registered))
+                koseki=koseki, needs_use_registration=status != USE_REGISTERED,
+                use_registration_pending=status == USE_PENDING,
+                koseki_pending=await self._koseki_pending(koseki)))
         resident, household = await self.eligible_holder(resident_code, day)
         years = offered_fiscal_years(day, self.profile.tax_years)
         taxed = await self.register.tax_records(resident_code)
         reports = await self.register.damage_reports(household.household_id)
+        members = await self.register.household_members(household.household_id)
         return Holder(resident_code, resident, household, HolderFacts(
             seal=await self.register.seal(resident_code),
             tax_years=tuple(y for y in years if y in taxed),
             koseki=koseki,
             domicile_elsewhere=bool(resident.domicile_code
                                     and resident.domicile_code != self.profile.code),
-            disaster_ids=tuple(r.disaster.disaster_id for r in reports)))
+            disaster_ids=tuple(r.disaster.disaster_id for r in reports),
+            household_moving_out=any(m.status == MOVING_OUT for m in members),
+            koseki_pending=await self._koseki_pending(koseki)))
+
+    async def _koseki_pending(self, koseki: KosekiEntry | None) -> bool:
+        return koseki is not None and await self.register.notification_pending(
+            koseki.register_id)
 
     # -- the menu -------------------------------------------------------------
     async def menu(self, resident_code: str, at: str, basis: str = RESIDENCE
@@ -146,6 +165,8 @@ class Issuer:
                     item["domicile_code"] = holder.resident.domicile_code
             elif cert_type in TAX_TYPES:
                 item["fiscal_years"] = list(holder.facts.tax_years)
+            elif cert_type in (CertificateType.KOSEKI_KOJIN, CertificateType.KOSEKI_FUHYO):
+                item["persons"] = await self._persons(cert_type, holder.facts.koseki)
             elif cert_type is CertificateType.RISAI:
                 assert holder.household is not None
                 reports = await self.register.damage_reports(holder.household.household_id)
@@ -161,6 +182,17 @@ class Issuer:
                           "relationship": m.relationship,
                           "self": m.resident_code == resident_code} for m in members]
         return {"items": items, "household": household, "max_copies": MAX_COPIES}
+
+    async def _persons(self, cert_type: CertificateType, koseki: KosekiEntry | None
+                       ) -> list[dict[str, Any]]:
+        """The menu's choice of person for 個人事項 and 附票, the holder first."""
+        if koseki is None:
+            return []
+        found = await self.register.family_register(koseki.register_id)
+        persons = persons_on_request(cert_type, koseki, found[1] if found else [koseki])
+        persons.sort(key=lambda p: p.person_id != koseki.person_id)
+        return [{"person_id": p.person_id, "name": p.name,
+                 "self": p.person_id == koseki.person_id} for p in persons]
 
     # -- 本籍地の利用登録 -----------------------------------------------------------
     async def register_use(self, resident_code: str, residence_code: str, at: str
@@ -178,7 +210,9 @@ class Issuer:
                           reason="under-15", message="15歳未満の方はご利用いただけません")
         created = await self.register.register_use(resident_code, residence_code,
                                                    parse_instant(at))
-        return {"status": "registered", "created": created}
+        # Pending until the clerk approves it (approve-use-registration).
+        status = await self.register.use_registration_status(resident_code)
+        return {"status": status or USE_PENDING, "created": created}
 
     # -- issuing ----------------------------------------------------------------
     async def issue(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +278,15 @@ class Issuer:
             if found is None:
                 raise _refuse("type-unavailable", NO_DOMICILE)
             register, persons = found
+            wanted = options.get("person")
+            if wanted is not None:
+                # Another person of the same 戸籍: only one the menu offered.
+                koseki = next((p for p in persons_on_request(cert_type, koseki, persons)
+                               if p.person_id == wanted), None)
+                if koseki is None:
+                    raise invalid_request([{"field": "options.person",
+                                            "message": "not a person of this family register "
+                                                       "that can be certified"}])
             if cert_type is CertificateType.KOSEKI_FUHYO:
                 return render_fuhyo, [documents.fuhyo_input(profile, register, koseki,
                                                             number=n, day=day) for n in numbers]

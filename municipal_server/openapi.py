@@ -11,6 +11,8 @@ from konbini.schemas import (
     MUNICIPAL_CERTIFICATES_REQUEST,
     MUNICIPAL_CERTIFICATES_RESPONSE,
     MUNICIPAL_MENU_REQUEST,
+    MUNICIPAL_OUTCOME_REQUEST,
+    MUNICIPAL_OUTCOME_RESPONSE,
     MUNICIPAL_USE_REGISTRATION_REQUEST,
     MUNICIPAL_USE_REGISTRATION_RESPONSE,
 )
@@ -40,6 +42,12 @@ def municipal_openapi(name: str) -> dict[str, Any]:
                 response=MUNICIPAL_USE_REGISTRATION_RESPONSE,
                 problems=("type-unavailable", "resident-ineligible", "conflict",
                           "invalid-request"))},
+            "/v1/certificates/{request_id}/outcome": {"post": operation(
+                "Addition (reconciliation): what became of a request's certificates "
+                "(delivered = printed, failed, voided); the issuance history shows it, "
+                "`undelivered` until reported. Idempotent",
+                body=MUNICIPAL_OUTCOME_REQUEST, response=MUNICIPAL_OUTCOME_RESPONSE,
+                problems=("not-found", "invalid-request"))},
             "/v1/openapi.json": {"get": operation("This document")},
             "/metrics": {"get": operation(
                 "Prometheus metrics (text exposition format); any client certificate of "

@@ -75,6 +75,10 @@ KASUMI_DOMICILE = "東京都千代田区霞が関二丁目1番"
 BANGO_DOMICILE = "東京都千代田区千代田1番"
 HYUGA_DOMICILE = "宮崎県宮崎市橘通東一丁目9番"
 BANGO_ADDRESS = "宮崎県宮崎市橘通西1丁目1番1号"
+SASAKI_DOMICILE = "東京都千代田区丸の内一丁目1番"
+# Longer than the 60 characters a certificate prints (eligibility.ADDRESS_MAX_CHARS).
+LONG_ADDRESS = ("東京都千代田区丸の内2丁目7番2号 丸の内二丁目ビルディング東館"
+                "低層部商業棟及び高層部事務所棟連絡通路地下3階南側区画管理事務所内")
 
 
 def _jiro_birth(today: date) -> date:
@@ -137,6 +141,23 @@ def persona_households(code: str, today: date) -> list[PersonaHousehold]:
                     "男"),
             _single(code, "smartphone", chiyoda, "山田 花子", "やまだ はなこ",
                     date(1987, 1, 20), "女"),
+            # 大橋 由美 is moving out: her husband may have anything but a 住民票の写し.
+            PersonaHousehold(
+                Household("h-ohashi", "東京都千代田区九段南1丁目2番1号"),
+                (("household-moving-out", _adult(
+                    code, "household-moving-out", "h-ohashi", "大橋 健", "おおはし けん",
+                    date(1977, 9, 9), "男", order=0)),
+                 ("", _adult(code, "ohashi-yumi", "h-ohashi", "大橋 由美", "おおはし ゆみ",
+                             date(1979, 2, 2), "女", "妻", order=1, status=MOVING_OUT,
+                             status_on=today + timedelta(days=10))))),
+            # A 婚姻届 filed against his 戸籍 is not yet entered: no 戸籍証明書 until it is.
+            _single(code, "koseki-pending", chiyoda, "佐々木 亮", "ささき りょう",
+                    date(1990, 10, 1), "男", domicile=SASAKI_DOMICILE, domicile_head="佐々木 亮",
+                    domicile_code=CHIYODA),
+            _single(code, "pin-reset", chiyoda, "松本 恵", "まつもと めぐみ",
+                    date(1993, 5, 18), "女"),
+            _single(code, "long-address", LONG_ADDRESS, "長尾 千尋", "ながお ちひろ",
+                    date(1984, 12, 12), "女"),
         ]
     if code == MIYAZAKI:
         return [_single(code, "bango-hanako", BANGO_ADDRESS, "番号 花子",
@@ -170,7 +191,18 @@ def persona_family_registers(code: str, today: date
         kasumi = FamilyRegister("k-kasumi", KASUMI_DOMICILE, "霞 太郎", date(2008, 4, 1))
         wed = date(2008, 4, 1)
         bango = FamilyRegister("k-bango", BANGO_DOMICILE, "番号 一郎", date(1987, 10, 1))
+        sasaki = FamilyRegister("k-sasaki", SASAKI_DOMICILE, "佐々木 亮", date(2015, 6, 1))
         return [
+            (sasaki, [
+                KosekiEntry("kp-sasaki-ryo", sasaki.register_id, 1, "佐々木 亮", "亮",
+                            date(1990, 10, 1), "佐々木 誠", "佐々木 恵", "長男", None,
+                            (_birth(date(1990, 10, 1), "東京都千代田区", "父"),
+                             ("分籍", (("分籍日", wareki(date(2015, 6, 1))),
+                                       ("従前戸籍", "東京都千代田区丸の内一丁目1番 佐々木 誠")))),
+                            resident_code=resident_code(code, "koseki-pending"),
+                            addresses=(("東京都千代田区永田町1丁目7番1号",
+                                        date(2015, 6, 1)),)),
+            ]),
             (kasumi, [
                 KosekiEntry("kp-kasumi-taro", kasumi.register_id, 1, "霞 太郎", "太郎",
                             date(1980, 4, 1), "霞 一郎", "霞 和子", "長男", "夫",
@@ -224,6 +256,13 @@ def persona_family_registers(code: str, today: date
                         addresses=(("宮崎県宮崎市橘通東1丁目9番10号", date(2010, 8, 1)),
                                    ("東京都千代田区永田町1丁目7番1号", date(2015, 4, 1)))),
         ])]
+    return []
+
+
+def persona_pending_notifications(code: str, today: date) -> list[tuple[str, str, date]]:
+    """届出 filed against a persona 戸籍 and not yet entered: (register_id, kind, filed_on)."""
+    if code == CHIYODA:
+        return [("k-sasaki", "婚姻届", today - timedelta(days=1))]
     return []
 
 

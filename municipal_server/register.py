@@ -17,6 +17,8 @@ from typing import Any
 
 from konbini.sqlite import Database, open_database
 
+from .outcomes import summary
+
 SCHEMA = """
 PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS households (
@@ -69,9 +71,20 @@ CREATE TABLE IF NOT EXISTS cards (
     serial TEXT PRIMARY KEY, resident_code TEXT NOT NULL, credential TEXT NOT NULL,
     status TEXT NOT NULL, issued_at TEXT NOT NULL, status_reason TEXT);
 CREATE INDEX IF NOT EXISTS cards_resident ON cards(resident_code);
+CREATE TABLE IF NOT EXISTS koseki_notifications (
+    notification_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    register_id TEXT NOT NULL REFERENCES family_registers(register_id),
+    kind TEXT NOT NULL, filed_on TEXT NOT NULL, reflected_on TEXT);
+CREATE INDEX IF NOT EXISTS koseki_notifications_register
+    ON koseki_notifications(register_id, reflected_on);
 CREATE TABLE IF NOT EXISTS clerk_log (
     entry INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL);
+-- What became of each issued certificate, as the center reports it (outcomes.py).
+CREATE TABLE IF NOT EXISTS issuance_outcomes (
+    request_id TEXT NOT NULL, certificate_number TEXT NOT NULL, outcome TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', reported_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, certificate_number));
 """
 
 # Columns added to ``residents`` after the first release: an existing register
@@ -86,6 +99,14 @@ RESIDENT_COLUMNS_ADDED = (
     ("foreign_category", "TEXT"),  # 法第30条の45に規定する区分
     ("status_on", "TEXT"),  # the day of the move out, scheduled move out or death
 )
+
+# Columns added to ``use_registrations``: a registration is pending until the
+# clerk approves it; those made before the rule stay registered.
+USE_REGISTRATION_COLUMNS_ADDED = (
+    ("status", "TEXT NOT NULL DEFAULT 'registered'"),  # pending | registered
+    ("approved_at", "TEXT"),
+)
+USE_PENDING, USE_REGISTERED = "pending", "registered"
 
 # Statuses of a resident record.
 RESIDENT = "resident"
@@ -323,6 +344,11 @@ class Register:
         for column, kind in RESIDENT_COLUMNS_ADDED:
             if column not in present:
                 await db.execute(f"ALTER TABLE residents ADD COLUMN {column} {kind}")
+        async with db.execute("PRAGMA table_info(use_registrations)") as cur:
+            present = {row["name"] for row in await cur.fetchall()}
+        for column, kind in USE_REGISTRATION_COLUMNS_ADDED:
+            if column not in present:
+                await db.execute(f"ALTER TABLE use_registrations ADD COLUMN {column} {kind}")
         await db.commit()
         return cls(db)
 
@@ -501,17 +527,60 @@ class Register:
     # -- use registration (本籍地の利用登録) ------------------------------------
     async def register_use(self, resident_code: str, residence_code: str,
                            at: datetime) -> bool:
-        """Record a use registration; False if it was already there."""
+        """Record an application for use registration, pending until the clerk
+        approves it; False if it was already there."""
         async with self._write_lock:
             cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO use_registrations VALUES (?,?,?)",
-                (resident_code, residence_code, at.isoformat()))
+                "INSERT OR IGNORE INTO use_registrations "
+                "(resident_code, residence_code, registered_at, status) VALUES (?,?,?,?)",
+                (resident_code, residence_code, at.isoformat(), USE_PENDING))
             await self._db.commit()
         return cursor.rowcount == 1
 
+    async def use_registration_status(self, resident_code: str) -> str | None:
+        """``pending``, ``registered``, or None when never applied for."""
+        row = await self._one("SELECT status FROM use_registrations WHERE resident_code = ?",
+                              resident_code)
+        return None if row is None else str(row["status"])
+
     async def use_registered(self, resident_code: str) -> bool:
-        return await self._one("SELECT 1 FROM use_registrations WHERE resident_code = ?",
-                               resident_code) is not None
+        return await self.use_registration_status(resident_code) == USE_REGISTERED
+
+    async def approve_use_registration(self, resident_code: str, at: datetime) -> None:
+        """The clerk's approval: from now on the kiosk issues this 戸籍."""
+        await self._write([("UPDATE use_registrations SET status = ?, approved_at = ? "
+                            "WHERE resident_code = ?",
+                            (USE_REGISTERED, at.isoformat(), resident_code))], must_change=True)
+
+    async def pending_use_registrations(self) -> list[dict[str, str]]:
+        rows = await self._all("SELECT resident_code, residence_code, registered_at "
+                               "FROM use_registrations WHERE status = ? ORDER BY registered_at",
+                               USE_PENDING)
+        return [dict(row) for row in rows]
+
+    # -- notifications filed against a 戸籍 (届出), not yet entered ------------------
+    async def file_notification(self, register_id: str, kind: str, filed_on: date) -> int:
+        """A 届出 (marriage, birth …) received for this 戸籍: until it is entered
+        (``reflect_notifications``) the register is not certified at a kiosk."""
+        async with self._write_lock:
+            cursor = await self._db.execute(
+                "INSERT INTO koseki_notifications (register_id, kind, filed_on) "
+                "SELECT register_id, ?, ? FROM family_registers WHERE register_id = ?",
+                (kind, filed_on.isoformat(), register_id))
+            if cursor.rowcount == 0:
+                await self._db.rollback()
+                raise UnknownRecord("family_registers")
+            await self._db.commit()
+        return int(cursor.lastrowid or 0)
+
+    async def reflect_notifications(self, register_id: str, on: date) -> None:
+        await self._write([("UPDATE koseki_notifications SET reflected_on = ? "
+                            "WHERE register_id = ? AND reflected_on IS NULL",
+                            (on.isoformat(), register_id))])
+
+    async def notification_pending(self, register_id: str) -> bool:
+        return await self._one("SELECT 1 FROM koseki_notifications WHERE register_id = ? "
+                               "AND reflected_on IS NULL", register_id) is not None
 
     # -- disasters (罹災) ------------------------------------------------------
     async def add_disaster(self, disaster: Disaster) -> None:
@@ -571,8 +640,42 @@ class Register:
             "SELECT request_id, type, copies, issued_at, terminal_id, chain, store_id, "
             "certificate_numbers FROM issuance_history WHERE resident_code = ? "
             "ORDER BY issued_at DESC", resident_code)
-        return [{**dict(row), "certificate_numbers": json.loads(row["certificate_numbers"])}
-                for row in rows]
+        history = []
+        for row in rows:
+            numbers = json.loads(row["certificate_numbers"])
+            outcomes = await self.issuance_outcomes(row["request_id"])
+            history.append({**dict(row), "certificate_numbers": numbers,
+                            # Addition (reconciliation): undelivered until the center reports.
+                            "outcome": summary(numbers, {n: o["outcome"]
+                                                         for n, o in outcomes.items()}),
+                            "outcomes": [{"certificate_number": n, **o}
+                                         for n, o in sorted(outcomes.items())]})
+        return history
+
+    async def issued_numbers(self, request_id: str) -> list[str] | None:
+        """The certificate numbers a request was issued, or None if it never was."""
+        row = await self._one("SELECT certificate_numbers FROM issuance_history "
+                              "WHERE request_id = ?", request_id)
+        return None if row is None else list(json.loads(row["certificate_numbers"]))
+
+    async def issuance_outcomes(self, request_id: str) -> dict[str, dict[str, str]]:
+        """Each reported copy's outcome, reason and when it was reported."""
+        rows = await self._all("SELECT certificate_number, outcome, reason, reported_at "
+                               "FROM issuance_outcomes WHERE request_id = ?", request_id)
+        return {r["certificate_number"]: {"outcome": r["outcome"], "reason": r["reason"],
+                                          "reported_at": r["reported_at"]} for r in rows}
+
+    async def record_outcomes(self, request_id: str, outcomes: list[tuple[str, str, str]],
+                              at: datetime) -> None:
+        """The center's report; a later report of a copy replaces the earlier one
+        (delivered, then voided by the municipality)."""
+        await self._write([(
+            "INSERT INTO issuance_outcomes VALUES (?,?,?,?,?) "
+            "ON CONFLICT(request_id, certificate_number) DO UPDATE SET "
+            "outcome=excluded.outcome, reason=excluded.reason, "
+            "reported_at=excluded.reported_at",
+            (request_id, number, outcome, reason, at.isoformat()))
+            for number, outcome, reason in outcomes])
 
     async def next_certificate_numbers(self, count: int, year: int) -> list[int]:
         """Reserve ``count`` consecutive serial numbers for ``year``."""

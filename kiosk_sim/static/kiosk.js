@@ -9,8 +9,9 @@ let kioskId = null;    // this tab's kiosk (sessionStorage: one tab = one kiosk)
 let lang = 'ja';
 let pin = '';
 let draft = {};        // choices on the screen before "next"
+let resetFirst = null; // 暗証番号の再設定: the new PIN as first entered, until confirmed
 let idleTimer = null, warnTimer = null, countdownTimer = null, pollTimer = null;
-const IDLE_SCREENS = new Set(['insert', 'pin', 'menu', 'options', 'copies', 'confirm',
+const IDLE_SCREENS = new Set(['insert', 'pin', 'pin-reset', 'menu', 'options', 'copies', 'confirm',
                               'payment', 'result', 'error']);
 
 const $ = (id) => document.getElementById(id);
@@ -56,7 +57,9 @@ function problemLines(p) {
   if (known) lines.push(fill(known[lang], {remaining: p.remaining ?? ''}));
   const reason = p.reason && (M.reasons[p.reason] || M.problems[p.reason]);
   if (reason) lines.push(reason[lang]);
-  else if (p.message) lines.push(p.message);  // the center's words for a reason we don't know
+  // The center's words, only for what the table does not know (a new reason):
+  // a known code already says it in the resident's language.
+  else if (p.message && (p.reason || !known)) lines.push(p.message);
   if (!lines.length) lines.push(M.generic[lang]);
   if (p.opens_at) lines.push(t('opens_at', {opens_at: when(p.opens_at)}));
   return lines;
@@ -81,12 +84,41 @@ async function call(method, path, body) {
   return data;
 }
 
+let busy = false;      // an action is on its way: a second touch is not a new action
+let typedAhead = [];   // keys pressed while the card is being read, for the PIN pad
+
 async function act(action, body = {}) {
+  // Coins are each a real insertion, however fast they come; the rest is one touch.
+  const gated = action !== 'money' && action !== 'reset';
+  if (busy && gated) return;
+  if (gated) busy = true;
   try {
     render(await call('POST', `/api/kiosks/${kioskId}/${action}`, body));
   } catch (e) {
     if (e.problem && e.problem.code === 'not-found') return newKiosk();
+    if (e.problem && e.problem.code === 'conflict') {
+      // The screen moved on (a touch that arrived late): show where the kiosk is.
+      return render(await call('GET', `/api/kiosks/${kioskId}`).catch(() => S));
+    }
     showNotice({code: e.problem?.code || 'network-error'}, true);
+  } finally {
+    if (gated) {
+      busy = false;
+      replayTypedAhead();
+    }
+  }
+}
+
+// Digits typed while the card is read belong to the PIN pad that comes next, as
+// on a real terminal; anything else typed then is dropped, never sent.
+function replayTypedAhead() {
+  const keys = typedAhead;
+  typedAhead = [];
+  if (!S || S.screen !== 'pin') return;
+  for (const key of keys) {
+    if (key === 'Enter') pinKey('ok');
+    else if (key === 'Backspace') pinKey('back');
+    else pinKey(key);
   }
 }
 
@@ -106,8 +138,13 @@ function noticeNode(n) {
     text = t('idle_reset') + (n.yen ? ' ' + t('money_returned', {n: num(n.yen)}) : '');
   } else if (n.code === 'money-returned') text = t('money_returned', {n: num(n.yen)});
   else if (n.code === 'use-registered') text = t('use_registered', {name: n.name});
+  else if (n.code === 'use-pending') text = t('use_pending', {name: n.name});
+  else if (n.code === 'pin-reset-done') text = t('pin_reset_done');
+  else if (n.code === 'pin-mismatch') text = t('pin_mismatch');
   else text = problemLines(n).join(' ');
-  const bad = !['idle-reset', 'money-returned', 'use-registered'].includes(n.code);
+  const bad = !['idle-reset', 'money-returned', 'use-registered', 'use-pending',
+                'pin-reset-done']
+    .includes(n.code);
   return el('p', {class: bad ? 'notice bad' : 'notice', role: bad ? 'alert' : 'status'}, text);
 }
 function showNotice(n, bad) {
@@ -151,6 +188,24 @@ const SCREENS = {
       : (s.pin_remaining ? el('p', {class: 'notice bad', role: 'alert'},
                                 t('remaining_attempts', {remaining: s.pin_remaining})) : null);
     return [el('h1', {}, t('pin_title')), el('p', {}, t('pin_hint')), warn,
+      el('div', {class: 'pin-display', role: 'img', id: 'pin-display',
+                 'aria-label': t('pin_digits', {n: pin.length})}, boxes),
+      el('div', {class: 'keypad'}, keys),
+      actions(btn(t('cancel'), () => act('finish'), 'danger'))];
+  },
+  'pin-reset'(s) {
+    // A new PIN twice, on the same pad; the card takes it only if both agree.
+    const boxes = [0, 1, 2, 3].map((i) => el('span', {class: 'pin-box', 'aria-hidden': 'true'},
+                                             i < pin.length ? '●' : ''));
+    const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].map(
+      (d) => btn(d, () => pinKey(d), '', {'data-digit': d}));
+    keys.push(btn(t('clear'), () => pinKey('clear'), 'danger'));
+    keys.push(btn('0', () => pinKey('0'), '', {'data-digit': '0'}));
+    keys.push(btn(t('ok'), () => pinKey('ok'), 'primary', {disabled: pin.length !== 4,
+                                                          id: 'pin-ok'}));
+    return [el('h1', {}, t('pin_reset_title')),
+      el('p', {}, resetFirst === null ? t('pin_reset_new') : t('pin_reset_again')),
+      noticeNode(s.notice),
       el('div', {class: 'pin-display', role: 'img', id: 'pin-display',
                  'aria-label': t('pin_digits', {n: pin.length})}, boxes),
       el('div', {class: 'keypad'}, keys),
@@ -227,10 +282,17 @@ const SCREENS = {
           type: 'radio', name: 'disaster', checked: draft.disaster_id === d.disaster_id,
           onchange: () => { draft.disaster_id = d.disaster_id; }}),
           `${d.name} (${d.occurred_on})`))));
+    } else if (spec.kind === 'person') {
+      // 戸籍個人事項 / 附票: the holder or another person of the same 戸籍.
+      parts.push(el('fieldset', {class: 'choice'}, el('legend', {}, t('person')),
+        spec.persons.map((p) => el('label', {}, el('input', {
+          type: 'radio', name: 'person', value: p.person_id, checked: draft.person === p.person_id,
+          onchange: () => { draft.person = p.person_id; }}),
+          p.name, p.self ? t('self_mark') : ''))));
     }
     const next = () => {
       if (Array.isArray(draft.members) && !draft.members.length) {
-        return showNotice({code: 'member-not-in-household', message: t('choose_one')}, true);
+        return showNotice({reason: 'no-member-chosen'}, true);
       }
       act('options', {options: draft});
     };
@@ -267,6 +329,7 @@ const SCREENS = {
     for (const flag of ['relationship', 'domicile', 'nationality']) {
       if (flag in sum) rows.push([t(flag), sum[flag] ? t('include') : t('omit')]);
     }
+    if (sum.person_name) rows.push([t('person'), sum.person_name]);
     if (sum.fiscal_year) rows.push([t('fiscal_year'), t('fiscal_year_n', {n: sum.fiscal_year})]);
     rows.push([t('copies'), t('copies_n', {n: s.copies})]);
     rows.push([t('fee'), `${yen(s.item.fee_yen)} × ${s.copies}`]);
@@ -352,17 +415,24 @@ const SCREENS = {
 
 function reading(reader) {
   $('screen').querySelector('.notice')?.remove();
+  typedAhead = [];
   act('insert', {reader});
 }
 
 function pinKey(key) {
-  if (!S || S.screen !== 'pin') return;
+  if (!S || (S.screen !== 'pin' && S.screen !== 'pin-reset')) return;
   if (key === 'clear') pin = '';
   else if (key === 'back') pin = pin.slice(0, -1);
   else if (key === 'ok') {
     if (pin.length !== 4) return;
     const entered = pin;
     pin = '';
+    if (S.screen === 'pin-reset') {
+      if (resetFirst === null) { resetFirst = entered; S.notice = null; return render(S); }
+      const first = resetFirst;
+      resetFirst = null;
+      return act('pin-reset', {pin: first, confirm: entered});
+    }
     return act('pin', {pin: entered});
   } else if (/^[0-9]$/.test(key) && pin.length < 4) pin += key;
   drawPin();
@@ -381,7 +451,8 @@ function render(state) {
   document.documentElement.lang = lang;
   clearInterval(countdownTimer);
   clearTimeout(pollTimer);
-  if (state.screen !== 'pin') pin = '';
+  if (state.screen !== 'pin' && state.screen !== 'pin-reset') pin = '';
+  if (state.screen !== 'pin-reset') resetFirst = null;
   for (const b of document.querySelectorAll('button.lang')) {
     b.setAttribute('aria-pressed', String(b.dataset.lang === lang));
   }
@@ -498,6 +569,16 @@ function wireTester() {
       return setClock(`${day}T${which}:00+09:00`);
     });
   }
+  $('t-pin-reset').addEventListener('click', async () => {
+    const card = $('t-card').value;
+    if (!card) return status('choose the card in hand first');
+    try {
+      const r = await call('POST', '/api/tester/pin-reset-reservations',
+                           {card, signature_pin: $('t-signature-pin').value});
+      $('t-signature-pin').value = '';
+      status(`PIN reset reserved until ${when(r.reserved_until)} (Seven-Eleven)`);
+    } catch (e) { status(e.problem?.message || e.problem?.detail || e.message); }
+  });
   $('t-clock-set').addEventListener('click', () => {
     const v = $('t-clock-at').value;
     if (v) setClock(`${v.length === 16 ? v + ':00' : v}+09:00`);
@@ -509,7 +590,14 @@ document.addEventListener('keydown', (e) => {
   if (e.target.closest && e.target.closest('#tester')) return;
   armIdle();
   if (!S) return;
-  if (S.screen === 'pin') {
+  if (busy) {
+    // A request is on its way: Enter must not press the focused button again.
+    if (S.screen === 'insert' && (/^[0-9]$/.test(e.key) || e.key === 'Backspace'
+                                  || e.key === 'Enter')) typedAhead.push(e.key);
+    if (e.key === 'Enter' || e.key === ' ' || e.key === 'Escape') e.preventDefault();
+    return;
+  }
+  if (S.screen === 'pin' || S.screen === 'pin-reset') {
     if (/^[0-9]$/.test(e.key)) { pinKey(e.key); e.preventDefault(); }
     else if (e.key === 'Backspace') { pinKey('back'); e.preventDefault(); }
     else if (e.key === 'Enter' && pin.length === 4) { pinKey('ok'); e.preventDefault(); }
@@ -518,6 +606,7 @@ document.addEventListener('keydown', (e) => {
   }
   if (e.key === 'Escape') {
     if (['options', 'copies', 'confirm'].includes(S.screen)) act('back');
+    else if (S.screen === 'menu') act('finish');  // 中止: the card comes out
     else if (S.screen === 'insert') act('cancel');
     else if (S.screen === 'payment') act('cancel-payment');
   }

@@ -31,6 +31,7 @@ async def test_twenty_kiosks_at_once(system: System, fresh_card, tmp_path) -> No
                              x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"s-{i:02d}")])
         cert, key = issue_tls_client_cert(pki, subject, tmp_path / f"load-{i:02d}")
         terminals.append(Terminal(system.center_url, cert, key, system.pki / "tls-ca.cert.pem"))
+    system.topology.enrol_terminals([t.cert for t in terminals])  # the center's registry
 
     start = asyncio.Event()
 

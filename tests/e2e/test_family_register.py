@@ -20,6 +20,27 @@ def _by_municipality(menu: dict) -> dict[tuple[str, str], dict]:
     return {(i["municipality"]["code"], i["type"]): i for i in menu["items"]}
 
 
+def approve_use_registration(system: System, code: str, persona: str,
+                             residence: str) -> dict:
+    """The domicile's clerk approves the application, with the real command line."""
+    import json
+    import subprocess
+    import sys
+
+    from municipal_server.personas import resident_code
+
+    done = subprocess.run(
+        [sys.executable, "-m", "municipal_server", "admin", "--code", code,
+         "--var", str(system.var), "--url",
+         f"http://127.0.0.1:{system.topology.ports.municipal_admin[code]}",
+         "approve-use-registration", resident_code(residence, persona)],
+        capture_output=True, text=True, timeout=60)
+    output = json.loads(done.stdout)
+    assert done.returncode == 0, output
+    assert output["result"]["status"] == "registered"
+    return output
+
+
 async def test_bango_hanako_registers_with_her_domicile_and_orders_there(
         system: System, kiosk: KioskClient, fresh_card, tmp_path: Path) -> None:
     card = await fresh_card("bango-hanako")  # a registration belongs to one card
@@ -42,10 +63,29 @@ async def test_bango_hanako_registers_with_her_domicile_and_orders_there(
         await kiosk.order(sid, "koseki_kojin", 1, {}, 450, municipality_code=CHIYODA)
     assert refused.value.problem["reason"] == "use-registration-required"
 
+    applied = await kiosk.register_use(sid, CHIYODA)
+    assert applied == {"municipality": {"code": CHIYODA, "name": "千代田区"},
+                       "status": "pending"}
+    assert await kiosk.register_use(sid, CHIYODA) == applied  # again: no harm
+
+    # Pending (登録手続き中) until 千代田区's clerk approves it: nothing of the 戸籍 yet.
+    pending = _by_municipality(await kiosk.menu(sid))
+    for cert_type in FAMILY_REGISTER_TYPES:
+        item = pending[(CHIYODA, cert_type)]
+        assert (item["available"], item["reason"]) == (False, "use-registration-pending")
+        assert "登録手続き中" in item["message"]
+        assert (MIYAZAKI, cert_type) not in pending
+    assert not any("register_with" in item for item in pending.values())
+    chiyoda_history = table_count(system.municipal_db(CHIYODA), "issuance_history")
+    with pytest.raises(KioskProblem) as refused:
+        await kiosk.order(sid, "koseki_kojin", 1, {}, 450, municipality_code=CHIYODA)
+    assert refused.value.problem["reason"] == "use-registration-pending"
+    assert table_count(system.municipal_db(CHIYODA), "issuance_history") == chiyoda_history
+
+    approve_use_registration(system, CHIYODA, "bango-hanako", MIYAZAKI)
     registered = await kiosk.register_use(sid, CHIYODA)
     assert registered == {"municipality": {"code": CHIYODA, "name": "千代田区"},
                           "status": "registered"}
-    assert await kiosk.register_use(sid, CHIYODA) == registered  # again: no harm
 
     # After: 千代田区's family-register types beside 宮崎市's own items.
     after = _by_municipality(await kiosk.menu(sid))
@@ -151,6 +191,13 @@ async def test_the_command_line_registers_and_orders_from_the_domicile(
                        "--out", str(tmp_path))
     assert (code, output["problem"]["code"]) == (1, "type-unavailable")  # not on her menu
     code, output = run("register-use", *common, "--municipality", CHIYODA)
+    assert code == 0, output
+    if output["registration"]["status"] == "pending":  # this test alone: not yet approved
+        code, output = run("issue", *common, "--type", "koseki_fuhyo",
+                           "--municipality", CHIYODA, "--out", str(tmp_path))
+        assert (code, output["problem"]["reason"]) == (1, "use-registration-pending")
+        approve_use_registration(system, CHIYODA, "bango-hanako", MIYAZAKI)
+        code, output = run("register-use", *common, "--municipality", CHIYODA)
     assert (code, output["registration"]["status"]) == (0, "registered")
     code, output = run("issue", *common, "--type", "koseki_fuhyo", "--municipality", CHIYODA,
                        "--out", str(tmp_path))

@@ -31,7 +31,7 @@ def _api_md_codes() -> tuple[set[str], set[str]]:
 
 def test_every_project_and_card_code_has_both_languages() -> None:
     card_codes = {cls.code for cls in (card.PinIncorrect, card.PinLocked, card.FaceAuthCard,
-                                       card.NoCertificate)}
+                                       card.NoCertificate, card.PinResetRefused)}
     for code in set(PROBLEM_STATUS) | card_codes | {"network-error", "download-corrupt"}:
         assert code in PROBLEMS, code
     for table in (PROBLEMS, REASONS, UI):

@@ -117,13 +117,37 @@ def _write(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any],
 
 
 class Database(aiosqlite.Connection):
-    """aiosqlite with one hand-off per statement (see the module docstring)."""
+    """aiosqlite with one hand-off per statement (see the module docstring),
+    and none for a small read when no transaction is open: that is read at
+    once, on the event loop, through a second, read-only connection. With
+    nothing uncommitted on the first connection both see the same rows; in
+    WAL mode a reader never waits for a writer, and an indexed read takes
+    ~5 µs, well below the ~35 µs a hand-off costs."""
+
+    reader: sqlite3.Connection | None = None
 
     @contextmanager
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None,
                       ) -> aiosqlite.Cursor:
-        cursor, rows, exhausted = await self._execute(_run, self._conn, sql, parameters or ())
+        params = parameters or ()
+        if (self.reader is not None and not self._conn.in_transaction
+                and sql.lstrip()[:6].upper() == "SELECT"):
+            try:
+                cursor, rows, exhausted = _run(self.reader, sql, params)
+            except sqlite3.OperationalError:
+                pass  # busy or locked: the connection's thread waits for it
+            else:
+                if exhausted:
+                    return FetchedCursor(self, cursor, rows, exhausted)
+                cursor.close()  # a long result is read in hand-offs, off the loop
+        cursor, rows, exhausted = await self._execute(_run, self._conn, sql, params)
         return FetchedCursor(self, cursor, rows, exhausted)
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        await super().close()
 
     async def write(self, sql: str, parameters: Iterable[Any] = (), *,
                     durable: bool = True) -> int:
@@ -152,4 +176,10 @@ async def open_database(path: Path, schema: str) -> Database:
     db.row_factory = sqlite3.Row
     await db.executescript(schema)
     await db.commit()
+    async with db.execute("PRAGMA journal_mode") as cur:
+        row = await cur.fetchone()
+    if row is not None and str(row[0]).lower() == "wal":  # else a reader could be blocked
+        db.reader = sqlite3.connect(path, isolation_level=None)
+        db.reader.row_factory = sqlite3.Row
+        db.reader.execute("PRAGMA query_only = ON")
     return db

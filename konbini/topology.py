@@ -120,7 +120,8 @@ class Topology:
                 "municipal_server", "serve", "--code", code, "--var", str(self.var),
                 "--port", str(port), "--center", self.center_url,
                 "--admin-port", str(self.ports.municipal_admin[code]),
-                "--synthetic", str(self.synthetic_residents if code == "131016" else 0)])
+                "--synthetic", str(self.synthetic_residents if code == "131016" else 0),
+                *(["--dev"] if self.dev_mode else [])])
         if self.with_kiosk_ui:
             self._spawn("kiosk", ["kiosk_sim", "serve", "--var", str(self.var), "--port",
                                   str(self.ports.kiosk_ui), "--center", self.center_url])

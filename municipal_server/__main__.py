@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="the clerk's admin API on 127.0.0.1 (default: the profile's "
                             "admin_port, else the port + 100; 0 to turn it off)")
     add_log_format_argument(serve)
+    serve.add_argument("--dev", action="store_true",
+                       help="test environments: do the dev faults the center asks for "
+                            "(wrong person, foreign page); never in production")
     admin_cli.add_parser(sub)
     add_seed_parser(sub)
     samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         profile=profile, var_dir=args.var / "municipal" / profile.code, pki_dir=args.var / "pki",
         host=args.host, port=port, center_url=args.center,
         seed_personas=not args.no_personas, synthetic_residents=args.synthetic,
-        admin_port=admin_port or None)
+        admin_port=admin_port or None, dev=args.dev)
     asyncio.run(serve_until_stopped(lambda: running_municipal_server(config)))
 
 

@@ -150,7 +150,8 @@ async def bare_render_ms(var: Path, resident_code: str, renders: int) -> dict[st
         issuer = Issuer(load_profile(CHIYODA), register)
         day = parse_instant(CLOCK).date()
         holder = await issuer.holder(resident_code, day)
-        render, inputs = await issuer._documents(
+        # (the renderer, one input per copy, and whatever else the issuer needs)
+        render, inputs, *_ = await issuer._documents(
             CertificateType.JUMINHYO, holder, OPTIONS, [f"{CHIYODA}-{day.year}-9999999"], day)
     finally:
         await register.close()

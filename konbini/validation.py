@@ -51,8 +51,11 @@ class BodySchema:
         self._valid = jsonschema_rs.validator_for(schema).is_valid
 
     def errors(self, value: Any) -> list[dict[str, str]]:
-        if self._valid(value):
-            return []
+        try:
+            if self._valid(value):
+                return []
+        except (ValueError, TypeError, OverflowError):  # a lone surrogate in a key, say
+            pass  # jsonschema decides, as it always did
         found = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         return [{"field": _field(e), "message": _message(e)} for e in found]
 

@@ -185,7 +185,9 @@ async def deliver_due(store: CenterStore, session: aiohttp.ClientSession, now: d
     acknowledged = 0
     for row in rows:
         retry_at = next_attempt(row["attempts"] + 1, now)
-        async with store.writing() as db:
+        # Neither the claim nor the acknowledgement must survive a power cut: at
+        # worst the outcome is sent again, and the endpoint is idempotent.
+        async with store.writing(durable=False) as db:
             cur = await db.execute(
                 "UPDATE outcome_outbox SET next_attempt_at=?, attempts=attempts+1 "
                 "WHERE id=? AND next_attempt_at=? AND delivered_at IS NULL",
@@ -198,7 +200,7 @@ async def deliver_due(store: CenterStore, session: aiohttp.ClientSession, now: d
         done = status == 200 or (status == 404
                                  and row["attempts"] + 1 >= UNKNOWN_REQUEST_ATTEMPTS)
         if done:
-            async with store.writing() as db:
+            async with store.writing(durable=False) as db:
                 await db.execute("UPDATE outcome_outbox SET delivered_at=?, result=? "
                                  "WHERE id=?", (ts(now), status, row["id"]))
             acknowledged += status == 200

@@ -213,10 +213,12 @@ class CenterStore:
 
     # -- for domain modules that keep their own tables (incidents, terminals) --
     @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[Database]:
+    async def writing(self, *, durable: bool = True) -> AsyncIterator[Database]:
         """One write transaction under the store's lock: committed on exit,
-        rolled back on any error."""
-        async with self._write_lock:
+        rolled back on any error. ``durable=False``: the commit does not wait
+        for the disk (konbini/sqlite.py), for bookkeeping whose loss to a power
+        cut only repeats an idempotent step."""
+        async with self._write_lock, self._db.relaxed(not durable):
             try:
                 yield self._db
                 await self._db.commit()

@@ -12,6 +12,7 @@ power cut (it still survives the process being killed)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -142,6 +143,19 @@ class Database(aiosqlite.Connection):
                 cursor.close()  # a long result is read in hand-offs, off the loop
         cursor, rows, exhausted = await self._execute(_run, self._conn, sql, params)
         return FetchedCursor(self, cursor, rows, exhausted)
+
+    @contextlib.asynccontextmanager
+    async def relaxed(self, relax: bool = True) -> AsyncIterator[None]:
+        """Within: commits do not wait for an fsync (see :meth:`write`). Enter it
+        holding the write lock, before the transaction's first statement."""
+        if not relax or self._conn.in_transaction:
+            yield
+            return
+        await self._execute(self._conn.execute, "PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            await self._execute(self._conn.execute, "PRAGMA synchronous = FULL")
 
     async def close(self) -> None:
         if self.reader is not None:

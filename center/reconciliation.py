@@ -119,8 +119,14 @@ async def intend(store: CenterStore, *, request_id: str, municipality_code: str,
 async def drop_intent(store: CenterStore, request_id: str) -> None:
     """The order was recorded: its outcome will come from the print result."""
     async with store.writing() as db:
-        await db.execute("DELETE FROM outcome_outbox WHERE request_id=? AND kind='intent' "
-                         "AND delivered_at IS NULL", (request_id,))
+        await db.execute(*drop_intent_statement(request_id))
+
+
+def drop_intent_statement(request_id: str) -> tuple[str, tuple[Any, ...]]:
+    """:func:`drop_intent` as a statement, to run in the order's own transaction
+    (one durable commit, not two, each holding the write lock for an fsync)."""
+    return ("DELETE FROM outcome_outbox WHERE request_id=? AND kind='intent' "
+            "AND delivered_at IS NULL", (request_id,))
 
 
 async def fail_intent(store: CenterStore, request_id: str, reason: str, now: datetime) -> None:

@@ -418,8 +418,11 @@ class CenterStore:
 
         # -- orders -------------------------------------------------------------
     async def create_order(self, order: OrderRecord, request_id: str, now: datetime,
-                           certificates: Iterable[tuple[CertificateRecord, bytes]]) -> None:
-        """Record an issued order with its certificates and their PDFs, in one transaction."""
+                           certificates: Iterable[tuple[CertificateRecord, bytes]],
+                           also: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Record an issued order with its certificates and their PDFs, in one
+        transaction; ``also``: statements of other modules that belong to the
+        same use case (the order's intent dropped from the outbox)."""
         async with self._write_lock:
             await self._db.execute(
                 "INSERT INTO orders (order_id, session_id, terminal_id, request_id, "
@@ -437,6 +440,8 @@ class CenterStore:
                 await self._db.execute("INSERT INTO order_pdfs VALUES (?,?,?,?)",
                                        (cert.certificate_id, cert.order_id, pdf,
                                         ts(order.download_until)))
+            for sql, params in also:
+                await self._db.execute(sql, params)
             await self._db.commit()
 
     async def order(self, order_id: str) -> OrderRecord | None:

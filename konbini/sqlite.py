@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ def _run(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any],
     return cursor, rows, exhausted
 
 
-def _write(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any],
+def _write(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any] | Mapping[str, Any],
            durable: bool) -> tuple[int, Any]:
     durable = durable or conn.in_transaction  # the level cannot change inside one
     if not durable:
@@ -163,7 +163,7 @@ class Database(aiosqlite.Connection):
             self.reader = None
         await super().close()
 
-    async def write(self, sql: str, parameters: Iterable[Any] = (), *,
+    async def write(self, sql: str, parameters: Iterable[Any] | Mapping[str, Any] = (), *,
                     durable: bool = True) -> int:
         """One statement in its own transaction, committed, in one hand-off;
         the number of rows it changed. Call it holding the service's write
@@ -172,7 +172,8 @@ class Database(aiosqlite.Connection):
         state whose loss only makes a kiosk start over (a session's steps)."""
         return int((await self._execute(_write, self._conn, sql, parameters, durable))[0])
 
-    async def write_returning(self, sql: str, parameters: Iterable[Any] = (), *,
+    async def write_returning(self, sql: str,
+                              parameters: Iterable[Any] | Mapping[str, Any] = (), *,
                               durable: bool = True) -> Any:
         """:meth:`write` for a statement with ``RETURNING``: its first row."""
         return (await self._execute(_write, self._conn, sql, parameters, durable))[1]

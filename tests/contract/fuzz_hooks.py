@@ -9,9 +9,9 @@ generated ones: ``{session_id}`` a session the fuzz terminal opened and
 authenticated with the fuzz resident's card, ``{order_id}``/
 ``{certificate_id}`` an order placed in such a session (a new one once a
 result or report settled it), ``{chain}``/``{fingerprint}`` the fuzz chain and
-one of its terminals; an order body that names a type of the menu gets the
-menu's fee as ``expected_fee_yen``. The fourth case keeps what was generated,
-so the unknown-id answers stay fuzzed too.
+one of its terminals, ``{code}`` of a read 検証市's own; an order body that
+names a type of the menu gets the menu's fee as ``expected_fee_yen``. The
+fourth case keeps what was generated, so the unknown-id answers stay fuzzed too.
 
 What the hooks need comes from the JSON file named by ``KONBINI_FUZZ_STATE``
 (written by the test)."""
@@ -19,6 +19,7 @@ What the hooks need comes from the JSON file named by ``KONBINI_FUZZ_STATE``
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import time
@@ -90,9 +91,13 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     _calls[key] += 1
     if _calls[key] % 4 == 0:  # keep the generated values
         return
-    parameters = case.path_parameters
-    if parameters is None:
+    if case.path_parameters is None:
         return
+    # Copies: a generated case may share its dicts with others (the coverage phase), and
+    # a substitution must not leak into a call the hooks do not mean it for.
+    parameters = case.path_parameters = dict(case.path_parameters)
+    if isinstance(case.body, dict):
+        case.body = copy.deepcopy(case.body)
     if "session_id" in parameters and not case.path.endswith("/authenticate"):
         session = _session()
         parameters["session_id"] = session["id"]
@@ -111,6 +116,11 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
             for field in ("printed", "certificate_ids"):
                 if isinstance(body.get(field), list) and body[field]:
                     body[field][0] = real
+    if "code" in parameters and case.method == "GET":
+        # the municipality's own code, so its reads (registration, fees, statements as
+        # JSON, PDF or CSV, statistics, incidents) answer; never a change to 検証市's
+        # registration, which the other contract tests rely on
+        parameters["code"] = STATE["code"]
     if "chain" in parameters:
         parameters["chain"] = STATE["chain"]
         if "fingerprint" in parameters:

@@ -123,7 +123,7 @@ def fuzz_state(contract: Contract, tmp_path_factory: pytest.TempPathFactory) -> 
     state.write_text(json.dumps({
         "center_url": contract.system.center_url, "cert": str(kiosk_cert),
         "key": str(kiosk_key), "ca": str(contract.ca), "wallet": str(directory / "wallet"),
-        "card": "fuzz-resident", "chain": FUZZ_CHAIN, "chain_cert": str(chain_cert),
+        "card": "fuzz-resident", "code": CODE, "chain": FUZZ_CHAIN, "chain_cert": str(chain_cert),
         "chain_key": str(chain_key), "fingerprint": terminal["fingerprint"],
         "terminal_pem": waiting.read_text()}), encoding="utf-8")
     return state
@@ -157,9 +157,11 @@ def test_chain_registry_and_metrics(contract: Contract, center_document: dict,
                  "--tls-verify", str(contract.ca), state=fuzz_state)
 
 
-def test_municipality_api(contract: Contract, center_document: dict, tmp_path: Path) -> None:
+def test_municipality_api(contract: Contract, center_document: dict, fuzz_state: Path,
+                          tmp_path: Path) -> None:
+    """The reads of the hooks take 検証市's own code (statements as JSON, PDF, CSV)."""
     schemathesis(center_document, contract.system.center_url, tmp_path, "--include-tag",
-                 "municipality", *_tls(contract, contract.municipal_cert()))
+                 "municipality", *_tls(contract, contract.municipal_cert()), state=fuzz_state)
 
 
 def test_public_site(contract: Contract, center_document: dict, tmp_path: Path) -> None:

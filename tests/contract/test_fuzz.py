@@ -33,7 +33,7 @@ from tests.contract.conftest import CODE, Contract
 ROOT = Path(__file__).resolve().parents[2]
 # One: two were slower on the busy 2-core machine (measured).
 WORKERS = os.environ.get("KONBINI_FUZZ_WORKERS", "1")
-MAX_EXAMPLES = int(os.environ.get("KONBINI_FUZZ_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("KONBINI_FUZZ_EXAMPLES", "10"))
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance")
 

@@ -125,7 +125,8 @@ def fuzz_state(contract: Contract, tmp_path_factory: pytest.TempPathFactory) -> 
     state.write_text(json.dumps({
         "center_url": contract.system.center_url, "cert": str(kiosk_cert),
         "key": str(kiosk_key), "ca": str(contract.ca), "wallet": str(directory / "wallet"),
-        "card": "fuzz-resident", "code": CODE, "chain": FUZZ_CHAIN, "chain_cert": str(chain_cert),
+        "card": "fuzz-resident", "code": CODE, "foreign_code": "131016",
+        "chain": FUZZ_CHAIN, "chain_cert": str(chain_cert),
         "chain_key": str(chain_key), "fingerprint": terminal["fingerprint"],
         "terminal_pem": waiting.read_text()}), encoding="utf-8")
     return state

@@ -25,7 +25,7 @@ from konbini.http import (
 from konbini.metrics import serve_metrics
 from konbini.problems import Problem
 from konbini.subject_binding import load_center_secret
-from konbini.tls import PeerRole, client_context, server_context
+from konbini.tls import PeerIdentity, PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
 from . import (
@@ -67,9 +67,16 @@ ROLE_RULES = [
 ]
 
 
+def budget_key(identity: PeerIdentity) -> str:
+    """Whose request budget a request draws from: the client certificate itself
+    (its fingerprint), never the CN, which another certificate can copy to spend
+    a real terminal's budget."""
+    return f"cert:{identity.fingerprint}" if identity.fingerprint else f"cn:{identity.common_name}"
+
+
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    wait = context(request).limiter.allow(peer(request).common_name)
+    wait = context(request).limiter.allow(budget_key(peer(request)))
     if wait > 0:
         raise Problem("rate-limited", "too many requests from this terminal",
                       retry_after_seconds=max(0.01, round(wait, 2)))

@@ -163,6 +163,17 @@ def _type_label(value: str) -> str | None:
         return None
 
 
+def _development_key(ctx: CenterContext, token_check: inquiry.TokenCheck | None) -> bool | None:
+    """Whether the key that signed the token is a development key; None when no key of
+    the trust list signed it."""
+    if token_check is None or not token_check.valid or token_check.kid is None:
+        return None
+    try:
+        return ctx.qr_keys.is_development(token_check.kid)
+    except KeyError:
+        return None
+
+
 @routes.post("/v1/verify")
 async def verify(request: web.Request) -> web.Response:
     ctx = context(request)
@@ -207,6 +218,10 @@ async def verify(request: web.Request) -> web.Response:
     }
     if front_result == "edited":
         body["message"] = EDITED_MESSAGE
+    # A development key's certificates are samples (見本): say so whatever else is found.
+    body["development_key"] = _development_key(ctx, token_check)
+    if body["development_key"]:
+        body["message"] += "\n" + inquiry.DEVELOPMENT_KEY_MESSAGE
     if claims is not None:
         body["certificate"] = await _certificate(ctx, claims)
         if record is not None and record.status == "void":
@@ -320,6 +335,12 @@ async def _verify_sheets(ctx: CenterContext, state: InquiryState,
         body["message"] = EDITED_MESSAGE
     if sheets_check in inquiry.SHEET_MESSAGES:
         body["message"] = inquiry.SHEET_MESSAGES[sheets_check]
+    # A sample (見本) if any sheet was signed with a development key.
+    development = [_development_key(ctx, c) for c in checks]
+    body["development_key"] = (True if any(development) else
+                               None if None in development else False)
+    if body["development_key"]:
+        body["message"] += "\n" + inquiry.DEVELOPMENT_KEY_MESSAGE
     if first is not None:
         body["certificate"] = await _certificate(ctx, first)
         if record is not None and record.status == "void" and sheets_check == "complete":

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from center.app import rate_limit_middleware
+from center.app import budget_key, rate_limit_middleware
 from center.context import CENTER
 from center.rate_limit import RateLimiter
 from center.refusals import refusal_recorder
@@ -41,6 +41,12 @@ def _request(ctx: object, identity: PeerIdentity, path: str = "/v1/sessions",
 
 async def _ok(request: web.Request) -> web.StreamResponse:
     return web.Response(text="ok")
+
+
+def test_the_budget_is_the_certificates() -> None:
+    assert budget_key(REAL) != budget_key(COPY)
+    assert budget_key(REAL) == budget_key(PeerIdentity("renamed", "x", "y",
+                                                       fingerprint=REAL.fingerprint))
 
 
 def test_a_copied_cn_spends_its_own_budget_not_the_real_terminals() -> None:

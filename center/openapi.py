@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, link, operation
 from konbini.schemas import MENU
 
-from . import incident_api, maintenance_site, operations_api, terminal_api
+from . import incident_api, jwks, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -209,12 +209,12 @@ def inquiry_paths() -> dict[str, dict[str, Any]]:
         "what the QR code proves, and the front recovered from the scrambled image",
         response=VERIFY_RESULT, security="", tags=PUBLIC,
         problems=("unsupported-media-type", "request-too-large", "image-too-large",
-                  "invalid-request"))
+                  "invalid-request", "rate-limited"))
     verify["requestBody"] = {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                     "description": "PDF, PNG or JPEG; at most 16 MiB and 40 million "
-                                    "pixels"}}}}}}
+                     "description": "PDF, PNG or JPEG; at most 16 MiB and 36 million "
+                                    "pixels (a 600 dpi scan of A4)"}}}}}}
     return {
         "/verify": {"get": operation(
             "The inquiry page: upload a scan or the PDF and compare the recovered front",
@@ -405,6 +405,7 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **operations_api.openapi_paths(),
         **incident_api.openapi_paths(),
         **terminal_api.openapi_paths(),
+        **jwks.openapi_paths(),
     }
     if dev_mode:
         paths.update(dev_paths())

@@ -6,6 +6,7 @@ budget nor have its refusals counted against that terminal's session."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +17,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from center.app import budget_key, rate_limit_middleware
 from center.context import CENTER
-from center.rate_limit import RateLimiter
+from center.rate_limit import Budget, RateLimiter
 from center.refusals import refusal_recorder
 from center.storage import CenterStore
 from konbini.clock import Clock
@@ -49,17 +50,27 @@ def test_the_budget_is_the_certificates() -> None:
                                                        fingerprint=REAL.fingerprint))
 
 
-def test_a_copied_cn_spends_its_own_budget_not_the_real_terminals() -> None:
-    # One request a minute, no burst: the second request of one certificate waits.
-    ctx = SimpleNamespace(limiter=RateLimiter(per_minute=1, burst=1))
-
+def test_a_copied_cn_spends_its_own_budget_not_the_real_terminals(tmp_path: Path) -> None:
     async def scenario() -> None:
-        assert (await rate_limit_middleware(_request(ctx, COPY), _ok)).status == 200
-        with pytest.raises(Problem) as refused:
-            await rate_limit_middleware(_request(ctx, COPY), _ok)
-        assert refused.value.code == "rate-limited"
-        # The real terminal still has its whole budget.
-        assert (await rate_limit_middleware(_request(ctx, REAL), _ok)).status == 200
+        store = await CenterStore.open(tmp_path / "center.db")
+        try:
+            # One request a minute, no burst: a second request of one certificate waits.
+            ctx = SimpleNamespace(limiter=RateLimiter(store, {"terminal": Budget.of(1, 1)}))
+            assert (await rate_limit_middleware(_request(ctx, COPY), _ok)).status == 200
+            refused = await rate_limit_middleware(_request(ctx, COPY), _ok)
+            assert refused.status == 429
+            assert json.loads(refused.body)["code"] == "rate-limited"  # type: ignore[arg-type]
+            # The real terminal still has its whole budget.
+            assert (await rate_limit_middleware(_request(ctx, REAL), _ok)).status == 200
+            # A budget set for the terminal by its CN sizes each certificate's own bucket.
+            roomy = RateLimiter(store, {"terminal": Budget.of(1, 1)},
+                                {"terminal:kiosk-0002": Budget.of(600, 3)})
+            ctx = SimpleNamespace(limiter=roomy)
+            other = PeerIdentity("kiosk-0002", "lawson", "store-0002", fingerprint="c" * 64)
+            for _ in range(3):
+                assert (await rate_limit_middleware(_request(ctx, other), _ok)).status == 200
+        finally:
+            await store.close()
 
     asyncio.run(scenario())
 

@@ -32,12 +32,15 @@ JWK_SET = {
         "properties": {"kid": {"type": "string"}, "kty": {"const": "EC"},
                        "crv": {"const": "P-256"}, "x": {"type": "string"},
                        "y": {"type": "string"}, "alg": {"const": "ES256"},
-                       "use": {"const": "sig"}}}}},
+                       "use": {"const": "sig"},
+                       "development": {"type": "boolean", "description":
+                                       "a development key: what it signs is a sample (見本)"
+                                       }}}}},
 }
 EXAMPLE = {"keys": [{"kid": "qr-2026-11-1a2b3c4d", "kty": "EC", "crv": "P-256",
                      "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
                      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-                     "alg": "ES256", "use": "sig"}]}
+                     "alg": "ES256", "use": "sig", "development": True}]}
 
 
 def jwk_set(trust_list: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,6 +57,10 @@ def jwk_set(trust_list: Mapping[str, Any]) -> dict[str, Any]:
             "y": b64url_encode(numbers.y.to_bytes(P256_COORDINATE_BYTES, "big")),
             "alg": "ES256", "use": "sig",
         })
+        # A member of our own (RFC 7517 §4: JOSE libraries ignore members they do not
+        # know), as in the trust list: what a development key signs is a sample (見本).
+        if isinstance(entry.get("development"), bool):
+            keys[-1]["development"] = entry["development"]
     return {"keys": keys}
 
 

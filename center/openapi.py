@@ -57,7 +57,10 @@ TRUST_LIST = {"type": "object", "required": ["keys"], "properties": {"keys": {
         "kid", "alg", "public_key", "not_before", "not_after"],
         "properties": {"kid": {"type": "string"}, "alg": {"type": "string"},
                        "public_key": {"type": "string"},
-                       "not_before": {"type": "string"}, "not_after": {"type": "string"}}}}}}
+                       "not_before": {"type": "string"}, "not_after": {"type": "string"},
+                       "development": {"type": "boolean", "description":
+                                       "a development key: what it signs is a sample (見本)"
+                                       }}}}}}
 REGISTRATION_VIEW = {
     "type": "object",
     "required": ["code", "name", "prefecture", "endpoint", "services", "status",

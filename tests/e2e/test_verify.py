@@ -267,6 +267,7 @@ async def test_the_offline_check_from_the_command_line(
     assert code == 0 and report["result"] == "signature-valid" and report["front"] == "matches"
     assert report["certificate"]["certificate_id"] == certificate["certificate_id"]
     assert any("page 1" in line for line in report["proves"])
+    assert report["development_key"] is True  # the test center's key: a sample (見本)
     assert "void" in report["online_only"]
     code, report = await asyncio.to_thread(run, scan)
     assert code == 0 and report["source"] == "scan" and report["front"] == "not-checked"
@@ -339,6 +340,9 @@ async def test_the_qr_code_verifies_with_pyjwt_and_the_jwk_set(
     for key in document["keys"]:
         assert {k: key[k] for k in ("kty", "crv", "alg", "use")} == {
             "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig"}
+    # Each key says whether it is a development key, as the trust list does.
+    assert [k["development"] for k in document["keys"]] == [
+        k["development"] for k in trust_list["keys"]] and document["keys"][0]["development"]
 
     keys = jwt.PyJWKSet.from_dict(document)
     kid = jwt.get_unverified_header(token)["kid"]

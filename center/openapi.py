@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from konbini.openapi import document, link, operation
+from konbini.openapi import OPENAPI_DOCUMENT, document, link, operation
 from konbini.schemas import MENU
 
 from . import health, incident_api, jwks, maintenance_site, operations_api, terminal_api
@@ -68,7 +68,11 @@ REGISTRATION_VIEW = {
     "properties": {
         "code": {"type": "string"}, "name": {"type": "string"},
         "prefecture": {"type": "string"}, "endpoint": {"type": "string"},
-        "services": {"type": "array", "items": {"type": "object"}},
+        "services": {"type": "array", "items": {
+            "type": "object", "required": ["type", "fee_yen"],
+            "properties": {"type": {"type": "string"}, "fee_yen": {"type": "integer"},
+                           "hours": {"type": "object",
+                                     "additionalProperties": {"type": "string"}}}}},
         "status": {"enum": ["active", "unreachable"]},
         "maintenance": {"type": "array", "items": {
             "type": "object", "required": ["starts_at", "ends_at"],
@@ -162,7 +166,9 @@ VERIFY_RESULT = {
                 "municipality": {"type": "object", "required": ["code", "name"],
                                  "properties": {"code": {"type": "string"},
                                                 "name": {"type": ["string", "null"]}}},
-                "issued_at": {"type": "string"}}}]},
+                "issued_at": {"type": "string"},
+                # issue 14: how many sheets the certificate has (1, or n of ``pg``)
+                "sheets": {"type": "integer", "minimum": 1}}}]},
         "signature_valid": {"type": "boolean"},
         "front_image_url": {"type": ["string", "null"]},
         "source": {"enum": ["pdf", "scan"]},
@@ -175,12 +181,30 @@ VERIFY_RESULT = {
                 "record": {"enum": ["issued", "printed", "void", "not-found", "mismatch",
                                     "not-checked"]},
                 "front": {"enum": ["matches", "edited", "not-checked"]},
-                "front_image": {"enum": ["recovered", "unreadable", "not-attempted"]}}},
+                "front_image": {"enum": ["recovered", "unreadable", "not-attempted"]},
+                # issue 14: the sheets of the upload together (docs/api.md)
+                "sheets": {"enum": ["complete", "one-sheet", "mismatch", "repeated",
+                                    "missing", "not-checked"]}}},
         "kid": {"type": ["string", "null"]},
         "message": {"type": "string"},
         "void_reason": {"type": ["string", "null"]},
         "development_key": {"type": ["boolean", "null"],
                             "description": "signed with a development key: a sample (見本)"},
+        # issue 14: each sheet of the upload, in its order
+        "sheets": {"type": "array", "items": {
+            "type": "object",
+            "required": ["sheet", "pg", "certificate_id", "certificate_number", "signature",
+                         "front", "front_image_url"],
+            "properties": {
+                "sheet": {"type": "integer", "minimum": 1},
+                "pg": {"oneOf": [{"type": "null"}, {"type": "array", "minItems": 2,
+                                                    "maxItems": 2,
+                                                    "items": {"type": "integer"}}]},
+                "certificate_id": {"type": ["string", "null"]},
+                "certificate_number": {"type": ["string", "null"]},
+                "signature": {"type": "string"},
+                "front": {"enum": ["matches", "edited", "not-checked"]},
+                "front_image_url": {"type": ["string", "null"]}}}},
     },
 }
 
@@ -284,16 +308,27 @@ def kiosk_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _registration(summary: str, *, created: bool, **kwargs: Any) -> dict[str, Any]:
+    """PUT of a registration: 200 when updated, and 201 with the same body when
+    new (undocumented until the fuzzing found it)."""
+    op = operation(summary, **kwargs)
+    if created:
+        op["responses"]["201"] = {"description": "registered now",
+                                  "content": {"application/json": {
+                                      "schema": kwargs["response"]}}}
+    return op
+
+
 def municipality_paths() -> dict[str, dict[str, Any]]:
     """The municipality API (mutual TLS, a municipal certificate)."""
     mine = ("municipality-mismatch", "invalid-request")
     return {
         "/v1/municipalities/{code}": {
-            "put": operation("Register or update a municipality's certificate server; the "
+            "put": _registration("Register or update a municipality's certificate server; the "
                              "center checks its /v1/health first (201 when new, 200 when "
                              "updated)", body=REGISTRATION.schema,
                              body_example=_REGISTRATION_EXAMPLE, response=REGISTRATION_VIEW,
-                             tags=MUNICIPALITY, problems=mine),
+                             tags=MUNICIPALITY, problems=mine, created=True),
             "get": operation("The municipality's registration, status and maintenance "
                              "windows", response=REGISTRATION_VIEW, tags=MUNICIPALITY,
                              problems=(*mine, "not-found")),
@@ -382,7 +417,8 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
             "Public keys that sign QR codes (both listeners)", response=TRUST_LIST,
             security="", tags=both)},
         "/v1/openapi.json": {"get": operation("This document (both listeners)",
-                                              security="", tags=both)},
+                                              response=OPENAPI_DOCUMENT, security="",
+                                              tags=both)},
         **inquiry_paths(),
         **maintenance_site.openapi_paths(),
         **operations_api.openapi_paths(),

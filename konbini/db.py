@@ -298,9 +298,13 @@ class Repository:
         return next(iter(rows[0].values())) if rows else None
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[SqlConnection]:
+    async def writing(self, *, durable: bool = True) -> AsyncIterator[SqlConnection]:
         """A unit of work for portable textual SQL (domain modules with tables
-        of their own): committed on exit, rolled back on any error."""
+        of their own): committed on exit, rolled back on any error. ``durable``
+        is accepted for the callers that mark bookkeeping a power cut may lose;
+        SQLite here runs WAL with ``synchronous = NORMAL`` (a commit does not
+        wait for the disk anyway) and PostgreSQL's commits are the server's."""
+        del durable
         async with self._write() as connection:
             yield SqlConnection(connection)
 

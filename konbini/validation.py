@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import jsonschema_rs
 from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -44,8 +45,17 @@ class BodySchema:
         Draft202012Validator.check_schema(schema)
         self.schema = schema
         self._validator = Draft202012Validator(schema)
+        # The same schema compiled to Rust answers "valid?" in microseconds; the
+        # Python validator (~0.3 ms a body under load, 7 % of the center's CPU)
+        # then only runs for a body that fails, and writes the errors as before.
+        self._valid = jsonschema_rs.validator_for(schema).is_valid
 
     def errors(self, value: Any) -> list[dict[str, str]]:
+        try:
+            if self._valid(value):
+                return []
+        except (ValueError, TypeError, OverflowError):  # a lone surrogate in a key, say
+            pass  # jsonschema decides, as it always did
         found = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         return [{"field": _field(e), "message": _message(e)} for e in found]
 
@@ -71,7 +81,7 @@ async def read_json(request: web.Request, schema: BodySchema | None = None,
             raise invalid_request([{"field": "body", "message": "a JSON object is required"}])
     else:
         try:
-            value = json.loads(raw.decode("utf-8"))
+            value = json.loads(raw.decode("utf-8"), parse_float=_number)
         except UnicodeDecodeError as exc:
             raise invalid_request([{"field": "body", "message": "not UTF-8"}]) from exc
         except json.JSONDecodeError as exc:
@@ -88,6 +98,14 @@ async def read_json(request: web.Request, schema: BodySchema | None = None,
             raise invalid_request([{"field": bad or "body",
                                     "message": "not Unicode text (a lone surrogate)"}])
     return schema.check(value) if schema else value
+
+
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction or exponent: ``1.0`` is the integer 1 (JSON Schema
+    counts it an integer, so it passes ``"type": "integer"``, and code after the check
+    must not get a float: ``copies: 1.0`` made the municipal server answer 500)."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) <= 2**53 else value
 
 
 def _has_surrogate(text: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Double, case, delete, func, literal, select, union_all, update
 from sqlalchemy.engine import RowMapping
 
-from konbini.db import Database, Repository, insert, sqlite_url
+from konbini.db import Database, Repository, SqlConnection, insert, sqlite_url
 from konbini.migrations import upgrade
 
 from ..calendar import MaintenanceWindow
@@ -340,8 +340,12 @@ class CenterStore(Repository):
 
     # -- orders -------------------------------------------------------------
     async def create_order(self, order: OrderRecord, request_id: str, now: datetime,
-                           certificates: Iterable[tuple[CertificateRecord, bytes]]) -> None:
-        """Record an issued order with its certificates and their PDFs, in one transaction."""
+                           certificates: Iterable[tuple[CertificateRecord, bytes]],
+                           also: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Record an issued order with its certificates and their PDFs, in one
+        transaction; ``also``: portable textual statements of other modules that
+        belong to the same use case (the order's intent dropped from the outbox)."""
+        also = list(also)
         certificates = list(certificates)
         async with self._write() as connection:
             await connection.execute(t.orders.insert().values(
@@ -351,6 +355,8 @@ class CenterStore(Repository):
                 copies=order.copies, fee_yen=order.fee_yen, status=order.status,
                 created_at=ts(now), download_until=ts(order.download_until),
                 terminal_fingerprint=order.terminal_fingerprint))
+            for sql, params in also:
+                await SqlConnection(connection).execute(sql, params)
             if not certificates:
                 return
             await connection.execute(t.certificates.insert(), [

@@ -136,7 +136,7 @@ async def upkeep(ctx: CenterContext) -> None:
                 if status != found[1]:
                     await ctx.store.set_municipality_status(code, status, now)
             await ctx.store.shared.forget_order_keys(time.time() - 86400)
-            await ctx.store.scrub_deleted_pdfs()  # if a settlement's own truncation was busy
+            await ctx.store.scrub_deleted_pdfs()  # settled PDFs' pages leave the WAL file
         except Exception:
             log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)

@@ -225,7 +225,10 @@ class CenterStore:
 
     async def scrub_deleted_pdfs(self) -> bool:
         """After PDFs were deleted (zeroed in place by secure_delete), truncate
-        the WAL, which still holds the pages they were written in."""
+        the WAL, which still holds the pages they were written in. The upkeep
+        does it once a round rather than each settlement: a TRUNCATE
+        checkpoint per order cost 10-12 ms more (benchmarks/pdf_retention.py)
+        and waits for the other workers' readers."""
         async with self._write_lock:
             return await truncate_wal(self._db)
 
@@ -512,10 +515,7 @@ class CenterStore:
         """Record the print result once: charge the printed copies, void and
         refund the rest. None if the order was already settled or voided."""
         async with self._write_lock:
-            settled = await self._settle(order_id, printed, failed, now)
-            if settled is not None:
-                await truncate_wal(self._db)  # no copy of the PDF stays in the WAL file
-            return settled
+            return await self._settle(order_id, printed, failed, now)
 
     async def _settle(self, order_id: str, printed: set[str], failed: dict[str, str],
                       now: datetime, final_status: str = "settled") -> tuple[int, int] | None:
@@ -572,8 +572,6 @@ class CenterStore:
                                    final_status=order_model.OrderStatus.VOIDED)
             await self._db.execute("DELETE FROM order_pdfs WHERE expires_at <= ?", (ts(now),))
             await self._db.commit()
-            if expired:
-                await truncate_wal(self._db)
         return expired
 
     async def count(self, table: str) -> int:

@@ -8,6 +8,7 @@ arguments and starts HAProxy through it; ``make demo-cluster`` (the demo's
 from __future__ import annotations
 
 import json
+import random
 import socket
 import subprocess
 import time
@@ -25,16 +26,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_port_run(count: int) -> int:
-    """The first of ``count`` consecutive ports that are free now."""
-    for _ in range(200):
-        first = free_port()
-        if first + count > 65535:
+def free_port_run(count: int, taken: set[int] | None = None) -> int:
+    """The first of ``count`` consecutive ports that are free now and not in
+    ``taken`` (which then holds them too)."""
+    taken = set() if taken is None else taken
+    for _ in range(500):
+        # Below the kernel's ephemeral range (32768-60999 by default): a port the
+        # OS hands out is soon some outgoing connection's, before a worker binds it.
+        first = random.randrange(20000, 32000 - count)
+        if taken & set(range(first, first + count)):
             continue
         try:
             for port in range(first, first + count):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", port))
+            taken.update(range(first, first + count))
             return first
         except OSError:
             continue
@@ -56,9 +62,13 @@ class ClusterPorts:
         "131016": 19100, "452017": 19110, "141003": 19120})
 
     @classmethod
-    def free(cls, codes: tuple[str, ...], workers: int = 4) -> ClusterPorts:
-        return cls(free_port_run(workers), free_port_run(workers),
-                   {code: free_port_run(workers) for code in codes})
+    def free(cls, codes: tuple[str, ...], workers: int = 4,
+             avoid: set[int] | None = None) -> ClusterPorts:
+        """Runs of free ports that overlap neither each other nor ``avoid``
+        (the ports of :class:`konbini.topology.Ports` chosen just before)."""
+        taken = set(avoid or ())
+        return cls(free_port_run(workers, taken), free_port_run(workers, taken),
+                   {code: free_port_run(workers, taken) for code in codes})
 
 
 def center_arguments(workers: int, ports: ClusterPorts | None) -> list[str]:

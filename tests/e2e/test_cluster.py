@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ from kiosk_sim.card import VirtualCard
 from kiosk_sim.client import KioskClient, KioskProblem, Terminal
 from konbini.b64 import b64url_decode, b64url_encode
 from konbini.clock import Clock, parse_instant
-from konbini.cluster import ClusterPorts, free_port, worker_health
+from konbini.cluster import ClusterPorts, free_port_run, worker_health
 from konbini.devpki import DevPki, issue_tls_client_cert
 from konbini.persona_cards import issue_card
 from konbini.personas import persona_card
@@ -34,7 +37,7 @@ from konbini.tls import client_context
 from konbini.topology import Ports, Topology
 from municipal_server.personas import resident_code, synthetic_household
 from tests.conftest import BASE_CLOCK, Raw
-from tests.support import pdf_pages_text
+from tests.support import pdf_pages_text, pdf_qr_codes
 
 CODE = "131016"
 KIOSKS = 16
@@ -76,9 +79,15 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     var = tmp_path_factory.mktemp("cluster-var")
-    ports = Ports(free_port(), free_port(), free_port(), {CODE: free_port()},
-                  {CODE: free_port()})
-    cluster_ports = ClusterPorts.free((CODE,))
+    chosen: set[int] = set()
+
+    def pick() -> int:
+        port = free_port_run(1, chosen)  # outside the ephemeral range, each its own
+        return port
+
+    ports = Ports(pick(), pick(), pick(), {CODE: pick()}, {CODE: pick()},
+                  center_console=pick())
+    cluster_ports = ClusterPorts.free((CODE,), avoid=chosen)
     topology = Topology(var=var, ports=ports, log_dir=var / "logs", with_kiosk_ui=False,
                         env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1"},
                         synthetic_residents=KIOSKS, center_workers=2,
@@ -247,6 +256,28 @@ async def test_a_municipal_request_id_is_issued_once_across_its_workers(
                           ("cluster-retry-1",)).fetchall()
     assert len(rows) == 1
     assert '"pdf"' not in rows[0][0]  # the history keeps numbers and digests, not the PDF
+
+
+async def test_every_worker_signs_with_a_rotated_key_from_its_next_certificate(
+        cluster: Cluster) -> None:
+    rotated = subprocess.run(
+        [sys.executable, "-m", "center", "keys", "rotate", "--var", str(cluster.topology.var)],
+        env={**os.environ, "KONBINI_CLOCK": BASE_CLOCK}, check=True, capture_output=True,
+        text=True).stdout
+    kid = rotated.split()[2]  # "new key <kid> signs from now on …"
+    cards = await _cards(cluster, 2)
+    for index, (card, name) in enumerate(cards):  # each worker, past HAProxy
+        terminal = Terminal.from_pki(cluster.pki, "kiosk-0001", cluster.worker_url(index))
+        async with KioskClient(terminal) as kiosk:
+            run = KioskRun()
+            order = await _order(kiosk, card, run)
+            pdf = await kiosk.download(order["certificates"][0])
+            await kiosk.report_result(order["order_id"],
+                                      [order["certificates"][0]["certificate_id"]])
+        (token,) = pdf_qr_codes(pdf)
+        header = json.loads(b64url_decode(token.split(".")[0]))
+        assert header["kid"] == kid, (index, header)
+        assert name in pdf_pages_text(pdf)[0]
 
 
 async def _once_more(step: Callable[[], Awaitable[T]], retried: list[str], name: str) -> T:

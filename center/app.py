@@ -26,6 +26,7 @@ from konbini.http import (
 )
 from konbini.metrics import serve_metrics
 from konbini.problems import Problem
+from konbini.subject_binding import load_center_secret
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
@@ -100,7 +101,8 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
-        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute))
+        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute),
+        subject_secret=load_center_secret(config.pki_dir))
     ctx.metrics.watch(store, clock)
     municipal.failure_observer = ctx.metrics.upstream_observer(store)
     return ctx

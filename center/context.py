@@ -27,6 +27,8 @@ class CenterContext:
     municipal: MunicipalClient
     limiter: RateLimiter
     metrics: CenterMetrics = field(default_factory=CenterMetrics)
+    # Issue 14: the secret the municipalities' subject-binding keys derive from.
+    subject_secret: bytes | None = None
 
 
 CENTER = web.AppKey("center", CenterContext)

@@ -22,7 +22,11 @@ from .context import CenterContext, context
 
 DEV_CLOCK = BodySchema(obj({"now": {"type": ["string", "null"], "maxLength": 40}}, ["now"]))
 _CODES = {"type": "array", "items": MUNICIPALITY_CODE, "maxItems": 50, "uniqueItems": True}
-DEV_FAULTS = BodySchema(obj({"municipalities_down": _CODES, "municipalities_slow": _CODES}))
+DEV_FAULTS = BodySchema(obj({
+    "municipalities_down": _CODES, "municipalities_slow": _CODES,
+    # Issue 14: a municipal server (started with --dev) renders another resident's
+    # certificate, or page 2 of a certificate of several pages from another person's.
+    "municipalities_wrong_person": _CODES, "municipalities_foreign_page": _CODES}))
 
 routes = web.RouteTableDef()
 
@@ -54,7 +58,9 @@ async def set_clock(request: web.Request) -> web.Response:
 def _faults_body(ctx: CenterContext) -> dict[str, Any]:
     faults = ctx.municipal.faults
     return {"municipalities_down": sorted(faults.down),
-            "municipalities_slow": sorted(faults.slow)}
+            "municipalities_slow": sorted(faults.slow),
+            "municipalities_wrong_person": sorted(faults.wrong_person),
+            "municipalities_foreign_page": sorted(faults.foreign_page)}
 
 
 @routes.get("/v1/dev/faults")
@@ -67,7 +73,9 @@ async def set_faults(request: web.Request) -> web.Response:
     """Replace the injected faults. A municipality listed as down is treated
     as unreachable (``municipality-unavailable``); one listed as slow makes
     the center wait its whole municipal timeout and answer
-    ``upstream-timeout``. An empty body clears every fault."""
+    ``upstream-timeout``. One listed as wrong-person or foreign-page is asked to
+    misrender (issue 14) and the kiosk gets ``upstream-error`` with
+    ``reason: subject-mismatch``. An empty body clears every fault."""
     ctx = context(request)
     body = await read_json(request, DEV_FAULTS, optional=True)
     down = frozenset(body.get("municipalities_down", ()))
@@ -78,7 +86,10 @@ async def set_faults(request: web.Request) -> web.Response:
         found = await ctx.store.municipality(code)
         if found is not None:
             endpoints[code] = found[0].endpoint
-    ctx.municipal.faults.set(down=down, slow=slow, endpoints=endpoints)
+    ctx.municipal.faults.set(
+        down=down, slow=slow, endpoints=endpoints,
+        wrong_person=frozenset(body.get("municipalities_wrong_person", ())),
+        foreign_page=frozenset(body.get("municipalities_foreign_page", ())))
     await dev_state.save_faults(ctx)  # every worker takes them before its next request
     # The registry's status follows at once rather than at the next upkeep
     # round (15 s in the demo), so a tester sees the change immediately.

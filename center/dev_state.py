@@ -24,7 +24,8 @@ async def save_faults(ctx: CenterContext) -> None:
     faults = ctx.municipal.faults
     await ctx.store.shared.set_dev_setting(FAULTS, {
         "down": sorted(faults.down), "slow": sorted(faults.slow),
-        "endpoints": faults.endpoints})
+        "wrong_person": sorted(faults.wrong_person),
+        "foreign_page": sorted(faults.foreign_page), "endpoints": faults.endpoints})
 
 
 async def apply(ctx: CenterContext) -> None:
@@ -35,7 +36,9 @@ async def apply(ctx: CenterContext) -> None:
     if FAULTS in settings:
         faults = settings[FAULTS]
         ctx.municipal.faults.set(down=frozenset(faults["down"]), slow=frozenset(faults["slow"]),
-                                 endpoints=dict(faults["endpoints"]))
+                                 endpoints=dict(faults["endpoints"]),
+                                 wrong_person=frozenset(faults.get("wrong_person", ())),
+                                 foreign_page=frozenset(faults.get("foreign_page", ())))
 
 
 @web.middleware

@@ -35,7 +35,7 @@ from konbini.wire import (
 )
 
 from . import incidents, reconciliation, terminals
-from .antiforgery import finish_certificate
+from .antiforgery import finish_sheets
 from .antiforgery.qr import certificate_claims
 from .availability import (
     ensure_center_open,
@@ -52,6 +52,7 @@ from .order_keys import idempotent_order
 from .qr_keys import NoCurrentKey
 from .refusals import note_municipality
 from .storage import CertificateRecord, OrderRecord, SessionRecord
+from .subject_binding import ensure_subjects
 
 SESSION_CREATE = BodySchema(obj({"credential": {"enum": ["card", "smartphone"]}}))
 AUTHENTICATE = BodySchema(obj({"certificate": B64URL, "signature": B64URL},
@@ -370,6 +371,13 @@ async def _create_order(request: web.Request) -> web.Response:
     if len(upstream["certificates"]) != body["copies"] or upstream["fee_yen"] not in (
             fee, registered_offer.fee_yen * body["copies"]):
         raise Problem("upstream-error", "the municipal server's answer does not match the order")
+    fronts = [_decode_pdf(issued) for issued in upstream["certificates"]]
+    # Issue 14: the cardholder's, every page of one certificate, or refused here.
+    await ensure_subjects(ctx, certificates=upstream["certificates"], fronts=fronts,
+                          ordered_type=cert_type.value, municipality_code=registration.code,
+                          holder=session.resident_code, order_id=order_id,
+                          request_id=request[REQUEST_ID_KEY], terminal_id=kiosk.terminal_id,
+                          now=now)
 
     try:
         kid, key = ctx.qr_keys.current(now)
@@ -379,8 +387,7 @@ async def _create_order(request: web.Request) -> web.Response:
         ctx.qr_keys.rotate(now)
         kid, key = ctx.qr_keys.current(now)
     finished: list[tuple[CertificateRecord, bytes]] = []
-    for issued in upstream["certificates"]:
-        front = _decode_pdf(issued)
+    for issued, front in zip(upstream["certificates"], fronts, strict=True):
         certificate_id = uuid.uuid4().hex
         claims = certificate_claims(
             certificate_id=certificate_id, certificate_number=issued["certificate_number"],
@@ -390,12 +397,12 @@ async def _create_order(request: web.Request) -> web.Response:
         # The claims are signed inside, once the finished front's digest (fpd) is known.
         try:
             pdf, _ = await asyncio.to_thread(
-                ctx.metrics.timed_antiforgery(finish_certificate), front, claims=claims,
+                ctx.metrics.timed_antiforgery(finish_sheets), front, claims=claims,
                 sign=functools.partial(sign_es256, key=key, kid=kid),
                 scramble_secret=ctx.qr_keys.scramble_secret(kid),
                 certificate_number=issued["certificate_number"],
                 municipality_name=registration.name, cert_label=cert_type.label)
-        except ValueError as exc:  # not a one-page PDF we can build on
+        except ValueError as exc:  # not a PDF we can build on
             raise Problem("upstream-error",
                           "the municipal server's PDF cannot be finished") from exc
         finished.append((CertificateRecord(

@@ -22,7 +22,7 @@ from konbini.schemas import (
     MUNICIPAL_USE_REGISTRATION_RESPONSE,
 )
 from konbini.validation import BodySchema
-from konbini.wire import REQUEST_ID_HEADER
+from konbini.wire import DEV_FAULT_HEADER, REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,26 @@ class MunicipalFaults:
     down: frozenset[str] = frozenset()
     slow: frozenset[str] = frozenset()
     endpoints: dict[str, str] = field(default_factory=dict)  # code -> registered endpoint
+    # Issue 14: servers told (``Konbini-Dev-Fault``) to render another resident's
+    # certificate, or to take page 2 from another person's; only a municipal server
+    # started with --dev obeys.
+    wrong_person: frozenset[str] = frozenset()
+    foreign_page: frozenset[str] = frozenset()
 
     def set(self, *, down: frozenset[str], slow: frozenset[str],
-            endpoints: dict[str, str]) -> None:
+            endpoints: dict[str, str], wrong_person: frozenset[str] = frozenset(),
+            foreign_page: frozenset[str] = frozenset()) -> None:
         self.down, self.slow, self.endpoints = down, slow, dict(endpoints)
+        self.wrong_person, self.foreign_page = wrong_person, foreign_page
+
+    def rendering_fault(self, url: str) -> str | None:
+        """The dev fault a municipal server is asked to make, by URL: the value of the
+        ``Konbini-Dev-Fault`` header (``municipal_server.dev_faults``) or None."""
+        for code, endpoint in self.endpoints.items():
+            if url.startswith(endpoint.rstrip("/") + "/"):
+                return ("wrong-person" if code in self.wrong_person
+                        else "foreign-page" if code in self.foreign_page else None)
+        return None
 
     def of(self, url: str) -> str | None:
         """The fault of a URL on a municipal server: "down", "slow" or None."""
@@ -145,9 +161,13 @@ class MunicipalClient:
         if fault == "slow":
             await asyncio.sleep(self._timeout.total or 0)
             raise Problem("upstream-timeout", "the municipal server did not answer in time")
+        headers = {REQUEST_ID_HEADER: request_id}
+        rendering_fault = self.faults.rendering_fault(url)
+        if rendering_fault is not None:
+            headers[DEV_FAULT_HEADER] = rendering_fault
         try:
             async with self.session.post(url, json=body, timeout=self._timeout,
-                                         headers={REQUEST_ID_HEADER: request_id}) as response:
+                                         headers=headers) as response:
                 raw = await response.read()
                 status = response.status
         except TimeoutError as exc:

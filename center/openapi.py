@@ -207,7 +207,9 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
             "put": operation(
                 "Test environments: treat municipal servers as down "
                 "(municipality-unavailable) or slow (upstream-timeout after the center's "
-                "municipal timeout); the body replaces every fault, {} clears them",
+                "municipal timeout), or have them (started with --dev) render another "
+                "resident's certificate or a foreign page 2 (upstream-error, reason "
+                "subject-mismatch); the body replaces every fault, {} clears them",
                 body=DEV_FAULTS.schema, response=DEV_FAULTS.schema),
         }
     return document(

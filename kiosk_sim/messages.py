@@ -149,6 +149,11 @@ REASONS: dict[str, Text] = {
         "Your name or address has characters the store cannot print; please use the "
         "municipal office."),
     "not-resident": _t("住民登録がありません。", "You are not registered as a resident."),
+    # upstream-error (issue 14): the center caught a certificate that was not the holder's.
+    "subject-mismatch": _t("証明書の内容を確認できなかったため、印刷を中止しました。料金は"
+                           "かかりません。市区町村窓口にお問い合わせください。",
+                           "The certificate could not be confirmed as yours, so nothing was "
+                           "printed and nothing is charged. Please ask your municipal office."),
     "not-offered": _t("お住まいの市区町村ではこの証明書をコンビニで交付していません。",
                       "Your municipality does not issue this certificate at stores."),
     "outside-hours": _t("この証明書の取扱時間外です。", "Outside the hours for this certificate."),

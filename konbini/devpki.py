@@ -10,6 +10,8 @@ Layout of the directory::
     center.key.pem   center.cert.pem    CN=center, serverAuth + clientAuth
     municipal/<code>.key.pem  .cert.pem CN=<code>, serverAuth + clientAuth
     kiosk/<id>.key.pem  .cert.pem       CN=<id>, O=<chain>, OU=<store>, clientAuth
+    subject-binding.secret             the center's subject-binding secret (issue 14)
+    municipal/<code>.subject-binding.key  each municipality's key derived from it
 
 In reality J-LIS runs the JPKI CA and the CAs of LGPKI and the kiosk
 operators; here one directory stands for all of them. Running it again only
@@ -41,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from konbini import subject_binding
 from konbini.files import directory_lock, write_private_file
 
 DEFAULT_MUNICIPALITIES: tuple[str, ...] = ("131016", "452017", "141003")
@@ -426,6 +429,8 @@ def ensure_dev_pki(directory: Path, *, municipalities: Iterable[str] = DEFAULT_M
             run.leaf(tls_key, tls_cert, pki.kiosk_key(terminal_id), pki.kiosk_cert(terminal_id),
                      kiosk_subject(terminal_id, chain, store_id),
                      [ExtendedKeyUsageOID.CLIENT_AUTH], ())
+        # Issue 14: the keyed digests that bind a certificate to its subjects.
+        run.created.extend(subject_binding.ensure_keys(directory, codes))
     return DevPki(directory, codes, terms, tuple(run.created))
 
 

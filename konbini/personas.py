@@ -58,6 +58,9 @@ PERSONA_CARDS: tuple[PersonaCard, ...] = (
                       "finishes it at a Seven-Eleven kiosk within 24 hours"),
     PersonaCard("long-address", CHIYODA,
                 shows="an address longer than a certificate prints: refused"),
+    PersonaCard("large-family", CHIYODA,
+                shows="12 persons in one household and one 戸籍: certificates of several "
+                      "pages"),
 )
 
 

@@ -132,7 +132,21 @@ MUNICIPAL_CERTIFICATES_RESPONSE: Schema = {
             "properties": {"certificate_number": {"type": "string", "maxLength": 64},
                            "pdf": {"type": "string"},
                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                           "fee_yen": YEN},
+                           "fee_yen": YEN,
+                           # Additions (issue 14), the subject binding: the type, how many
+                           # pages the PDF has, and the 住民票コード of the persons on it.
+                           # The center refuses a certificate without them.
+                           "type": CERT_TYPE,
+                           "pages": {"type": "integer", "minimum": 1, "maximum": 20},
+                           "subjects": {"type": "array", "items": RESIDENT_CODE,
+                                        "maxItems": 100},
+                           # 住民票の写し: the holder's household the members are drawn from
+                           "household": {"type": "array", "items": RESIDENT_CODE,
+                                         "maxItems": 100},
+                           # 戸籍個人事項証明書, 附票: the persons of the holder's 戸籍
+                           # (住民票コード, or the entry's id for one without)
+                           "family_register": {"type": "array", "items": RESIDENT_CODE,
+                                               "maxItems": 100}},
         }},
     },
 }

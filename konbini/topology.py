@@ -150,6 +150,7 @@ class Topology:
                 "--port", str(port), "--center", self.center_url,
                 "--admin-port", str(self.ports.municipal_admin[code]),
                 "--synthetic", str(self.synthetic_residents if code == "131016" else 0),
+                *(["--dev"] if self.dev_mode else []),
                 "--no-migrate", *cluster.municipal_arguments(
                     code, self.municipal_workers.get(code, 1), self.cluster_ports)])
         if self.with_kiosk_ui:

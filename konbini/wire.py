@@ -82,3 +82,6 @@ MAX_BODY_BYTES = 1024 * 1024
 
 # Headers
 REQUEST_ID_HEADER = "X-Request-Id"
+# Test environments only (issue 14): the center asks a municipal server started with
+# --dev to misrender ("wrong-person", "foreign-page"); see municipal_server.dev_faults.
+DEV_FAULT_HEADER = "Konbini-Dev-Fault"

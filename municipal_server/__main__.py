@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     migrate_parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                                 help="also seed N numbered one-person households")
     add_log_format_argument(serve)
+    serve.add_argument("--dev", action="store_true",
+                       help="test environments: do the dev faults the center asks for "
+                            "(wrong person, foreign page); never in production")
     admin_cli.add_parser(sub)
     add_seed_parser(sub)
     samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         profile=profile, var_dir=args.var / "municipal" / profile.code, pki_dir=args.var / "pki",
         host=args.host, port=port, center_url=args.center,
         seed_personas=not args.no_personas, synthetic_residents=args.synthetic,
-        admin_port=admin_port or None,
+        admin_port=admin_port or None, dev=args.dev,
         # --no-migrate: `migrate` made the register; the server only opens it.
         worker_index=args.worker_index if args.worker_index is not None
         else (0 if args.no_migrate else None), health_port=args.health_port,

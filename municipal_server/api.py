@@ -15,6 +15,7 @@ from konbini.schemas import (
 from konbini.validation import BodySchema, read_json
 
 from .context import context
+from .dev_faults import FAULT_HEADER, FAULTS
 from .issuance import RESIDENCE
 from .outcomes import per_certificate, summary
 
@@ -42,7 +43,10 @@ async def menu(request: web.Request) -> web.Response:
 async def certificates(request: web.Request) -> web.Response:
     """Issue ``copies`` certificates; idempotent on ``request_id``."""
     body = await read_json(request, CERTIFICATES_REQUEST)
-    return json_response(await context(request).issuer.issue(body), status=201)
+    ctx = context(request)
+    fault = request.headers.get(FAULT_HEADER) if ctx.dev else None
+    return json_response(await ctx.issuer.issue(body, fault if fault in FAULTS else None),
+                         status=201)
 
 
 @routes.post("/v1/use-registrations")

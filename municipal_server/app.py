@@ -21,6 +21,7 @@ from konbini.http import (
     request_id_middleware,
 )
 from konbini.metrics import ServiceMetrics, serve_metrics
+from konbini.subject_binding import load_municipal_key
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES
 
@@ -49,6 +50,7 @@ class MunicipalConfig:
     seed_personas: bool = True
     synthetic_residents: int = 0
     admin_port: int | None = None  # the clerk's API on loopback; None: not served
+    dev: bool = False  # test environments: honour the center's dev faults (dev_faults)
     # A worker of `serve --workers N` (konbini/workers.py): the workers share the
     # port and the admin port (SO_REUSEPORT) and only open the register.
     worker_index: int | None = None
@@ -125,8 +127,13 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
     await asyncio.to_thread(warm_up, config.profile)
     center = CenterClient(config.center_url, client_context(config.cert, config.key, config.ca),
                           config.profile.code)
-    ctx = MunicipalContext(config.profile, register, Issuer(config.profile, register), clock,
-                           center)
+    subject_key = load_municipal_key(config.pki_dir, config.profile.code)
+    if subject_key is None:
+        log.warning("no subject-binding key in %s: the center will refuse this server's "
+                    "certificates (run python -m konbini.devpki)", config.pki_dir)
+    ctx = MunicipalContext(config.profile, register,
+                           Issuer(config.profile, register, subject_key), clock, center,
+                           dev=config.dev)
     runner = web.AppRunner(create_app(ctx), access_log=None)
     await runner.setup()
     reuse = config.reuse_port

@@ -21,6 +21,7 @@ class MunicipalContext:
     issuer: Issuer
     clock: Clock
     center: CenterClient  # what the clerk's changes tell the center (JPKI)
+    dev: bool = False  # --dev: the center may ask for dev faults (dev_faults)
 
 
 MUNICIPAL = web.AppKey("municipal", MunicipalContext)

@@ -7,7 +7,7 @@ printed: the inputs have no field for the 個人番号 or the 住民票コード
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from konbini.problems import Problem
@@ -36,8 +36,28 @@ from .render.inputs import (
     KosekiPerson,
     Person,
     RisaiInput,
+    SubjectBinding,
     TaxInput,
 )
+
+# A 住民票コード -> its keyed digest for one certificate (konbini.subject_binding.subject_tag
+# with the municipality's key and the certificate number); None writes no marks.
+Tagger = Callable[[str], str]
+
+
+def koseki_subject(entry: KosekiEntry) -> str:
+    """Who a 戸籍 entry is, for the subject binding: the 住民票コード its 附票 carries, else
+    (a person with no 住民票 here, e.g. living abroad) the entry's own id."""
+    return entry.resident_code or entry.person_id
+
+
+def subject_binding(cert_type: CertificateType, tag: Tagger | None,
+                    resident_codes: Iterable[str | None]) -> SubjectBinding | None:
+    """The subject mark of a certificate made from the records of ``resident_codes``
+    (persons without a code, e.g. long-removed 戸籍 entries, carry none)."""
+    if tag is None:
+        return None
+    return SubjectBinding(cert_type.value, tuple(tag(code) for code in resident_codes if code))
 
 TAX_KINDS = {CertificateType.TAX_INCOME: "income", CertificateType.TAX_ASSESSMENT: "assessment",
              CertificateType.TAX_INCOME_ASSESSMENT: "income_assessment"}
@@ -82,36 +102,42 @@ def person(member: Resident, *, relationship: bool, domicile: bool = False,
 def juminhyo_input(profile: Profile, household: Household, members: list[Resident],
                    head: Resident | None, *, whole_household: bool, show_relationship: bool,
                    number: str, day: date, copy_index: int, copies: int,
-                   show_domicile: bool = False, show_nationality: bool = False) -> JuminhyoInput:
+                   show_domicile: bool = False, show_nationality: bool = False,
+                   tag: Tagger | None = None) -> JuminhyoInput:
     return JuminhyoInput(
         municipality=profile.municipality, certificate_number=number, issued_on=day,
         address=household.address, head_of_household=head.name if head else "",
         members=tuple(person(m, relationship=show_relationship, domicile=show_domicile,
                              nationality=show_nationality) for m in members),
         show_relationship=show_relationship, copy_index=copy_index, copies=copies,
-        whole_household=whole_household)
+        whole_household=whole_household,
+        binding=subject_binding(CertificateType.JUMINHYO, tag,
+                                (m.resident_code for m in members)))
 
 
 def kisai_input(profile: Profile, holder: Resident, address: str, *, number: str,
-                day: date) -> JuminhyoKisaiInput:
+                day: date, tag: Tagger | None = None) -> JuminhyoKisaiInput:
     return JuminhyoKisaiInput(
         municipality=profile.municipality, certificate_number=number, issued_on=day,
         name=holder.name, name_kana=holder.name_kana, birth_date=holder.birth_date,
         sex=holder.sex, address=address, became_resident_on=holder.moved_in_on,
-        use_western_dates=holder.nationality is not None)
+        use_western_dates=holder.nationality is not None,
+        binding=subject_binding(CertificateType.JUMINHYO_KISAI, tag, [holder.resident_code]))
 
 
 def inkan_input(profile: Profile, holder: Resident, address: str, seal: SealRegistration,
-                *, number: str, day: date) -> InkanInput:
+                *, number: str, day: date, tag: Tagger | None = None) -> InkanInput:
     return InkanInput(
         municipality=profile.municipality, certificate_number=number, issued_on=day,
         name=holder.name, name_kana=holder.name_kana, birth_date=holder.birth_date,
         sex=holder.sex, address=address, seal_image_png=seal.image_png,
-        use_western_dates=holder.nationality is not None)
+        use_western_dates=holder.nationality is not None,
+        binding=subject_binding(CertificateType.INKAN, tag, [holder.resident_code]))
 
 
 def tax_input(profile: Profile, cert_type: CertificateType, holder: Resident,
-              record: TaxRecord, *, number: str, day: date) -> TaxInput:
+              record: TaxRecord, *, number: str, day: date, tag: Tagger | None = None
+              ) -> TaxInput:
     return TaxInput(
         kind=TAX_KINDS[cert_type], municipality=profile.municipality,
         certificate_number=number, issued_on=day, fiscal_year=record.fiscal_year,
@@ -123,7 +149,8 @@ def tax_input(profile: Profile, cert_type: CertificateType, holder: Resident,
         municipal_per_capita=record.municipal_per_capita,
         prefectural_income_levy=record.prefectural_income_levy,
         prefectural_per_capita=record.prefectural_per_capita,
-        dependents=record.dependents, use_western_dates=holder.nationality is not None)
+        dependents=record.dependents, use_western_dates=holder.nationality is not None,
+        binding=subject_binding(cert_type, tag, [holder.resident_code]))
 
 
 def _koseki_person(entry: KosekiEntry) -> KosekiPerson:
@@ -137,7 +164,7 @@ def _koseki_person(entry: KosekiEntry) -> KosekiPerson:
 
 def koseki_input(profile: Profile, cert_type: CertificateType, register: FamilyRegister,
                  persons: Sequence[KosekiEntry], holder: KosekiEntry, *, number: str,
-                 day: date) -> KosekiInput:
+                 day: date, tag: Tagger | None = None) -> KosekiInput:
     """全部事項: everyone recorded in the 戸籍, 除籍 included; 個人事項: the holder."""
     whole = cert_type is CertificateType.KOSEKI_ZENBU
     chosen = list(persons) if whole else [holder]
@@ -145,23 +172,29 @@ def koseki_input(profile: Profile, cert_type: CertificateType, register: FamilyR
         kind="zenbu" if whole else "kojin", municipality=profile.municipality,
         certificate_number=number, issued_on=day, domicile=register.domicile,
         head_name=register.head_name, compiled_on=register.compiled_on,
-        persons=tuple(_koseki_person(p) for p in chosen))
+        persons=tuple(_koseki_person(p) for p in chosen),
+        binding=subject_binding(cert_type, tag, (koseki_subject(p) for p in chosen)))
 
 
 def fuhyo_input(profile: Profile, register: FamilyRegister, holder: KosekiEntry, *,
-                number: str, day: date) -> FuhyoInput:
+                number: str, day: date, tag: Tagger | None = None) -> FuhyoInput:
     return FuhyoInput(
         municipality=profile.municipality, certificate_number=number, issued_on=day,
         domicile=register.domicile, head_name=register.head_name, name=holder.name,
         birth_date=holder.birth_date,
-        addresses=tuple(FuhyoAddress(address, since) for address, since in holder.addresses))
+        addresses=tuple(FuhyoAddress(address, since) for address, since in holder.addresses),
+        binding=subject_binding(CertificateType.KOSEKI_FUHYO, tag, [koseki_subject(holder)]))
 
 
 def risai_input(profile: Profile, report: DamageReport, head: Resident | None, *,
-                number: str, day: date) -> RisaiInput:
+                number: str, day: date, tag: Tagger | None = None,
+                household: Sequence[Resident] = ()) -> RisaiInput:
+    """``household``: the members the 罹災証明書 of their dwelling is for (its subjects)."""
     return RisaiInput(
         municipality=profile.municipality, certificate_number=number, issued_on=day,
         disaster_name=report.disaster.name, occurred_on=report.disaster.occurred_on,
         property_address=report.property_address,
         head_of_household=head.name if head else "", damage_level=report.damage_level,
-        flooding=report.flooding, surveyed_on=report.surveyed_on)
+        flooding=report.flooding, surveyed_on=report.surveyed_on,
+        binding=subject_binding(CertificateType.RISAI, tag,
+                                (m.resident_code for m in household)))

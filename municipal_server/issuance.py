@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pikepdf
+
 from konbini.clock import TOKYO, parse_instant
 from konbini.fonts import RENDER_LOCK
 from konbini.problems import Problem, invalid_request
+from konbini.subject_binding import subject_tag
 from konbini.wire import (
     FAMILY_REGISTER_TYPES,
     MAX_COPIES,
@@ -29,7 +34,7 @@ from konbini.wire import (
     CertificateType,
 )
 
-from . import documents
+from . import dev_faults, documents
 from .eligibility import (
     NO_DOMICILE,
     USE_REGISTRATION_REQUIRED,
@@ -93,9 +98,13 @@ class Holder:
 
 
 class Issuer:
-    def __init__(self, profile: Profile, register: Register) -> None:
+    def __init__(self, profile: Profile, register: Register,
+                 subject_key: bytes | None = None) -> None:
         self.profile = profile
         self.register = register
+        # Issue 14: the key of the subject marks every page carries (None: no marks,
+        # and the center refuses the certificates).
+        self.subject_key = subject_key
 
     # -- who is asking -------------------------------------------------------
     async def eligible_holder(self, resident_code: str, day: date
@@ -211,12 +220,21 @@ class Issuer:
         return {"status": status or USE_PENDING, "created": created}
 
     # -- issuing ----------------------------------------------------------------
-    async def issue(self, request: dict[str, Any]) -> dict[str, Any]:
-        # Once per request_id across every worker: a claim in the database
-        # (municipal_server/issuance_claims.py), not a lock in this process.
-        return await self.register.claims.issue_once(request, lambda: self._issue_new(request))
+    def tagger(self, number: str) -> documents.Tagger | None:
+        """The subject digests of certificate ``number`` (konbini.subject_binding)."""
+        if self.subject_key is None:
+            return None
+        return functools.partial(subject_tag, self.subject_key, number)
 
-    async def _issue_new(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def issue(self, request: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
+        """``fault``: a dev fault the center asked for (``dev_faults``), test servers only.
+        Once per request_id across every worker: a claim in the database
+        (municipal_server/issuance_claims.py), not a lock in this process."""
+        return await self.register.claims.issue_once(
+            request, lambda: self._issue_new(request, fault))
+
+    async def _issue_new(self, request: dict[str, Any], fault: str | None = None
+                         ) -> dict[str, Any]:
         day = issue_day(request["at"])
         cert_type = CertificateType(request["type"])
         options: dict[str, Any] = request["options"]
@@ -239,15 +257,37 @@ class Issuer:
         copies: int = request["copies"]
         serials = await self.register.next_certificate_numbers(copies, day.year)
         numbers = [certificate_number(self.profile.code, day.year, s) for s in serials]
-        render, inputs = await self._documents(cert_type, holder, options, numbers, day)
+        render, inputs, subjects = await self._documents(cert_type, holder, options, numbers,
+                                                         day)
+        renders = [functools.partial(_render_locked, render, value) for value in inputs]
+        stated: dict[str, Any] = {"type": cert_type.value, "subjects": subjects}
+        if cert_type is CertificateType.JUMINHYO and holder.household is not None:
+            # A 住民票 of chosen members need not show the holder: the household it is
+            # drawn from (the holder's) is stated too.
+            stated["household"] = _codes(m.resident_code for m in await
+                                         self.register.household_members(
+                                             holder.household.household_id))
+        if cert_type in (CertificateType.KOSEKI_KOJIN, CertificateType.KOSEKI_FUHYO) and (
+                holder.facts.koseki is not None):
+            # 個人事項 or 附票 of another person of the holder's 戸籍 (option ``person``): the
+            # 戸籍 it is drawn from (the holder's) is stated too.
+            found = await self.register.family_register(holder.facts.koseki.register_id)
+            stated["family_register"] = [documents.koseki_subject(p)
+                                         for p in (found[1] if found else [])]
+        if fault is not None:
+            renders = await dev_faults.misrender(self, fault, cert_type, holder, options,
+                                                 numbers, day, renders)
 
         certificates = []
-        for value, number in zip(inputs, numbers, strict=True):
+        for make, number in zip(renders, numbers, strict=True):
             # Rendering is CPU work: off the event loop, so other kiosks go on.
-            pdf = await asyncio.to_thread(_render_locked, render, value)
+            pdf = await asyncio.to_thread(make)
+            # Issue 14: whose it is, its type and its pages, stated beside the PDF; the
+            # center checks them against the marks written into every page.
             certificates.append({"certificate_number": number,
                                  "pdf": base64.b64encode(pdf).decode("ascii"),
-                                 "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": fee})
+                                 "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": fee,
+                                 "pages": page_count(pdf), **stated})
         response = {"fee_yen": fee * copies, "certificates": certificates}
         await self.register.record_issuance(
             Issuance(request["request_id"], holder.resident_code, cert_type.value, copies,
@@ -257,8 +297,9 @@ class Issuer:
 
     async def _documents(self, cert_type: CertificateType, holder: Holder,
                          options: dict[str, Any], numbers: list[str], day: date,
-                         ) -> tuple[Callable[[Any], bytes], list[Any]]:
-        """The renderer and one input per copy."""
+                         ) -> tuple[Callable[[Any], bytes], list[Any], list[str]]:
+        """The renderer, one input per copy, and the 住民票コード of the persons on them
+        (the subjects, issue 14)."""
         profile, facts = self.profile, holder.facts
         if cert_type in FAMILY_REGISTER_TYPES:
             koseki: KosekiEntry | None = facts.koseki
@@ -277,11 +318,14 @@ class Issuer:
                                             "message": "not a person of this family register "
                                                        "that can be certified"}])
             if cert_type is CertificateType.KOSEKI_FUHYO:
-                return render_fuhyo, [documents.fuhyo_input(profile, register, koseki,
-                                                            number=n, day=day) for n in numbers]
+                return render_fuhyo, [documents.fuhyo_input(
+                    profile, register, koseki, number=n, day=day, tag=self.tagger(n))
+                    for n in numbers], [documents.koseki_subject(koseki)]
+            chosen = persons if cert_type is CertificateType.KOSEKI_ZENBU else [koseki]
             return render_koseki, [documents.koseki_input(
-                profile, cert_type, register, persons, koseki, number=n, day=day)
-                for n in numbers]
+                profile, cert_type, register, persons, koseki, number=n, day=day,
+                tag=self.tagger(n)) for n in numbers], [documents.koseki_subject(p)
+                                                         for p in chosen]
 
         resident, household = holder.resident, holder.household
         assert resident is not None and household is not None
@@ -294,23 +338,25 @@ class Issuer:
                 show_relationship=bool(options.get("relationship")),
                 show_domicile=bool(options.get("domicile")),
                 show_nationality=bool(options.get("nationality")),
-                number=n, day=day, copy_index=i, copies=len(numbers))
-                for i, n in enumerate(numbers, 1)]
+                number=n, day=day, copy_index=i, copies=len(numbers), tag=self.tagger(n))
+                for i, n in enumerate(numbers, 1)], _codes(m.resident_code for m in members)
         if cert_type is CertificateType.JUMINHYO_KISAI:
             return render_juminhyo_kisai, [documents.kisai_input(
-                profile, resident, household.address, number=n, day=day) for n in numbers]
+                profile, resident, household.address, number=n, day=day, tag=self.tagger(n))
+                for n in numbers], [resident.resident_code]
         if cert_type is CertificateType.INKAN:
             assert facts.seal is not None
             return render_inkan, [documents.inkan_input(
-                profile, resident, household.address, facts.seal, number=n, day=day)
-                for n in numbers]
+                profile, resident, household.address, facts.seal, number=n, day=day,
+                tag=self.tagger(n)) for n in numbers], [resident.resident_code]
         if cert_type in TAX_TYPES:
             year = options.get("fiscal_year", facts.tax_years[0])
             if year not in facts.tax_years:
                 raise _refuse("type-unavailable", no_tax_record_for(year))
             record = (await self.register.tax_records(resident.resident_code))[year]
             return render_tax, [documents.tax_input(profile, cert_type, resident, record,
-                                                    number=n, day=day) for n in numbers]
+                                                    number=n, day=day, tag=self.tagger(n))
+                                for n in numbers], [resident.resident_code]
         if cert_type is CertificateType.RISAI:
             reports = await self.register.damage_reports(household.household_id)
             wanted = options.get("disaster_id", reports[0].disaster.disaster_id)
@@ -320,9 +366,20 @@ class Issuer:
                     "no-disaster-record", "指定の災害について罹災の記録がありません"))
             members = await self.register.household_members(household.household_id)
             head = next((m for m in members if m.relationship == "世帯主"), None)
-            return render_risai, [documents.risai_input(profile, report, head, number=n,
-                                                        day=day) for n in numbers]
+            return render_risai, [documents.risai_input(
+                profile, report, head, number=n, day=day, tag=self.tagger(n), household=members)
+                for n in numbers], _codes(m.resident_code for m in members)
         raise _refuse("type-unavailable", Refusal("not-offered", "この証明書は発行できません"))
+
+
+def _codes(resident_codes: Iterable[str | None]) -> list[str]:
+    return [code for code in resident_codes if code]
+
+
+def page_count(pdf: bytes) -> int:
+    """How many pages a rendered certificate has."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        return len(document.pages)
 
 
 def no_tax_record_for(year: int) -> Refusal:

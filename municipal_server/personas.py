@@ -81,6 +81,65 @@ LONG_ADDRESS = ("東京都千代田区丸の内2丁目7番2号 丸の内二丁�
                 "低層部商業棟及び高層部事務所棟連絡通路地下3階南側区画管理事務所内")
 
 
+OOYA_ADDRESS = "東京都千代田区一番町10番地"
+OOYA_DOMICILE = "東京都千代田区一番町十番地"
+# 大家 一郎's family (issue 14): 12 persons in one household and one 戸籍, so their 住民票の写し
+# and 戸籍全部事項証明書 run over several pages. (key suffix, 名, ふりがな, born, sex, 続柄 in
+# the household, 続柄 to the parents)
+LARGE_FAMILY = (
+    ("", "一郎", "いちろう", date(1968, 5, 1), "男", "世帯主", "長男"),
+    ("-yoshiko", "良子", "よしこ", date(1970, 8, 12), "女", "妻", "長女"),
+    ("-taro", "太郎", "たろう", date(1993, 4, 2), "男", "子", "長男"),
+    ("-hanako", "花子", "はなこ", date(1994, 9, 9), "女", "子", "長女"),
+    ("-jiro", "次郎", "じろう", date(1996, 1, 20), "男", "子", "二男"),
+    ("-haruko", "春子", "はるこ", date(1997, 3, 21), "女", "子", "二女"),
+    ("-saburo", "三郎", "さぶろう", date(1999, 6, 6), "男", "子", "三男"),
+    ("-natsuko", "夏子", "なつこ", date(2001, 7, 7), "女", "子", "三女"),
+    ("-shiro", "四郎", "しろう", date(2003, 10, 4), "男", "子", "四男"),
+    ("-akiko", "秋子", "あきこ", date(2005, 11, 3), "女", "子", "四女"),
+    ("-goro", "五郎", "ごろう", date(2007, 2, 5), "男", "子", "五男"),
+    ("-fuyuko", "冬子", "ふゆこ", date(2009, 12, 24), "女", "子", "五女"),
+)
+OOYA_WEDDING = date(1992, 6, 1)
+
+
+def large_family_household(code: str) -> PersonaHousehold:
+    family = {"domicile": OOYA_DOMICILE, "domicile_head": "大家 一郎", "domicile_code": CHIYODA}
+    members = []
+    for order, (suffix, given, kana, born, sex, relationship, _) in enumerate(LARGE_FAMILY):
+        key = "large-family" + suffix
+        child = relationship == "子"
+        members.append((key if not suffix else "", _adult(
+            code, key, "h-ooya", f"大家 {given}", f"おおや {kana}", born, sex, relationship,
+            order=order, moved_in_on=born if child else date(1992, 6, 1),
+            moved_in_reason="出生" if child else "転入",
+            previous_address=None if child else "東京都港区芝公園4丁目2番8号", **family)))
+    return PersonaHousehold(Household("h-ooya", OOYA_ADDRESS), tuple(members))
+
+
+def large_family_register(code: str) -> tuple[FamilyRegister, list[KosekiEntry]]:
+    register = FamilyRegister("k-ooya", OOYA_DOMICILE, "大家 一郎", OOYA_WEDDING)
+    persons = []
+    for position, (suffix, given, _, born, _sex, relationship, to_parents) in enumerate(
+            LARGE_FAMILY, start=1):
+        key = "large-family" + suffix
+        child = relationship == "子"
+        events = [_birth(born, "東京都千代田区", "父")]
+        if position == 1:
+            events.append(_marriage(OOYA_WEDDING, "大家 良子",
+                                    "東京都千代田区一番町十番地 大家 太平"))
+        elif position == 2:
+            events.append(_marriage(OOYA_WEDDING, "大家 一郎", "東京都港区芝公園四丁目2番 佐藤 茂"))
+        persons.append(KosekiEntry(
+            f"kp-{key}", register.register_id, position, f"大家 {given}", given, born,
+            "大家 一郎" if child else ("大家 太平" if position == 1 else "佐藤 茂"),
+            "大家 良子" if child else ("大家 ハル" if position == 1 else "佐藤 文"),
+            to_parents, {1: "夫", 2: "妻"}.get(position), tuple(events),
+            resident_code=resident_code(code, key),
+            addresses=((OOYA_ADDRESS, born if child else OOYA_WEDDING),)))
+    return register, persons
+
+
 def _jiro_birth(today: date) -> date:
     """霞 次郎 is 14 on the day the register is seeded (and for most of a year after)."""
     return _years_before(today, 14) - timedelta(days=30)
@@ -158,6 +217,7 @@ def persona_households(code: str, today: date) -> list[PersonaHousehold]:
                     date(1993, 5, 18), "女"),
             _single(code, "long-address", LONG_ADDRESS, "長尾 千尋", "ながお ちひろ",
                     date(1984, 12, 12), "女"),
+            large_family_household(code),
         ]
     if code == MIYAZAKI:
         return [_single(code, "bango-hanako", BANGO_ADDRESS, "番号 花子",
@@ -243,6 +303,7 @@ def persona_family_registers(code: str, today: date
                             addresses=(("東京都千代田区千代田1番1号", date(1989, 3, 31)),
                                        (BANGO_ADDRESS, date(2015, 4, 1)))),
             ]),
+            large_family_register(code),
         ]
     if code == MIYAZAKI:
         hyuga = FamilyRegister("k-hyuga", HYUGA_DOMICILE, "日向 陽子", date(2010, 8, 1))

@@ -439,6 +439,12 @@ class Register:
                                "ORDER BY resident_code LIMIT ?", pattern, pattern, limit)
         return [_resident(row) for row in rows]
 
+    async def resident_codes(self, limit: int = 200) -> list[str]:
+        """Resident codes in a stable order (a dev fault's "another resident")."""
+        rows = await self._all("SELECT resident_code FROM residents ORDER BY resident_code "
+                               "LIMIT ?", limit)
+        return [row["resident_code"] for row in rows]
+
     async def resident_count(self) -> int:
         row = await self._one("SELECT COUNT(*) AS n FROM residents")
         return int(row["n"]) if row else 0

@@ -33,7 +33,8 @@ from .raster import RenderError
 from .scramble import front_raster, scramble_key
 from .scramble import scramble as scramble_blocks
 
-__all__ = ["FRONT_DIGEST_CLAIM", "TINT_XOBJECT", "finish_certificate", "render_back_page"]
+__all__ = ["FRONT_DIGEST_CLAIM", "SHEET_CLAIM", "TINT_XOBJECT", "finish_certificate",
+           "finish_sheets", "render_back_page"]
 
 FRONT_DIGEST_CLAIM = "fpd"
 TINT_XOBJECT = "/KonbiniTint"
@@ -125,3 +126,75 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
         front.save(out, deterministic_id=True, compress_streams=False,
                    stream_decode_level=pikepdf.StreamDecodeLevel.none)
     return out.getvalue(), token
+
+
+# -- certificates of several pages (issue 14) ------------------------------------------------
+
+SHEET_CLAIM = "pg"  # [m, n]: this sheet is the m-th of n (only when n > 1)
+
+
+def _split_pages(front_pdf: bytes) -> list[bytes]:
+    """Each page of the municipality's PDF as a PDF of its own, its streams untouched."""
+    try:
+        document = pikepdf.open(io.BytesIO(front_pdf))
+    except pikepdf.PdfError as exc:
+        raise ValueError("the municipality's front is not a readable PDF") from exc
+    with document:
+        if not 1 <= len(document.pages) <= MAX_SHEETS:
+            raise ValueError(f"the municipality's PDF has {len(document.pages)} pages")
+        if len(document.pages) == 1:
+            return [front_pdf]
+        sheets = []
+        for page in document.pages:
+            single = pikepdf.new()
+            single.pages.append(page)
+            out = io.BytesIO()
+            single.save(out, deterministic_id=True, compress_streams=False,
+                        stream_decode_level=pikepdf.StreamDecodeLevel.none)
+            sheets.append(out.getvalue())
+        return sheets
+
+
+# A 戸籍 of a very large family runs to a few pages; well beyond that is not a certificate.
+MAX_SHEETS = 20
+
+
+def finish_sheets(front_pdf: bytes, *, claims: Mapping[str, Any],
+                  sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
+                  certificate_number: str, municipality_name: str,
+                  cert_label: str) -> tuple[bytes, list[str]]:
+    """The PDF the kiosk prints, front and back for every sheet (front 1, back 1, front 2,
+    back 2 …), and each sheet's QR token.
+
+    One page: exactly ``finish_certificate``. Several: each page is finished as a sheet
+    of its own with its own back page, QR code and scrambled image; the claims of sheet
+    m of n add ``pg: [m, n]``, and its ``fpd`` is that page's. The certificate id (and so
+    the record and the scramble key) is the certificate's, so the inquiry site verifies
+    any sheet. Thread-safe; ValueError for a PDF that cannot be finished."""
+    sheets = _split_pages(front_pdf)
+    if len(sheets) == 1:
+        pdf, token = finish_certificate(
+            front_pdf, claims=claims, sign=sign, scramble_secret=scramble_secret,
+            certificate_number=certificate_number, municipality_name=municipality_name,
+            cert_label=cert_label)
+        return pdf, [token]
+    merged = pikepdf.new()
+    tokens = []
+    finished_sheets = []
+    for index, sheet in enumerate(sheets, start=1):
+        pdf, token = finish_certificate(
+            sheet, claims={**claims, SHEET_CLAIM: [index, len(sheets)]}, sign=sign,
+            scramble_secret=scramble_secret, certificate_number=certificate_number,
+            municipality_name=municipality_name, cert_label=cert_label)
+        tokens.append(token)
+        finished_sheets.append(pikepdf.open(io.BytesIO(pdf)))
+    try:
+        for finished in finished_sheets:
+            merged.pages.extend(finished.pages)
+        out = io.BytesIO()
+        merged.save(out, deterministic_id=True, compress_streams=False,
+                    stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    finally:
+        for finished in finished_sheets:
+            finished.close()
+    return out.getvalue(), tokens

@@ -47,7 +47,7 @@ def render_fuhyo(inp: FuhyoInput) -> bytes:
         )
         for a in inp.addresses
     ]
-    doc = Document(TITLE, inp.municipality)
+    doc = Document(TITLE, inp.municipality, inp.binding, inp.certificate_number)
     c = doc.canvas
     y = header(c, TITLE, inp.certificate_number)
     layout = fit_sections(sections, LAYOUT, y - ENTRIES_BOTTOM, MIN_SCALE)

@@ -37,7 +37,7 @@ ROW_HEIGHTS = (46.0, 30.0, 30.0, 46.0)
 
 def render_inkan(inp: InkanInput) -> bytes:
     """One-page A4 印鑑登録証明書 as PDF bytes."""
-    doc = Document(TITLE, inp.municipality)
+    doc = Document(TITLE, inp.municipality, inp.binding, inp.certificate_number)
     c = doc.canvas
     y_top = header(c, TITLE, inp.certificate_number)
     table_h = sum(ROW_HEIGHTS)

@@ -12,6 +12,16 @@ from datetime import date
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectBinding:
+    """Whose the certificate is, as the center checks it (``konbini.subject_binding``):
+    keyed digests of the subjects' 住民票コード, never the codes, written invisibly
+    into every page as it is rendered."""
+
+    cert_type: str  # the wire type, e.g. "juminhyo"
+    subjects: tuple[str, ...]  # subject_tag()s of the persons this input was made from
+
+
+@dataclass(frozen=True, slots=True)
 class Municipality:
     """The issuing 市区町村 and its head (市区町村長), e.g. 千代田区 / 千代田区長."""
 
@@ -77,6 +87,7 @@ class JuminhyoInput:
     copy_index: int = 1  # this is copy (通) number copy_index of copies
     copies: int = 1
     whole_household: bool = False  # 世帯全員: changes the 認証文
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,7 @@ class InkanInput:
     address: str  # 住所
     seal_image_png: bytes  # the registered 印影, PNG (transparent background preferred)
     use_western_dates: bool = False  # 外国人住民 who chose 西暦
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +121,7 @@ class JuminhyoKisaiInput:
     address: str  # 住所
     became_resident_on: date  # 住民となった年月日
     use_western_dates: bool = False  # 外国人住民 who chose 西暦
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,7 @@ class TaxInput:
     prefectural_per_capita: int  # 都民税/県民税 均等割額
     dependents: int  # 扶養人数
     use_western_dates: bool = False  # 外国人住民 who chose 西暦
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +188,7 @@ class KosekiInput:
     head_name: str  # 筆頭者 氏名
     compiled_on: date  # 戸籍編製日
     persons: tuple[KosekiPerson, ...]  # 個人事項: exactly one
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +211,7 @@ class FuhyoInput:
     name: str  # 氏名 of the person recorded in the 附票
     birth_date: date  # 生年月日
     addresses: tuple[FuhyoAddress, ...]  # oldest first; the last is the current one
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,3 +228,4 @@ class RisaiInput:
     damage_level: str  # 住家の被害の程度: 全壊 … 準半壊に至らない（一部損壊）
     flooding: str | None = None  # 浸水区分, e.g. "床上浸水"
     surveyed_on: date | None = None  # 調査日
+    binding: SubjectBinding | None = None  # issue 14: see SubjectBinding

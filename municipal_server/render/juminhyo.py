@@ -15,20 +15,26 @@ from municipal_server.render.pdf import (
     CONTENT_W,
     ENTRIES_BOTTOM,
     FRAME,
+    HEADER_BOTTOM,
     LEFT,
+    PAGE_ENTRIES_BOTTOM,
+    RIGHT,
     Box,
     Document,
     Row,
     cell,
     certification,
     date_text,
+    draw_text,
     end_of_entries,
     header,
     label_cell,
     name_cell,
     page_furniture,
+    paginate,
     row_table,
     rule_box,
+    sheet_note,
 )
 
 TITLE = "住民票の写し"
@@ -42,32 +48,32 @@ ROW_HEIGHTS = (34.0, 18.0, 18.0)
 BLOCK_H = sum(ROW_HEIGHTS)
 # Each optional row (本籍・筆頭者, and the three of 国籍・在留資格) adds this much.
 EXTRA_ROW_H = 18.0
-# Below this, text gets too small to read on paper; a household that needs it cannot be
-# printed on one page (a 6-member household fits at full size).
+# Below this, text gets too small to read on paper; a household that needs it is printed
+# at full size over several pages (a 6-member household fits one page at full size).
 MIN_SCALE = 0.6
 
 
 def render_juminhyo(inp: JuminhyoInput) -> bytes:
-    """One-page A4 住民票の写し as PDF bytes.
+    """A4 住民票の写し as PDF bytes: one page while the household fits legibly (6 members at
+    full size, 10 at the smallest legible size), else as many pages as it needs.
 
-    Rows shrink for large households; ValueError if there are no members or more than fit
-    (6 fit at full size, 10 at the smallest legible size)."""
+    ValueError if there are no members."""
     if not inp.members:
         raise ValueError("a 住民票の写し needs at least one member")
-    doc = Document(TITLE, inp.municipality)
-    c = doc.canvas
-    y = header(c, TITLE, inp.certificate_number)
-
+    rows = [_extra_rows(person) for person in inp.members]
+    heights = [BLOCK_H + EXTRA_ROW_H * len(extra) for extra in rows]
     # 世帯主 and 続柄 are one option on the request (世帯主・続柄の記載): both or neither.
     head = inp.head_of_household if inp.show_relationship else None
+    first_top = HEADER_BOTTOM - (1 + (head is not None)) * Row("", "").height - 10
+    if sum(heights) * MIN_SCALE > first_top - ENTRIES_BOTTOM:
+        return _several_pages(inp, rows, heights, head, first_top)
+    doc = Document(TITLE, inp.municipality, inp.binding, inp.certificate_number)
+    c = doc.canvas
+    y = header(c, TITLE, inp.certificate_number)
     y = _household(c, y, inp.address, head) - 10
 
     room = y - ENTRIES_BOTTOM
-    rows = [_extra_rows(person) for person in inp.members]
-    needed = sum(BLOCK_H + EXTRA_ROW_H * len(extra) for extra in rows)
-    scale = min(1.0, room / needed)
-    if scale < MIN_SCALE:
-        raise ValueError(f"{len(inp.members)} members do not fit on one page")
+    scale = min(1.0, room / sum(heights))
     top = y
     for index, (person, extra) in enumerate(zip(inp.members, rows, strict=True), start=1):
         y = _member(c, y, index, person, inp.show_relationship, extra, scale)
@@ -77,6 +83,37 @@ def render_juminhyo(inp: JuminhyoInput) -> bytes:
     sentence = WHOLE_HOUSEHOLD if inp.whole_household else SOME_MEMBERS
     certification(c, CERTIFICATION_TOP, sentence, inp.issued_on, inp.municipality)
     page_furniture(c, inp.municipality, f"{inp.copies}通のうち{inp.copy_index}通目")
+    return doc.finish()
+
+
+def _several_pages(inp: JuminhyoInput, rows: list[list[ExtraRow]], heights: list[float],
+                   head: str | None, first_top: float) -> bytes:
+    """A large household at full size over several pages (issue 14): every page with the
+    header (証明書番号) and 「n枚中m枚目」, the members numbered on, the 認証文 on the last."""
+    pages = paginate(heights, first_top - PAGE_ENTRIES_BOTTOM,
+                     HEADER_BOTTOM - PAGE_ENTRIES_BOTTOM, ENTRIES_BOTTOM - PAGE_ENTRIES_BOTTOM)
+    doc = Document(TITLE, inp.municipality, inp.binding, inp.certificate_number,
+                   pages=len(pages))
+    c = doc.canvas
+    for number, indexes in enumerate(pages, start=1):
+        if number > 1:
+            doc.new_page()
+        y = header(c, TITLE, inp.certificate_number)
+        if number == 1:
+            y = _household(c, y, inp.address, head) - 10
+        top = y
+        for i in indexes:
+            y = _member(c, y, i + 1, inp.members[i], inp.show_relationship, rows[i], 1.0)
+        if indexes:
+            rule_box(c, Box(LEFT, y, CONTENT_W, top - y), FRAME)
+        if number == len(pages):
+            end_of_entries(c, y)
+            sentence = WHOLE_HOUSEHOLD if inp.whole_household else SOME_MEMBERS
+            certification(c, CERTIFICATION_TOP, sentence, inp.issued_on, inp.municipality)
+        else:
+            draw_text(c, RIGHT, y - 12, "（次葉に続く）", 9.0, "right")
+        page_furniture(c, inp.municipality, f"{inp.copies}通のうち{inp.copy_index}通目　"
+                                            f"{sheet_note(number, len(pages))}")
     return doc.finish()
 
 

@@ -20,7 +20,7 @@ LABEL_W = 120.0
 
 def render_juminhyo_kisai(inp: JuminhyoKisaiInput) -> bytes:
     """One-page A4 住民票記載事項証明書 as PDF bytes."""
-    doc = Document(TITLE, inp.municipality)
+    doc = Document(TITLE, inp.municipality, inp.binding, inp.certificate_number)
     c = doc.canvas
     y = header(c, TITLE, inp.certificate_number)
     western = inp.use_western_dates

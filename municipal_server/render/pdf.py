@@ -23,9 +23,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from konbini.page import Box
+from konbini.subject_binding import PageMark
 from municipal_server.era import wareki, western
 from municipal_server.render.fonts import MINCHO, ensure_fonts
-from municipal_server.render.inputs import Municipality
+from municipal_server.render.inputs import Municipality, SubjectBinding
 from municipal_server.render.seal import official_seal_png
 
 PAGE_W, PAGE_H = A4
@@ -59,10 +60,20 @@ Align = Literal["left", "center", "right"]
 
 
 class Document:
-    """One A4 page being drawn; ``finish()`` gives the PDF bytes."""
+    """A4 pages being drawn; ``finish()`` gives the PDF bytes.
 
-    def __init__(self, title: str, municipality: Municipality) -> None:
+    With a ``binding`` (issue 14), every page gets its invisible subject mark (see
+    ``konbini.subject_binding``) from the very input it was drawn from; ``pages`` is
+    how many the form will have (``new_page()`` between them)."""
+
+    def __init__(self, title: str, municipality: Municipality,
+                 binding: SubjectBinding | None = None, certificate_number: str = "",
+                 pages: int = 1) -> None:
         ensure_fonts()
+        self.binding = binding
+        self.certificate_number = certificate_number
+        self.pages = pages
+        self.page = 1
         self._out = io.BytesIO()
         self.canvas = Canvas(
             self._out,
@@ -77,10 +88,58 @@ class Document:
         self.canvas.setCreator("konbini-issuance municipal_server")
         self.canvas.setSubject(title)
 
+    def _subject_mark(self) -> None:
+        if self.binding is not None:
+            self.canvas.addLiteral(PageMark(
+                self.certificate_number, self.binding.cert_type, self.page, self.pages,
+                self.binding.subjects).operators())
+
+    def new_page(self) -> None:
+        """End this page and begin the next of a form of several pages."""
+        if self.page >= self.pages:
+            raise ValueError(f"the form was laid out on {self.pages} page(s)")
+        self._subject_mark()
+        self.canvas.showPage()
+        self.page += 1
+
     def finish(self) -> bytes:
+        if self.page != self.pages:
+            raise ValueError(f"page {self.page} of {self.pages} ends the form")
+        self._subject_mark()
         self.canvas.showPage()
         self.canvas.save()
         return self._out.getvalue()
+
+
+def sheet_note(page: int, pages: int) -> str:
+    """「2枚中1枚目」 at the foot of each page of a certificate of several pages."""
+    return f"{pages}枚中{page}枚目"
+
+
+def paginate(heights: Sequence[float], first_room: float, next_room: float,
+             closing: float) -> list[list[int]]:
+    """Indexes of ``heights`` per page, in order: the first page holds ``first_room``,
+    the others ``next_room``, and the last must also keep ``closing`` free (the 認証文).
+    ValueError if one item is taller than a page."""
+    if any(h > min(first_room, next_room) for h in heights):
+        raise ValueError("an entry is taller than a page")
+    pages: list[list[int]] = [[]]
+    used, room = 0.0, first_room
+    for index, height in enumerate(heights):
+        if pages[-1] and used + height > room:
+            pages.append([])
+            used, room = 0.0, next_room
+        pages[-1].append(index)
+        used += height
+    if used + closing > room:
+        # The certification goes to a page of its own, with the last entry if it fits.
+        last = pages[-1][-1]
+        if len(pages[-1]) > 1 and heights[last] + closing <= next_room:
+            pages[-1].pop()
+            pages.append([last])
+        else:
+            pages.append([])
+    return pages
 
 
 def date_text(d: date, use_western: bool = False) -> str:
@@ -275,7 +334,7 @@ def header(c: Canvas, title: str, certificate_number: str) -> float:
     title_size = 22.0
     # Titles are set letter-spaced, as on printed forms; the text still extracts as one word.
     draw_text(c, PAGE_W / 2, TOP - 52, title, title_size, "center", char_space=title_size * 0.4)
-    return TOP - 70
+    return HEADER_BOTTOM
 
 
 def page_furniture(c: Canvas, municipality: Municipality, right_note: str = "") -> None:
@@ -310,6 +369,10 @@ CERTIFICATION_H = 118.0
 # a form's entries may reach so that 「以下余白」 still fits above it.
 CERTIFICATION_TOP = BOTTOM + FURNITURE_H + 8 + CERTIFICATION_H
 ENTRIES_BOTTOM = CERTIFICATION_TOP + 22
+# Forms of several pages: the y below header() on every page, and the lowest entries may
+# reach on a page without the certification (room for 「（次葉に続く）」 above the foot).
+HEADER_BOTTOM = TOP - 70
+PAGE_ENTRIES_BOTTOM = BOTTOM + FURNITURE_H + 24
 
 
 @dataclass(frozen=True, slots=True)

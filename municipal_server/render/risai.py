@@ -33,7 +33,7 @@ def render_risai(inp: RisaiInput) -> bytes:
     """One-page A4 罹災証明書 as PDF bytes; ValueError for an unknown 被害の程度."""
     if inp.damage_level not in DAMAGE_LEVELS:
         raise ValueError(f"unknown 住家の被害の程度 {inp.damage_level!r}")
-    doc = Document(TITLE, inp.municipality)
+    doc = Document(TITLE, inp.municipality, inp.binding, inp.certificate_number)
     c = doc.canvas
     y = header(c, TITLE, inp.certificate_number)
     boxes = [f"{'■' if level == inp.damage_level else '□'}{level}" for level in DAMAGE_LEVELS]

@@ -62,7 +62,7 @@ def render_tax(inp: TaxInput) -> bytes:
         raise ValueError(f"unknown 税証明 kind {inp.kind!r}")
     title = TITLES[inp.kind]
     western = inp.use_western_dates
-    doc = Document(title, inp.municipality)
+    doc = Document(title, inp.municipality, inp.binding, inp.certificate_number)
     c = doc.canvas
     y = header(c, title, inp.certificate_number)
     year = fiscal_year_text(inp.fiscal_year, western)

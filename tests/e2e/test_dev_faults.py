@@ -33,7 +33,8 @@ async def test_a_municipality_marked_down_is_unavailable_until_cleared(
     status, body, _ = await faults.call("PUT", "/v1/dev/faults",
                                         json_body={"municipalities_down": ["131016"]})
     assert status == 200, body
-    assert body == {"municipalities_down": ["131016"], "municipalities_slow": []}
+    assert body == {"municipalities_down": ["131016"], "municipalities_slow": [],
+                    "municipalities_wrong_person": [], "municipalities_foreign_page": []}
     status, body, _ = await faults.call("GET", "/v1/dev/faults")
     assert body["municipalities_down"] == ["131016"]
     _, registration, _ = await as_chiyoda.call("GET", "/v1/municipalities/131016")
@@ -50,7 +51,8 @@ async def test_a_municipality_marked_down_is_unavailable_until_cleared(
     assert other.settlement["charged_yen"] > 0
 
     status, body, _ = await faults.call("PUT", "/v1/dev/faults", json_body={})
-    assert body == {"municipalities_down": [], "municipalities_slow": []}
+    assert body == {"municipalities_down": [], "municipalities_slow": [],
+                    "municipalities_wrong_person": [], "municipalities_foreign_page": []}
     _, registration, _ = await as_chiyoda.call("GET", "/v1/municipalities/131016")
     assert registration["status"] == "active"
     settlement = await _issue(kiosk, wallet)

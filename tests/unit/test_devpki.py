@@ -26,6 +26,7 @@ from konbini.devpki import (
     load_tls_ca,
     main,
 )
+from konbini.subject_binding import municipal_key_path
 
 SERVER = ExtendedKeyUsageOID.SERVER_AUTH
 CLIENT = ExtendedKeyUsageOID.CLIENT_AUTH
@@ -76,6 +77,8 @@ def test_only_missing_files_are_created(tmp_path: Path) -> None:
         second.municipal_cert("131016"), second.municipal_key("131016"),
         second.municipal_cert("452017"), second.municipal_key("452017"),
         second.kiosk_cert("k-9"), second.kiosk_key("k-9"),
+        # Issue 14: the new municipality's subject-binding key.
+        municipal_key_path(tmp_path, "452017"),
     }
     assert second.tls_ca_cert.read_bytes() == ca_before
     assert DevPki.at(tmp_path).terminals == (("k-9", "famima", "s-9"),)

@@ -96,12 +96,16 @@ def test_foreign_resident_juminhyo_has_the_items_in_western_dates(
     assert "本籍" not in text
 
 
-def test_juminhyo_with_all_rows_still_refuses_what_does_not_fit() -> None:
+def test_juminhyo_with_all_rows_runs_over_pages_when_it_does_not_fit() -> None:
     household = samples._household()
     foreign = samples._foreign_resident().members[0]
     many = tuple(replace(foreign, name=f"スミス {i}") for i in range(7))
-    with pytest.raises(ValueError):
-        render_juminhyo(replace(household, members=many))
+    # Issue 14: no overflow error any more; every member, over several pages.
+    pages = [flat(t) for t in pdf_pages_text(render_juminhyo(replace(household,
+                                                                     members=many)))]
+    assert len(pages) >= 2
+    assert all(f"スミス{i}" in "".join(pages) for i in range(7))
+    assert all(f"{len(pages)}枚中{m}枚目" in page for m, page in enumerate(pages, start=1))
     # Four such members do fit, shrunk.
     text = flat(one_page_text(render_juminhyo(replace(household, members=many[:4]))))
     assert "スミス3" in text
@@ -207,11 +211,15 @@ def test_koseki_removed_person_is_marked_in_zenbu() -> None:
     assert "除籍" not in flat(one_page_text(render_koseki(inp)))
 
 
-def test_koseki_too_many_entries_raise() -> None:
+def test_koseki_too_many_entries_run_over_pages() -> None:
     inp = samples._koseki("zenbu", 1)
     busy = replace(inp.persons[0], events=inp.persons[0].events * 4)
-    with pytest.raises(ValueError):
-        render_koseki(replace(inp, persons=(busy, *inp.persons[1:], busy)))
+    # Issue 14: no overflow error any more; the same bands over several pages.
+    pages = [flat(t) for t in pdf_pages_text(render_koseki(replace(
+        inp, persons=(busy, *inp.persons[1:], busy))))]
+    assert len(pages) >= 2
+    assert "".join(pages).count("戸籍に記録されている者") == 4
+    assert all(f"{len(pages)}枚中{m}枚目" in page for m, page in enumerate(pages, start=1))
     # A little more than the sample still fits, smaller.
     extra = replace(inp.persons[2], events=(*inp.persons[2].events,
                                             KosekiEvent("転籍", (("転籍日", "令和2年1月1日"),))))

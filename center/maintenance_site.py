@@ -42,7 +42,8 @@ class CalendarEntry:
 
 
 def jst(at: datetime) -> str:
-    return at.astimezone(TOKYO).isoformat(timespec="minutes")
+    # RFC 3339 date-time (with seconds), as the document says
+    return at.astimezone(TOKYO).isoformat(timespec="seconds")
 
 
 async def upcoming_windows(store: CenterStore, now: datetime) -> list[CalendarEntry]:

@@ -82,7 +82,42 @@ async def read_json(request: web.Request, schema: BodySchema | None = None,
             raise invalid_request([{"field": "body", "message": "nested too deeply"}]) from exc
     if not isinstance(value, dict):
         raise invalid_request([{"field": "body", "message": "must be a JSON object"}])
+    if b"\\u" in raw:  # only an escape can smuggle in a lone surrogate
+        bad = lone_surrogate(value)
+        if bad is not None:
+            raise invalid_request([{"field": bad or "body",
+                                    "message": "not Unicode text (a lone surrogate)"}])
     return schema.check(value) if schema else value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first string (or member name) holding a lone surrogate
+    (``"\\udafa"`` is valid JSON but not Unicode text, and would fail later when
+    written to the database or a PDF), or None."""
+    if isinstance(value, str):
+        return path if _has_surrogate(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            if _has_surrogate(key):
+                return path or "body"
+            found = lone_surrogate(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = lone_surrogate(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
 
 
 def require(condition: bool, field: str, message: str) -> None:
@@ -91,4 +126,4 @@ def require(condition: bool, field: str, message: str) -> None:
         raise invalid_request([{"field": field, "message": message}])
 
 
-__all__ = ["BodySchema", "read_json", "require"]
+__all__ = ["BodySchema", "lone_surrogate", "read_json", "require"]

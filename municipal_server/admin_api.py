@@ -28,7 +28,6 @@ from konbini.http import (
     problem_middleware,
     request_id_middleware,
 )
-from konbini.openapi import BEARER, document, operation
 from konbini.problems import Problem, invalid_request
 from konbini.schemas import CARD_STATUS, CREDENTIAL, RESIDENT_CODE, obj
 from konbini.validation import BodySchema, read_json
@@ -37,6 +36,7 @@ from konbini.wire import MAX_BODY_BYTES
 from . import admin_domicile
 from .context import MUNICIPAL, MunicipalContext, context
 from .eligibility import age_on
+from .openapi import admin_openapi as openapi_document
 from .register import (
     DECEASED,
     MOVED_OUT,
@@ -360,7 +360,14 @@ async def register_seal(request: web.Request) -> web.Response:
         if not image.startswith(b"\x89PNG\r\n\x1a\n"):
             raise invalid_request([{"field": "image_png", "message": "not a PNG image"}])
     else:
-        image = personal_seal_png(resident.name.split()[0])
+        surname = (resident.name.split() or [""])[0]
+        try:
+            image = personal_seal_png(surname) if surname else b""
+        except ValueError:
+            image = b""
+        if not image:  # a seal holds at most 6 characters: the clerk sends the 印影
+            raise invalid_request([{"field": "image_png", "message":
+                                    "required: the surname does not fit a seal"}])
     await ctx.register.register_seal(SealRegistration(
         resident.resident_code, image, "active", _date(body, "registered_on", _today(request))))
     await _audit(request, "seal-register", resident.resident_code)
@@ -511,56 +518,12 @@ async def record_damage(request: web.Request) -> web.Response:
 
 
 def admin_openapi(name: str) -> dict[str, Any]:
-    """The clerk's API as an OpenAPI 3.1 document, from the schemas that validate it."""
-    def op(summary: str, body: BodySchema | None = None, ok: int = 200,
-           problems: tuple[str, ...] = ("invalid-request", "unauthorized")) -> dict[str, Any]:
-        return operation(summary, body=body.schema if body else None, ok=ok,
-                         problems=problems, security="clerkToken")
-    found = ("resident-not-found", "invalid-request", "unauthorized")
-    return document(
-        f"Clerk's admin API (窓口業務) — {name}",
-        "Loopback only, bearer token. Every change is in force for the next kiosk request.",
-        {
-            "/admin/v1/residents": {"get": op("Search residents by name or kana (?name=)")},
-            RESIDENT_PATH: {"get": op("One resident's record", problems=found)},
-            RESIDENT_PATH + "/history": {"get": op(
-                "交付履歴 of one resident; each issuance's `outcome` (undelivered until the "
-                "center reports delivered, partly-delivered, failed or voided) and "
-                "`outcomes` per certificate", problems=found)},
-            "/admin/v1/households": {"post": op("A household moving in (転入)", HOUSEHOLD, 201)},
-            "/admin/v1/households/{household_id}/members": {"post": op(
-                "A birth or a member joining a household", NEW_MEMBER, 201,
-                ("not-found", "invalid-request", "unauthorized"))},
-            RESIDENT_PATH + "/move-out": {"post": op(
-                "転出届: scheduled, or completed", MOVE_OUT, problems=(*found, "conflict"))},
-            RESIDENT_PATH + "/death": {"post": op(
-                "死亡届; the center revokes the resident's card certificates", DEATH,
-                problems=(*found, "upstream-error"))},
-            RESIDENT_PATH + "/support-measure": {"put": op("支援措置: set or clear",
-                                                           SUPPORT_MEASURE, problems=found)},
-            RESIDENT_PATH + "/seal": {
-                "put": op("印鑑登録 (PNG impression, else the surname's seal)", SEAL,
-                          problems=(*found, "conflict")),
-                "delete": op("印鑑登録の廃止", problems=(*found, "not-found"))},
-            RESIDENT_PATH + "/cards": {"post": op(
-                "Have the center's JPKI certify a card key", CARD, 201,
-                (*found, "conflict", "upstream-error"))},
-            "/admin/v1/cards/{serial}/status": {"post": op(
-                "Suspend (lost), reinstate or revoke a card", CARD_STATUS_CHANGE,
-                problems=("not-found", "conflict", "invalid-request", "unauthorized"))},
-            "/admin/v1/cards/{serial}/pin-reset": {"post": op("Record a PIN reset", PIN_RESET)},
-            RESIDENT_PATH + "/tax/{fiscal_year}": {"put": op(
-                "Record a 年度's assessment from the income", TAX, problems=found)},
-            "/admin/v1/family-registers": {"post": op(
-                "A 戸籍 whose 本籍 is here, with its 附票", FAMILY_REGISTER, 201,
-                ("conflict", "invalid-request", "unauthorized"))},
-            "/admin/v1/disasters": {"post": op("Record a disaster (災害)", DISASTER, 201)},
-            "/admin/v1/disasters/{disaster_id}/households/{household_id}": {"put": op(
-                "Record a household's damage (被害認定)", DAMAGE,
-                problems=("not-found", "invalid-request", "unauthorized"))},
-            "/admin/v1/openapi.json": {"get": op("This document")},
-            **admin_domicile.openapi_paths(),
-        }, security_schemes={"clerkToken": BEARER})
+    """The clerk's API as an OpenAPI 3.1 document (municipal_server.openapi)."""
+    return openapi_document(name, {n: v for n, v in globals().items()
+                                   if isinstance(v, BodySchema)},
+                            extra_paths=admin_domicile.openapi_paths())
+
+
 
 
 @routes.get("/admin/v1/openapi.json")

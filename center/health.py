@@ -47,12 +47,12 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
     """Public site (and each worker's --health-port); no client certificate."""
     return {
         "/healthz": {"get": operation("Addition: the process is alive (no database call)",
-                                      response=HEALTH, security="")},
+                                      response=HEALTH, security="", tags=("public",))},
         "/readyz": {"get": operation(
             "Addition: ready to serve — the database answers, the QR signing keys are "
             "loaded, the TLS key pair is readable; otherwise 503 not-ready with `checks` "
             "(a balancer takes the worker out)", response=READINESS, security="",
-            problems=("not-ready",))},
+            problems=("not-ready",), tags=("public",))},
     }
 
 

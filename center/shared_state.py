@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS rate_buckets (
     terminal_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS order_keys (
     terminal_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, request_sha256 TEXT NOT NULL,
-    claimed_by TEXT NOT NULL, claimed_at REAL NOT NULL, status INTEGER, response TEXT,
+    order_id TEXT NOT NULL, claimed_by TEXT NOT NULL, claimed_at REAL NOT NULL,
+    status INTEGER, response TEXT,
     PRIMARY KEY (terminal_id, idempotency_key));
 CREATE TABLE IF NOT EXISTS dev_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -40,6 +41,7 @@ class OrderKey:
     """An ``Idempotency-Key`` claim: pending (``status`` None) or answered."""
 
     request_sha256: str
+    order_id: str  # given to the order before it is made: a takeover finds it
     claimed_by: str
     claimed_at: float
     status: int | None
@@ -119,12 +121,12 @@ class SharedState:
 
     # -- Idempotency-Key of orders ------------------------------------------------
     async def claim_order_key(self, terminal_id: str, key: str, request_sha256: str,
-                              holder: str, now: float) -> bool:
+                              order_id: str, holder: str, now: float) -> bool:
         """True when this request may make the order (the key was free)."""
         return await self._write(
-            "INSERT INTO order_keys (terminal_id, idempotency_key, request_sha256, "
-            "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (terminal_id, key, request_sha256, holder, now)) == 1
+            "INSERT INTO order_keys (terminal_id, idempotency_key, request_sha256, order_id, "
+            "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (terminal_id, key, request_sha256, order_id, holder, now)) == 1
 
     async def take_over_order_key(self, terminal_id: str, key: str, previous: OrderKey,
                                   holder: str, now: float) -> bool:
@@ -141,8 +143,8 @@ class SharedState:
             row = await cur.fetchone()
         if row is None:
             return None
-        return OrderKey(row["request_sha256"], row["claimed_by"], row["claimed_at"],
-                        row["status"], row["response"])
+        return OrderKey(row["request_sha256"], row["order_id"], row["claimed_by"],
+                        row["claimed_at"], row["status"], row["response"])
 
     async def answer_order_key(self, terminal_id: str, key: str, holder: str, status: int,
                                response: str) -> None:

@@ -86,11 +86,11 @@ async def test_two_workers_concurrently_spend_each_token_once(
 async def test_an_idempotency_key_is_claimed_once(
         two_centers: tuple[CenterStore, CenterStore]) -> None:
     first, second = two_centers
-    assert await first.shared.claim_order_key("kiosk-0001", "k1", "digest", "A", 10.0)
-    assert not await second.shared.claim_order_key("kiosk-0001", "k1", "digest", "B", 10.5)
-    assert await second.shared.claim_order_key("kiosk-0002", "k1", "digest", "B", 10.5)
+    assert await first.shared.claim_order_key("kiosk-0001", "k1", "digest", "o1", "A", 10.0)
+    assert not await second.shared.claim_order_key("kiosk-0001", "k1", "digest", "o2", "B", 10.5)
+    assert await second.shared.claim_order_key("kiosk-0002", "k1", "digest", "o3", "B", 10.5)
     pending = await second.shared.order_key("kiosk-0001", "k1")
-    assert pending is not None and pending.status is None
+    assert pending is not None and pending.status is None and pending.order_id == "o1"
     await first.shared.answer_order_key("kiosk-0001", "k1", "A", 201, '{"order_id": "o1"}')
     done = await second.shared.order_key("kiosk-0001", "k1")
     assert done is not None and (done.status, done.response) == (201, '{"order_id": "o1"}')
@@ -104,7 +104,7 @@ async def test_an_idempotency_key_is_claimed_once(
 async def test_a_dead_holders_claim_is_taken_over_once(
         two_centers: tuple[CenterStore, CenterStore]) -> None:
     first, second = two_centers
-    await first.shared.claim_order_key("kiosk-0001", "k2", "d", "dead", 10.0)
+    await first.shared.claim_order_key("kiosk-0001", "k2", "d", "o4", "dead", 10.0)
     claim = await first.shared.order_key("kiosk-0001", "k2")
     assert claim is not None
     results = await asyncio.gather(

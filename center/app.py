@@ -194,7 +194,8 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     reuse = config.reuse_port  # several workers share the port (SO_REUSEPORT)
     await web.TCPSite(api_runner, config.host, config.listen_api_port, ssl_context=tls,
                       reuse_port=reuse).start()
-    await web.TCPSite(public_runner, config.host, config.public_port, reuse_port=reuse).start()
+    await web.TCPSite(public_runner, config.host, config.listen_public_port,
+                      reuse_port=reuse).start()
     health_runner = None
     if config.listen_health_port is not None:
         health_runner = await start_health_listener(
@@ -210,7 +211,7 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
                  config.console_port, config.operator_token_file)
     task = asyncio.create_task(upkeep(ctx))
     log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d%s",
-             config.host, config.listen_api_port, config.host, config.public_port,
+             config.host, config.listen_api_port, config.host, config.listen_public_port,
              "" if config.worker_index is None else f" (worker {config.worker_index})")
     try:
         yield ctx

@@ -51,13 +51,15 @@ def free_port_run(count: int, taken: set[int] | None = None) -> int:
 class ClusterPorts:
     """Where the workers listen behind the public ports of :class:`Ports`.
 
-    Center worker i: API on ``center_workers_api + i`` (HAProxy forwards the
-    public center API port to these), health on ``center_health + i``.
+    Center worker i: API on ``center_workers_api + i`` and public site on
+    ``center_workers_public + i`` (HAProxy forwards the center's two public
+    ports to these), health on ``center_health + i``.
     Municipal workers share their server's port; worker i's health is on
     ``municipal_health[code] + i``."""
 
     center_workers_api: int = 18443
     center_health: int = 18100
+    center_workers_public: int = 18080
     municipal_health: dict[str, int] = field(default_factory=lambda: {
         "131016": 19100, "452017": 19110, "141003": 19120})
 
@@ -68,6 +70,7 @@ class ClusterPorts:
         (the ports of :class:`konbini.topology.Ports` chosen just before)."""
         taken = set(avoid or ())
         return cls(free_port_run(workers, taken), free_port_run(workers, taken),
+                   free_port_run(workers, taken),
                    {code: free_port_run(workers, taken) for code in codes})
 
 
@@ -75,7 +78,8 @@ def center_arguments(workers: int, ports: ClusterPorts | None) -> list[str]:
     if ports is None:
         return [] if workers <= 1 else ["--workers", str(workers)]
     return ["--workers", str(workers), "--port-per-worker", "--api-port",
-            str(ports.center_workers_api), "--health-port", str(ports.center_health)]
+            str(ports.center_workers_api), "--public-port", str(ports.center_workers_public),
+            "--health-port", str(ports.center_health)]
 
 
 def municipal_arguments(code: str, workers: int, ports: ClusterPorts | None) -> list[str]:
@@ -86,14 +90,15 @@ def municipal_arguments(code: str, workers: int, ports: ClusterPorts | None) -> 
 
 
 def center_backends(workers: int, ports: ClusterPorts) -> list[Backend]:
-    return [Backend(f"center-{i}", ports.center_workers_api + i, ports.center_health + i)
-            for i in range(workers)]
+    return [Backend(f"center-{i}", ports.center_workers_api + i, ports.center_health + i,
+                    ports.center_workers_public + i) for i in range(workers)]
 
 
 def start_balancer(var: Path, listen_port: int, workers: int, ports: ClusterPorts,
-                   log_dir: Path | None) -> subprocess.Popen[bytes]:
+                   log_dir: Path | None, public_port: int) -> subprocess.Popen[bytes]:
     return start_haproxy(var / "haproxy", listen_port, center_backends(workers, ports),
-                         log_file=None if log_dir is None else log_dir / "haproxy.log")
+                         log_file=None if log_dir is None else log_dir / "haproxy.log",
+                         public_port=public_port)
 
 
 def health_urls(center_workers: int, municipal_workers: dict[str, int],

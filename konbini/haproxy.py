@@ -25,12 +25,30 @@ class Backend:
     name: str
     port: int
     health_port: int
+    public_port: int | None = None  # the worker's public site (inquiry), if balanced too
 
 
 def config_text(listen_port: int, backends: Sequence[Backend], *,
-                host: str = "127.0.0.1", check_interval_ms: int = 1000) -> str:
+                host: str = "127.0.0.1", check_interval_ms: int = 1000,
+                public_port: int | None = None) -> str:
     servers = "\n".join(
         f"    server {b.name} {host}:{b.port} check port {b.health_port}" for b in backends)
+    public = "" if public_port is None else f"""
+# The public site: one client stays with one worker (balance source), because a
+# recovered front (GET /v1/verify/fronts/…) lives in the memory of the worker
+# that read the upload, for 10 minutes, and nowhere else.
+frontend center_public
+    bind {host}:{public_port}
+    default_backend center_public_workers
+
+backend center_public_workers
+    balance source
+    hash-type consistent
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter {check_interval_ms} fall 2 rise 2
+""" + "\n".join(f"    server {b.name} {host}:{b.public_port} check port {b.health_port}"
+                 for b in backends if b.public_port is not None) + "\n"
     return f"""# Written by konbini/haproxy.py; regenerated at every start.
 global
     maxconn 4096
@@ -55,7 +73,7 @@ backend center_workers
     http-check expect status 200
     default-server inter {check_interval_ms} fall 2 rise 2 on-marked-down shutdown-sessions
 {servers}
-"""
+{public}"""
 
 
 def haproxy_binary() -> str:
@@ -68,12 +86,14 @@ def haproxy_binary() -> str:
 
 
 def start_haproxy(directory: Path, listen_port: int, backends: Sequence[Backend], *,
-                  log_file: Path | None = None) -> subprocess.Popen[bytes]:
+                  log_file: Path | None = None,
+                  public_port: int | None = None) -> subprocess.Popen[bytes]:
     """Write ``directory/haproxy.cfg``, check it, and start HAProxy in the
     foreground (``-db``); stop it with :func:`stop_haproxy`."""
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "haproxy.cfg"
-    config.write_text(config_text(listen_port, backends), encoding="utf-8")
+    config.write_text(config_text(listen_port, backends, public_port=public_port),
+                      encoding="utf-8")
     binary = haproxy_binary()
     subprocess.run([binary, "-c", "-q", "-f", str(config)], check=True)
     out = log_file.open("ab") if log_file is not None else None

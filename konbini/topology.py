@@ -143,7 +143,7 @@ class Topology:
         if self.cluster_ports is not None:
             self.processes["haproxy"] = cluster.start_balancer(
                 self.var, self.ports.center_api, self.center_workers, self.cluster_ports,
-                self.log_dir)
+                self.log_dir, self.ports.center_public)
         for code, port in self.ports.municipal.items():
             self._spawn(f"municipal-{code}", [
                 "municipal_server", "serve", "--code", code, "--var", str(self.var),

@@ -278,6 +278,20 @@ async def test_every_worker_signs_with_a_rotated_key_from_its_next_certificate(
         header = json.loads(b64url_decode(token.split(".")[0]))
         assert header["kid"] == kid, (index, header)
         assert name in pdf_pages_text(pdf)[0]
+    # The inquiry site behind HAProxy: the recovered front stays reachable from
+    # every new connection (it lives in the memory of the worker that read it).
+    form = aiohttp.FormData()
+    form.add_field("file", pdf, filename="c.pdf", content_type="application/pdf")
+    public = cluster.topology.public_url
+    async with aiohttp.ClientSession() as session, session.post(
+            f"{public}/v1/verify", data=form) as response:
+        verified = await response.json()
+    assert verified["status"] == "valid" and verified["front_image_url"], verified
+    for _ in range(6):
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session, session.get(
+                public + verified["front_image_url"]) as response:
+            assert response.status == 200
 
 
 async def _once_more(step: Callable[[], Awaitable[T]], retried: list[str], name: str) -> T:

@@ -197,10 +197,22 @@ async def test_database_files_are_private(tmp_path: Path) -> None:
         await db.close()
 
 
+def test_worker_ports() -> None:
+    from center.config import CenterConfig
+
+    shared = CenterConfig(api_port=8443, public_port=8080, worker_index=1, health_port=9000)
+    assert (shared.listen_api_port, shared.listen_public_port) == (8443, 8080)
+    assert shared.listen_health_port == 9001 and shared.reuse_port
+    own = CenterConfig(api_port=18443, public_port=18080, worker_index=1, port_per_worker=True)
+    assert (own.listen_api_port, own.listen_public_port) == (18444, 18081)
+    assert not CenterConfig().reuse_port and CenterConfig().listen_health_port is None
+
+
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
 def test_haproxy_accepts_its_configuration(tmp_path: Path) -> None:
-    text = config_text(8443, [Backend("center-0", 18443, 18100),
-                              Backend("center-1", 18444, 18101)])
+    text = config_text(8443, [Backend("center-0", 18443, 18100, 18080),
+                              Backend("center-1", 18444, 18101, 18081)], public_port=8080)
+    assert "balance source" in text and "server center-1 127.0.0.1:18081" in text
     assert "mode tcp" in text and "option httpchk GET /readyz" in text
     assert "server center-1 127.0.0.1:18444 check port 18101" in text
     config = tmp_path / "haproxy.cfg"

@@ -4,9 +4,10 @@ TCP mode: HAProxy passes the TLS bytes through, so mutual TLS still ends at
 the center and the center still sees the terminal's certificate. Each
 worker listens on its own port; HAProxy checks each worker's plain-HTTP
 ``GET /readyz`` (its health port) every second and takes a worker out after
-two failures (a worker killed with -9 fails at once: connection refused), and
-a connection that cannot reach its worker is sent to another (``option
-redispatch``). Used by ``make demo-cluster`` and tests/e2e/test_cluster.py."""
+two failures, or at once when live traffic finds its port refusing
+connections (a worker killed with -9), and a connection that cannot reach its
+worker is sent to the next (``option redispatch``, round robin). Used by
+``make demo-cluster`` and tests/e2e/test_cluster.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+OBSERVE = "observe layer4 error-limit 1 on-error mark-down"
+SHUTDOWN = "on-marked-down shutdown-sessions"
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ backend center_public_workers
     hash-type consistent
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter {check_interval_ms} fall 2 rise 2
+    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
 """ + "\n".join(f"    server {b.name} {host}:{b.public_port} check port {b.health_port}"
                  for b in backends if b.public_port is not None) + "\n"
     return f"""# Written by konbini/haproxy.py; regenerated at every start.
@@ -60,7 +64,7 @@ defaults
     timeout client 120s
     timeout server 120s
     # A connection refused by a dead worker is tried again on another.
-    retries 3
+    retries 5
     option redispatch 1
 
 frontend center_api
@@ -68,10 +72,14 @@ frontend center_api
     default_backend center_workers
 
 backend center_workers
-    balance leastconn
+    # Round robin: a retry after a refused connection goes to the next worker
+    # (leastconn would pick the dead one again, it has no connections).
+    balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter {check_interval_ms} fall 2 rise 2 on-marked-down shutdown-sessions
+    # A connection refused on live traffic marks the worker down at once, before
+    # the next check would.
+    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE} {SHUTDOWN}
 {servers}
 {public}"""
 

@@ -163,10 +163,11 @@ async def test_a_challenge_is_consumed_once_whichever_worker_gets_it(
     finally:
         for raw in raws:
             await raw.close()
-    statuses = sorted(status for status, _, _ in answers)
-    assert statuses == [200, 410], answers
-    refused = next(b for s, b, _ in answers if s == 410)
-    assert refused["code"] == "challenge-expired"
+    # One authenticates; the other is refused: challenge-expired if it came while
+    # the first was being checked, already-authenticated if after.
+    assert sorted(status for status, _, _ in answers)[0] == 200, answers
+    (refused,) = [body for status, body, _ in answers if status != 200]
+    assert refused["code"] in ("challenge-expired", "already-authenticated"), answers
 
 
 async def test_the_dev_clock_moves_every_worker(cluster: Cluster) -> None:

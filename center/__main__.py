@@ -15,7 +15,7 @@ from konbini.workers import supervise
 
 from . import report_cli
 from .app import running_center
-from .config import CenterConfig
+from .config import DEFAULT_PUBLIC_URL, CenterConfig
 from .migrate import migrate
 
 
@@ -33,6 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--rate-limit", type=int, metavar="N",
                        default=int(os.environ.get("KONBINI_RATE_LIMIT_PER_MINUTE", "1200")),
                        help="requests per terminal per minute before 429 (default 1200)")
+        p.add_argument("--public-url", default=os.environ.get("KONBINI_PUBLIC_URL") or None,
+                       help="the inquiry site's full address, printed on every "
+                            "certificate's back (default: this center's public listener, "
+                            f"{DEFAULT_PUBLIC_URL} in the demo)")
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
@@ -51,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys = sub.add_parser(
         "keys", help="list or rotate the QR signing keys (and their scramble secrets)")
     keys.add_argument("action", choices=("list", "rotate"))
+    keys.add_argument("--production", action="store_true",
+                      help="rotate: a production key (no 見本 mark on its certificates)")
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
     report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
@@ -98,13 +104,15 @@ def main(argv: list[str] | None = None) -> None:
         directory = CenterConfig(var_dir=args.var / "center").qr_key_dir
         # KONBINI_CLOCK, as the center itself: a demo's clock may stand elsewhere.
         now = Clock.from_env().now()
-        print((list_keys if args.action == "list" else rotate_keys)(directory, now))
+        print(list_keys(directory, now) if args.action == "list"
+              else rotate_keys(directory, now, production=args.production))
         return
     configure_logging("center" if args.worker_index is None
                       else f"center-{args.worker_index}", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
+                          public_url=args.public_url,
                           rate_limit_per_minute=args.rate_limit,
                           console_port=args.console_port or None,
                           console_host=args.console_host,

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The inquiry site (照会サイト) of the demo's center, printed on every certificate's back.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080/verify"
+INQUIRY_PATH = "/verify"
+
 
 @dataclass(frozen=True)
 class CenterConfig:
@@ -20,6 +24,14 @@ class CenterConfig:
     # Requests per terminal per minute before 429 rate-limited.
     rate_limit_per_minute: int = 1200
     municipal_timeout_seconds: float = 15.0
+    # Where relying parties verify: the full address printed on the back page; None
+    # for this center's own public listener (the demo's DEFAULT_PUBLIC_URL).
+    public_url: str | None = None
+
+    @property
+    def inquiry_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.public_port}{INQUIRY_PATH}"
+
     # The operator's console (運用コンソール): its own listener, loopback by default.
     console_port: int | None = None
     console_host: str = "127.0.0.1"

@@ -397,6 +397,10 @@ MESSAGES = {
 }
 
 
+DEVELOPMENT_KEY_MESSAGE = ("開発用の鍵で署名された見本（SAMPLE）です。"
+                           "証明書としての効力はありません。")
+
+
 def assess(token_check: TokenCheck | None, record: Record | None, front: str) -> tuple[str, str]:
     """The status (API.md) and the record check, from what was found."""
     if token_check is None:

@@ -162,6 +162,17 @@ def _type_label(value: str) -> str | None:
         return None
 
 
+def _development_key(ctx: CenterContext, token_check: inquiry.TokenCheck | None) -> bool | None:
+    """Whether the key that signed the token is a development key; None when no key of
+    the trust list signed it."""
+    if token_check is None or not token_check.valid or token_check.kid is None:
+        return None
+    try:
+        return ctx.qr_keys.is_development(token_check.kid)
+    except KeyError:
+        return None
+
+
 @routes.post("/v1/verify")
 async def verify(request: web.Request) -> web.Response:
     ctx = context(request)
@@ -204,6 +215,10 @@ async def verify(request: web.Request) -> web.Response:
     }
     if front_result == "edited":
         body["message"] = "PDFの表面が、市区町村が交付したものと一致しません（編集されています）。"
+    # A development key's certificates are samples (見本): say so whatever else is found.
+    body["development_key"] = _development_key(ctx, token_check)
+    if body["development_key"]:
+        body["message"] += "\n" + inquiry.DEVELOPMENT_KEY_MESSAGE
     if claims is not None:
         registration = await ctx.store.municipality(claims["mun"])
         body["certificate"] = {

@@ -401,7 +401,8 @@ async def _create_order(request: web.Request) -> web.Response:
                 sign=functools.partial(sign_es256, key=key, kid=kid),
                 scramble_secret=ctx.qr_keys.scramble_secret(kid),
                 certificate_number=issued["certificate_number"],
-                municipality_name=registration.name, cert_label=cert_type.label)
+                municipality_name=registration.name, cert_label=cert_type.label,
+                sample=ctx.qr_keys.is_development(kid), inquiry_url=ctx.config.inquiry_url)
         except ValueError as exc:  # not a PDF we can build on
             raise Problem("upstream-error",
                           "the municipal server's PDF cannot be finished") from exc

@@ -176,6 +176,8 @@ VERIFY_RESULT = {
         "kid": {"type": ["string", "null"]},
         "message": {"type": "string"},
         "void_reason": {"type": ["string", "null"]},
+        "development_key": {"type": ["boolean", "null"],
+                            "description": "signed with a development key: a sample (見本)"},
     },
 }
 

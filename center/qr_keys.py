@@ -9,7 +9,8 @@ period only.
 On disk, one directory (back it up whole: losing it makes printed certificates
 unverifiable and their scrambled images unreadable)::
 
-    keys.json               [{"kid", "not_before", "not_after"}, ...] in creation order
+    keys.json               [{"kid", "not_before", "not_after", "development"}, ...]
+                            in creation order
     <kid>.key.pem           the P-256 private key, PKCS#8, mode 0600
     <kid>.scramble.secret   32 random bytes, mode 0600
     scramble.secret         the one secret of keys made before secrets were per key
@@ -18,6 +19,12 @@ Rotation: ``rotate`` adds a key that signs from then on; older keys stay in the
 trust list until their ``not_after`` so certificates already printed still verify.
 The directory is the truth: a running center sees a key another process added
 (``python -m center keys rotate``) at its next use of the ring.
+
+Development keys (開発用の鍵): every key is one unless made for production
+(``python -m center keys rotate --production``). A certificate signed with a development
+key is a sample: the center marks both its pages 見本 and the inquiry site says so. The
+demo, the tests and a fresh center make development keys; a key listed without the flag
+(made before there was one) counts as a development key, the safe side.
 """
 
 from __future__ import annotations
@@ -62,6 +69,8 @@ class QrKey:
     not_after: datetime
     # Never in a repr: a key object may end up in a log line or a traceback.
     scramble_secret: bytes = field(repr=False)
+    # A development key signs samples only (見本): see the module docstring.
+    development: bool = True
 
     @property
     def public_key(self) -> ec.EllipticCurvePublicKey:
@@ -117,14 +126,16 @@ class QrKeyring:
         return self._keys
 
     @classmethod
-    def load_or_create(cls, directory: Path, now: datetime) -> QrKeyring:
-        """Load the keys in ``directory``; create a first key if none is valid at ``now``."""
+    def load_or_create(cls, directory: Path, now: datetime,
+                       development: bool = True) -> QrKeyring:
+        """Load the keys in ``directory``; create a first key (a development key unless
+        ``development`` is False) if none is valid at ``now``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         with directory_lock(directory):
             ring = cls(directory, _load(directory))
             if not any(k.valid_at(_aware(now)) for k in ring._keys):
-                ring._add(now)
+                ring._add(now, development)
         return ring
 
     @property
@@ -140,12 +151,23 @@ class QrKeyring:
                 return key.kid, key.private_key
         raise NoCurrentKey(f"no QR signing key is valid at {isoformat(now)}")
 
-    def rotate(self, now: datetime) -> str:
-        """Add a new key that signs from ``now`` on; returns its kid."""
+    def rotate(self, now: datetime, development: bool | None = None) -> str:
+        """Add a new key that signs from ``now`` on; returns its kid. ``development``
+        None: of the same kind as the newest key (a development key in an empty ring)."""
         with self._lock, directory_lock(self._directory):
             # Disk is the truth: another process may have rotated since we loaded.
             self._keys = _load(self._directory)
-            return self._add(now).kid
+            if development is None:
+                development = self._keys[-1].development if self._keys else True
+            return self._add(now, development).kid
+
+    def is_development(self, kid: str) -> bool:
+        """Whether key ``kid`` is a development key (its certificates are samples, 見本);
+        KeyError if the ring has no such key."""
+        for key in self._fresh():
+            if key.kid == kid:
+                return key.development
+        raise KeyError(kid)
 
     def scramble_secret(self, kid: str) -> bytes:
         """The scramble secret of the certificates key ``kid`` signs; KeyError if the
@@ -165,7 +187,7 @@ class QrKeyring:
             k for k in self._fresh() if _aware(now) < k.not_after)
         return {"keys": [key.trust_entry() for key in keys]}
 
-    def _add(self, now: datetime) -> QrKey:
+    def _add(self, now: datetime, development: bool) -> QrKey:
         start = _aware(now).replace(microsecond=0) - BACKDATE
         taken = {k.kid for k in self._keys}
         while True:  # 32 bits of hash: a clash within one month is unlikely, not impossible
@@ -174,7 +196,7 @@ class QrKeyring:
             if kid not in taken:
                 break
         key = QrKey(kid, private_key, start, start + VALIDITY,
-                    os.urandom(SCRAMBLE_SECRET_BYTES))
+                    os.urandom(SCRAMBLE_SECRET_BYTES), development)
         # The key's files first, then the metadata that names it: a crash leaves at worst
         # unlisted files, never a listed key without its files.
         write_private_file(self._directory / f"{key.kid}.key.pem", private_key.private_bytes(
@@ -185,7 +207,8 @@ class QrKeyring:
         keys = (*self._keys, key)
         write_private_file(self._directory / METADATA, (json.dumps([
             {"kid": k.kid, "not_before": isoformat(k.not_before),
-             "not_after": isoformat(k.not_after)} for k in keys], indent=2) + "\n").encode(),
+             "not_after": isoformat(k.not_after), "development": k.development}
+            for k in keys], indent=2) + "\n").encode(),
             0o644)
         self._keys = keys
         self._seen = self._metadata_version()
@@ -213,8 +236,12 @@ def _load(directory: Path) -> tuple[QrKey, ...]:
         # by relying parties whose checks would start failing.
         if not kid.endswith("-" + _fingerprint(private_key.public_key())):
             raise ValueError(f"{kid}: the key file does not match its kid")
+        development = entry.get("development", True)
+        if not isinstance(development, bool):
+            raise ValueError(f"{path}: {kid}: development must be true or false")
         keys.append(QrKey(kid, private_key, parse_instant(entry["not_before"]),
-                          parse_instant(entry["not_after"]), _scramble_secret(directory, kid)))
+                          parse_instant(entry["not_after"]), _scramble_secret(directory, kid),
+                          development))
     return tuple(keys)
 
 

@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_seed_parser(sub)
     samples = sub.add_parser("samples", help="render one sample PNG per certificate type")
     samples.add_argument("--out", type=Path, default=Path("docs/formats"))
-    samples.add_argument("--dpi", type=float, default=110)
+    samples.add_argument("--dpi", type=float, default=100)
     return parser.parse_args(argv)
 
 

@@ -214,6 +214,8 @@ def _new_resident(code: str, household_id: str, member: dict[str, Any],
         sex=member["sex"], relationship=member["relationship"], status="resident",
         moved_in_on=_date(member, "moved_in_on", today),
         moved_in_reason=member.get("moved_in_reason", "転入"),
+        # 住所を定めた年月日 is the day they came; the 届出 is what the clerk records today.
+        address_set_on=_date(member, "moved_in_on", today), notified_on=today,
         previous_address=member.get("previous_address"), support_measure=False,
         nationality=member.get("nationality"), household_order=order,
         domicile=member.get("domicile"), domicile_head=member.get("domicile_head"),

@@ -96,6 +96,7 @@ def person(member: Resident, *, relationship: bool, domicile: bool = False,
                   member.relationship if relationship else None, member.moved_in_on,
                   member.moved_in_reason, member.previous_address,
                   use_western_dates=member.nationality is not None,
+                  address_set_on=member.address_set, notified_on=member.notified,
                   family_register=family_register, foreign=foreign)
 
 

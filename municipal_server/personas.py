@@ -58,7 +58,17 @@ def _adult(code: str, key: str, household_id: str, name: str, kana: str, birth: 
     base = Resident(resident_code(code, key), member_id(code, key), household_id, name, kana,
                     birth, sex, relationship, RESIDENT, date(2015, 4, 1), "転入",
                     "東京都港区芝公園4丁目2番8号", household_order=order)
-    return replace(base, **changes)  # type: ignore[arg-type]
+    resident = replace(base, **changes)  # type: ignore[arg-type]
+    # 住所を定めた年月日 is the day they came (or were born); the 転入届 or 出生届 went in
+    # within the 14 days the law allows, here a week later (the same day for the persona
+    # who moved in today: the server sets that day when it starts).
+    if "address_set_on" not in changes:
+        resident = replace(resident, address_set_on=resident.moved_in_on)
+    if "notified_on" not in changes and "moved_in_on" not in changes:
+        resident = replace(resident, notified_on=resident.moved_in_on + timedelta(days=7))
+    elif "notified_on" not in changes and resident.moved_in_reason == "出生":
+        resident = replace(resident, notified_on=resident.moved_in_on + timedelta(days=10))
+    return resident
 
 
 def _single(code: str, key: str, address: str, name: str, kana: str, birth: date, sex: str,

@@ -101,6 +101,8 @@ RESIDENT_COLUMNS_ADDED = (
     ("period_expires_on", "TEXT"),  # 在留期間の満了の日
     ("foreign_category", "TEXT"),  # 法第30条の45に規定する区分
     ("status_on", "TEXT"),  # the day of the move out, scheduled move out or death
+    ("address_set_on", "TEXT"),  # 住所を定めた年月日; NULL: the day they became resident
+    ("notified_on", "TEXT"),  # 届出日 of that move (or birth); NULL: the same day
 )
 
 # Columns added to ``use_registrations``: a registration is pending until the
@@ -152,6 +154,18 @@ class Resident:
     domicile_code: str | None = None  # 本籍地の団体コード
     foreign: ForeignStatus | None = None
     status_on: date | None = None  # when the status took (or takes) effect
+    address_set_on: date | None = None  # 住所を定めた年月日 (None: moved_in_on)
+    notified_on: date | None = None  # 届出日 of the 転入・転居届 or 出生届 (None: moved_in_on)
+
+    @property
+    def address_set(self) -> date:
+        """住所を定めた年月日, as printed."""
+        return self.address_set_on or self.moved_in_on
+
+    @property
+    def notified(self) -> date:
+        """届出日, as printed."""
+        return self.notified_on or self.moved_in_on
 
 
 @dataclass(frozen=True)
@@ -283,7 +297,8 @@ def _resident(row: sqlite3.Row) -> Resident:
         row["relationship"], row["status"], date.fromisoformat(row["moved_in_on"]),
         row["moved_in_reason"], row["previous_address"], bool(row["support_measure"]),
         row["nationality"], row["household_order"], row["domicile"], row["domicile_head"],
-        row["domicile_code"], foreign, _day(row["status_on"]))
+        row["domicile_code"], foreign, _day(row["status_on"]), _day(row["address_set_on"]),
+        _day(row["notified_on"]))
 
 
 def _resident_row(r: Resident) -> tuple[Any, ...]:
@@ -294,15 +309,18 @@ def _resident_row(r: Resident) -> tuple[Any, ...]:
             int(r.support_measure), r.nationality, r.household_order, r.domicile,
             r.domicile_head, r.domicile_code, f.residence_status if f else None,
             f.period_of_stay if f else None, f.period_expires_on.isoformat() if f else None,
-            f.category if f else None, r.status_on.isoformat() if r.status_on else None)
+            f.category if f else None, r.status_on.isoformat() if r.status_on else None,
+            r.address_set_on.isoformat() if r.address_set_on else None,
+            r.notified_on.isoformat() if r.notified_on else None)
 
 
 _RESIDENT_INSERT = (
     "INSERT INTO residents (resident_code, member_id, household_id, name, name_kana, "
     "birth_date, sex, relationship, status, moved_in_on, moved_in_reason, previous_address, "
     "support_measure, nationality, household_order, domicile, domicile_head, domicile_code, "
-    "residence_status, period_of_stay, period_expires_on, foreign_category, status_on) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    "residence_status, period_of_stay, period_expires_on, foreign_category, status_on, "
+    "address_set_on, notified_on) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def _koseki_entry(row: sqlite3.Row) -> KosekiEntry:
@@ -458,9 +476,11 @@ class Register:
                           must_change=True)
 
     async def set_moved_in(self, resident_code: str, on: date) -> None:
-        """Correct the day a resident moved in (住民となった年月日)."""
-        await self._write([("UPDATE residents SET moved_in_on = ? WHERE resident_code = ?",
-                            (on.isoformat(), resident_code))])
+        """Correct the day a resident moved in (住民となった年月日), which is also the day
+        they set up this address and notified it."""
+        await self._write([("UPDATE residents SET moved_in_on = ?, address_set_on = ?, "
+                            "notified_on = ? WHERE resident_code = ?",
+                            (on.isoformat(), on.isoformat(), on.isoformat(), resident_code))])
 
     async def set_support_measure(self, resident_code: str, active: bool) -> None:
         """支援措置: a victim of domestic violence or stalking is never issued at a kiosk."""

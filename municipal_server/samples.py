@@ -35,7 +35,7 @@ from municipal_server.render.risai import render_risai
 from municipal_server.render.seal import personal_seal_png
 from municipal_server.render.tax import render_tax
 
-CHIYODA = Municipality("131016", "千代田区", "東京都", "千代田区長", "樋口 高顕")
+CHIYODA = Municipality("131016", "千代田区", "東京都", "千代田区長", "架空 一郎")
 ISSUED = date(2026, 11, 24)
 ADDRESS = "東京都千代田区霞が関2丁目1番2号"
 DOMICILE = "東京都千代田区霞が関二丁目1番"
@@ -67,12 +67,16 @@ def _number(serial: int) -> str:
 
 
 def _household() -> JuminhyoInput:
-    taro = Person("霞 太郎", "かすみ たろう", TARO_BORN, "男", "世帯主", date(2015, 4, 1), "転入",
-                  PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER)
-    hanako = Person("霞 花子", "かすみ はなこ", HANAKO_BORN, "女", "妻", date(2015, 4, 1), "転入",
-                    PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER)
+    moved_in, notified = date(2015, 4, 1), date(2015, 4, 8)  # 転入届 within 14 days
+    taro = Person("霞 太郎", "かすみ たろう", TARO_BORN, "男", "世帯主", moved_in, "転入",
+                  PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER, address_set_on=moved_in,
+                  notified_on=notified)
+    hanako = Person("霞 花子", "かすみ はなこ", HANAKO_BORN, "女", "妻", moved_in, "転入",
+                    PREVIOUS_ADDRESS, family_register=FAMILY_REGISTER,
+                    address_set_on=moved_in, notified_on=notified)
     jiro = Person("霞 次郎", "かすみ じろう", JIRO_BORN, "男", "子", JIRO_BORN, "出生", None,
-                  family_register=FAMILY_REGISTER)
+                  family_register=FAMILY_REGISTER, address_set_on=JIRO_BORN,
+                  notified_on=JIRO_BORN + timedelta(days=10))
     return JuminhyoInput(CHIYODA, _number(101), ISSUED, ADDRESS, "霞 太郎", (taro, hanako, jiro),
                          show_relationship=True, whole_household=True)
 
@@ -82,7 +86,7 @@ def _foreign_resident() -> JuminhyoInput:
                                  date(2028, 3, 31))
     john = Person("スミス ジョン", "すみす じょん", date(1988, 8, 8), "男", "世帯主",
                   date(2023, 4, 3), "転入", "アメリカ合衆国", use_western_dates=True,
-                  foreign=items)
+                  foreign=items, address_set_on=date(2023, 4, 3), notified_on=date(2023, 4, 5))
     return JuminhyoInput(CHIYODA, _number(102), ISSUED, "東京都千代田区永田町1丁目7番1号",
                          "スミス ジョン", (john,), show_relationship=True, whole_household=True)
 
@@ -151,16 +155,48 @@ def sample_pdfs() -> dict[str, bytes]:
     return {f"{name}.pdf": pdf for name, pdf in pdfs.items()}
 
 
-def write_sample_pngs(out: Path, dpi: float = 110) -> list[Path]:
-    """Render each sample's page to ``out/<type>.png`` at ``dpi``; returns the files written."""
-    from konbini.pdfium import pdf_document  # only the docs command rasterises
+def write_sample_pngs(out: Path, dpi: float = 100, print_dpi: int = 600) -> list[Path]:
+    """Each sample as the resident receives it, ``out/<type>.png`` (the front) and
+    ``out/back.png`` (the back of the first): finished by the center's anti-forgery stage
+    with a throwaway development key, so each says 見本 (SAMPLE) on both pages, and
+    rendered as the kiosk's preview renders paper (``kiosk_sim.printer``: the tint's
+    dots averaged as the eye averages them). Returns the files written."""
+    # Dev tooling only: the docs command borrows the center's finishing and the kiosk's
+    # printer, so the gallery shows the paper, not the municipal PDF alone.
+    import functools
+    import hashlib
+    import tempfile
 
+    from center.antiforgery import finish_certificate
+    from center.antiforgery.qr import certificate_claims
+    from center.qr_keys import QrKeyring
+    from kiosk_sim.printer import render_pages
+    from konbini.clock import parse_instant
+    from konbini.jws import sign_es256
+
+    now = parse_instant(f"{ISSUED.isoformat()}T10:00:00+09:00")
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, pdf in sample_pdfs().items():
-        with pdf_document(pdf) as document:
-            image = document[0].render(scale=dpi / 72).to_pil()
-        path = out / f"{Path(name).stem}.png"
-        image.convert("RGB").save(path, optimize=True)
-        written.append(path)
+    with tempfile.TemporaryDirectory() as keys:
+        ring = QrKeyring.load_or_create(Path(keys), now)  # a development key
+        kid, key = ring.current(now)
+        for serial, (name, pdf) in enumerate(sample_pdfs().items(), start=1):
+            stem = Path(name).stem
+            cert_type = stem if stem != "juminhyo_foreign" else "juminhyo"
+            claims = certificate_claims(
+                certificate_id=f"{serial:032x}", certificate_number=_number(100 + serial),
+                cert_type=cert_type, municipality_code=CHIYODA.code, issued_at=now,
+                front_pdf_sha256=hashlib.sha256(pdf).digest())
+            finished, _ = finish_certificate(
+                pdf, claims=claims, sign=functools.partial(sign_es256, key=key, kid=kid),
+                scramble_secret=ring.scramble_secret(kid),
+                certificate_number=claims["num"], municipality_name=CHIYODA.name,
+                cert_label=TITLES[stem].split("（")[0], sample=ring.is_development(kid))
+            pages = render_pages(finished, round(dpi), print_dpi=print_dpi)
+            targets = [(out / f"{stem}.png", pages[0])]
+            if serial == 1:
+                targets.append((out / "back.png", pages[1]))
+            for path, png in targets:
+                path.write_bytes(png)
+                written.append(path)
     return written

@@ -210,6 +210,14 @@ class SealPlan:
     abolished_on: date | None = None
 
 
+def _notification(address_set_on: date, index: int, today: date) -> dict[str, date]:
+    """住所を定めた年月日 and the 届出日 of that move or birth: filed within the 14 days the
+    law allows, on a day that depends on the resident only (the random stream of the
+    generator stays as it was), and never after today."""
+    notified = min(address_set_on + timedelta(days=index * 7919 % 14), today)
+    return {"address_set_on": address_set_on, "notified_on": max(notified, address_set_on)}
+
+
 @dataclass(frozen=True)
 class SyntheticHousehold:
     household: Household
@@ -392,7 +400,8 @@ class _Generator:
                 "出生" if born_here else "転入", None if born_here else previous,
                 support_measure=support, nationality=nationality, household_order=order,
                 domicile=domicile, domicile_head=domicile_head,
-                foreign=foreign_status if nationality else None, status_on=status_on))
+                foreign=foreign_status if nationality else None, status_on=status_on,
+                **_notification(birth if born_here else moved_in, index, today)))
         return SyntheticHousehold(Household(hid, address), tuple(members),
                                   self.seals(members, surname_for_seal),
                                   self.taxes(members, names, address), first_index)

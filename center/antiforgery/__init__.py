@@ -22,14 +22,20 @@ from typing import Any
 
 import numpy as np
 import pikepdf
-from pikepdf import Dictionary, Name
+from pikepdf import Array, Dictionary, Name
 
 from konbini.b64 import b64url_encode
 
 from . import pdfparts, tint
-from .back_page import build_back_page, fill_scrambled_image, render_back_page
+from .back_page import (
+    DEFAULT_INQUIRY_URL,
+    build_back_page,
+    fill_scrambled_image,
+    render_back_page,
+)
 from .front_digest import page_digest
 from .raster import RenderError
+from .sample_mark import add_sample_mark
 from .scramble import front_raster, scramble_key
 from .scramble import scramble as scramble_blocks
 
@@ -41,14 +47,15 @@ TINT_XOBJECT = "/KonbiniTint"
 
 
 def _tint_form(document: pikepdf.Pdf, page_w: float, page_h: float) -> pikepdf.Stream:
-    """The tint as a Form XObject of ``document``: one stencil tile, drawn in a grid."""
-    width, height, flate = tint.tile_stencil_flate()
-    tile = document.make_indirect(pdfparts.image_stream(
-        document, width=width, height=height, flate=flate, colour_space="", stencil=True,
-        decode=[1, 0]))
+    """The tint as a Form XObject of ``document``: one tile image, drawn in a grid."""
+    width, height, flate = tint.tile_indexed_flate()
+    tile = pdfparts.image_stream(document, width=width, height=height, flate=flate,
+                                 colour_space="DeviceGray", bits=2)
+    tile.ColorSpace = Array([Name.Indexed, Name.DeviceGray, len(tint.PALETTE) - 1,
+                             pikepdf.String(tint.PALETTE)])
     return document.make_indirect(pdfparts.form_xobject(
         document, tint.form_content(page_w, page_h, "T"), (0, 0, page_w, page_h),
-        Dictionary(XObject=Dictionary(T=tile))))
+        Dictionary(XObject=Dictionary(T=document.make_indirect(tile)))))
 
 
 # Shared by every order: a pool of its own, since finish_certificate itself already runs
@@ -65,7 +72,8 @@ def _front_raster(front_pdf: bytes) -> np.ndarray:
 
 def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
                     sign: Callable[[dict[str, Any]], str], certificate_number: str,
-                    municipality_name: str, cert_label: str) -> tuple[pikepdf.Page, str]:
+                    municipality_name: str, cert_label: str, sample: bool,
+                    inquiry_url: str) -> tuple[pikepdf.Page, str]:
     """Lay the tint under the front, sign, and append the back page (its scrambled image
     still empty); returns the back page and the token."""
     page = front.pages[0]
@@ -77,22 +85,29 @@ def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
     page.add_resource(form, Name.XObject, TINT_XOBJECT)
     page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
                       prepend=True)
+    if sample:  # over the content, and before the digest: the signature covers it
+        add_sample_mark(front, page, "front")
     token = sign({**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))})
     back = build_back_page(front, token=token, certificate_number=certificate_number,
                            municipality_name=municipality_name, cert_label=cert_label,
-                           scrambled=None, tint_name=TINT_XOBJECT, tint=form)
+                           scrambled=None, tint_name=TINT_XOBJECT, tint=form,
+                           inquiry_url=inquiry_url)
+    if sample:
+        add_sample_mark(front, back, "back")
     return back, token
 
 
 def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
                        sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
                        certificate_number: str, municipality_name: str,
-                       cert_label: str) -> tuple[bytes, str]:
+                       cert_label: str, sample: bool = False,
+                       inquiry_url: str = DEFAULT_INQUIRY_URL) -> tuple[bytes, str]:
     """The two-page PDF the kiosk prints (front, back) and the signed QR token.
 
     ``claims`` are the contract's (``cid`` … ``dig``); ``fpd`` is added before ``sign``
-    is called. Thread-safe; raises ``ValueError`` if ``front_pdf`` is not a one-page
-    PDF."""
+    is called. ``sample``: signed with a development key, so both pages say 見本;
+    ``inquiry_url`` is the inquiry site printed on the back. Thread-safe; raises
+    ``ValueError`` if ``front_pdf`` is not a one-page PDF."""
     if len(scramble_secret) < 16:
         # The center's configuration, not the municipality's PDF: a defect, never a 4xx/5xx
         # blamed on the municipal server.
@@ -110,7 +125,7 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
         preparing = _PREPARE_POOL.submit(
             _front_and_back, front, claims=claims, sign=sign,
             certificate_number=certificate_number, municipality_name=municipality_name,
-            cert_label=cert_label)
+            cert_label=cert_label, sample=sample, inquiry_url=inquiry_url)
         try:
             raster = _front_raster(front_pdf)
         finally:
@@ -162,7 +177,8 @@ MAX_SHEETS = 20
 def finish_sheets(front_pdf: bytes, *, claims: Mapping[str, Any],
                   sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
                   certificate_number: str, municipality_name: str,
-                  cert_label: str) -> tuple[bytes, list[str]]:
+                  cert_label: str, sample: bool = False,
+                  inquiry_url: str = DEFAULT_INQUIRY_URL) -> tuple[bytes, list[str]]:
     """The PDF the kiosk prints, front and back for every sheet (front 1, back 1, front 2,
     back 2 …), and each sheet's QR token.
 
@@ -170,13 +186,14 @@ def finish_sheets(front_pdf: bytes, *, claims: Mapping[str, Any],
     of its own with its own back page, QR code and scrambled image; the claims of sheet
     m of n add ``pg: [m, n]``, and its ``fpd`` is that page's. The certificate id (and so
     the record and the scramble key) is the certificate's, so the inquiry site verifies
-    any sheet. Thread-safe; ValueError for a PDF that cannot be finished."""
+    any sheet. ``sample`` and ``inquiry_url`` as for ``finish_certificate``, on every
+    sheet. Thread-safe; ValueError for a PDF that cannot be finished."""
     sheets = _split_pages(front_pdf)
     if len(sheets) == 1:
         pdf, token = finish_certificate(
             front_pdf, claims=claims, sign=sign, scramble_secret=scramble_secret,
             certificate_number=certificate_number, municipality_name=municipality_name,
-            cert_label=cert_label)
+            cert_label=cert_label, sample=sample, inquiry_url=inquiry_url)
         return pdf, [token]
     merged = pikepdf.new()
     tokens = []
@@ -185,7 +202,8 @@ def finish_sheets(front_pdf: bytes, *, claims: Mapping[str, Any],
         pdf, token = finish_certificate(
             sheet, claims={**claims, SHEET_CLAIM: [index, len(sheets)]}, sign=sign,
             scramble_secret=scramble_secret, certificate_number=certificate_number,
-            municipality_name=municipality_name, cert_label=cert_label)
+            municipality_name=municipality_name, cert_label=cert_label, sample=sample,
+            inquiry_url=inquiry_url)
         tokens.append(token)
         finished_sheets.append(pikepdf.open(io.BytesIO(pdf)))
     try:

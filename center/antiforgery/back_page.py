@@ -8,9 +8,10 @@ nothing about the resident.
 
 Speed: the words on the page are the same for every certificate of one type from one
 municipality, so reportlab draws them once into a small PDF that is cached
-(``_text_layer``); per certificate only the number (in the standard Helvetica,
-nothing to embed), the QR code and the scrambled image are new, and they are written
-with pikepdf straight from numpy arrays.
+(``_text_layer``); per certificate only the number, the QR code and the scrambled
+image are new, and they are written with pikepdf straight from numpy arrays. The
+number is set in the same embedded Mincho as the rest: the cached layer's font subset
+holds the digits and the hyphen, and the number's text is drawn with it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import zlib
 
 import numpy as np
 import pikepdf
-from pikepdf import Dictionary, Name
+from pikepdf import Name
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from konbini.fonts import RENDER_LOCK, register_mincho
@@ -50,9 +51,12 @@ __all__ = ["DETECTION_BOX", "QR_BOX", "SCRAMBLE_BOX", "build_back_page", "fill_s
 
 # Our own registered name: the municipal renderer's font (another name) is never shared.
 FONT_NAME = "KonbiniCenterMincho"
-NUMBER_FONT = "Helvetica"  # one of the 14 standard fonts: every reader has it
+# What a certificate number is made of (``131016-2026-0000001``): these glyphs are in
+# every cached text layer's font subset. Any other number is drawn with its layer.
+NUMBER_CHARS = "0123456789-"
 
-VERIFY_PATH = "/verify"
+# The demo center's inquiry site; a center prints its own (``--public-url``).
+DEFAULT_INQUIRY_URL = "http://127.0.0.1:8080/verify"
 
 INK = (0.0, 0.0, 0.0)
 NOTE_GREY = (0.25, 0.25, 0.25)
@@ -73,7 +77,6 @@ QR_IMAGE_PX = 1
 SCRAMBLE_XOBJECT = "/KonbiniScramble"
 QR_XOBJECT = "/KonbiniQr"
 DETECTION_XOBJECT = "/KonbiniDetection"
-NUMBER_FONT_RESOURCE = "/KonbiniNumber"
 
 
 def _font() -> str:
@@ -117,16 +120,20 @@ def _value_width() -> float:
 
 
 def _number_is_plain(number: str) -> bool:
-    """A number Helvetica can print (WinAnsi printable ASCII): drawn per certificate."""
-    return all(32 <= ord(char) < 127 for char in number) and "\\" not in number
+    """A number the cached layer's font subset can print: drawn per certificate."""
+    return bool(number) and all(char in NUMBER_CHARS for char in number)
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_text_layer(municipality_name: str, cert_label: str) -> bytes:
-    return _text_layer(municipality_name, cert_label, None)
+def _cached_text_layer(municipality_name: str, cert_label: str,
+                       inquiry_url: str) -> tuple[bytes, str]:
+    """The layer without a number, and the resource name of its font subset that holds
+    :data:`NUMBER_CHARS` (as their ASCII codes)."""
+    return _text_layer(municipality_name, cert_label, None, inquiry_url)
 
 
-def _text_layer(municipality_name: str, cert_label: str, number: str | None) -> bytes:
+def _text_layer(municipality_name: str, cert_label: str, number: str | None,
+                inquiry_url: str) -> tuple[bytes, str]:
     """The words of the back page as a one-page PDF (reportlab, embedded Mincho subset).
 
     With ``number`` None the number's place is left for :func:`_number_content`."""
@@ -137,14 +144,21 @@ def _text_layer(municipality_name: str, cert_label: str, number: str | None) -> 
         canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1, lang="ja",
                         initialFontName=font)
         _draw_words(canvas, font, municipality_name=municipality_name,
-                    cert_label=cert_label, number=number)
+                    cert_label=cert_label, number=number, inquiry_url=inquiry_url)
+        # The number's glyphs join the embedded subset (reportlab's first subset codes
+        # ASCII as itself), so the number can be set per certificate in this font.
+        typeface = getFont(font)
+        encoded = typeface.splitString(NUMBER_CHARS, canvas._doc)
+        if encoded != [(0, NUMBER_CHARS.encode("ascii"))]:
+            raise RuntimeError("the number's glyphs are not in the font's first subset")
+        resource = typeface.getSubsetInternalName(0, canvas._doc)
         canvas.showPage()
         canvas.save()
-    return out.getvalue()
+    return out.getvalue(), resource
 
 
 def _draw_words(canvas: Canvas, font: str, *, municipality_name: str, cert_label: str,
-                number: str | None) -> None:
+                number: str | None, inquiry_url: str) -> None:
     width = PAGE_W - 2 * MARGIN
     canvas.setFillColorRGB(*INK)
     canvas.setFont(font, 20)
@@ -170,11 +184,19 @@ def _draw_words(canvas: Canvas, font: str, *, municipality_name: str, cert_label
     canvas.drawString(DETECTION_BOX.x, DETECTION_BOX.top + 2.5 * mm, "偽造防止検出画像")
     canvas.setFillColorRGB(*NOTE_GREY)
     canvas.setFont(font, 8)
-    caption = (f"照会サイト（{VERIFY_PATH}）で", "読み取ると、この証明書の", "内容を確認できます。")
     quiet = QR_BOX.w * BORDER_MODULES / 77
+    caption = ("この面を照会サイトで読み取ると、", "この証明書の内容を確認できます。")
+    centre = QR_BOX.x + QR_BOX.w / 2
     for n, line in enumerate(caption):
-        canvas.drawCentredString(QR_BOX.x + QR_BOX.w / 2,
-                                 QR_BOX.y - quiet - (n + 1) * 11, line)
+        canvas.drawCentredString(centre, QR_BOX.y - quiet - (n + 1) * 11, line)
+    # The site's whole address, so that a bank clerk can type it: on a line of its own,
+    # as large as fits in the column beside the scrambled image.
+    canvas.setFillColorRGB(*INK)
+    column = PAGE_W - MARGIN - (SCRAMBLE_BOX.right + 6 * mm)
+    size = _fit(inquiry_url, font, 9, column)
+    canvas.setFont(font, size)
+    canvas.drawCentredString(min(centre, PAGE_W - MARGIN - stringWidth(
+        inquiry_url, font, size) / 2), QR_BOX.y - quiet - 3 * 11 - 2, inquiry_url)
 
     # What the features are for, in the words a relying party (銀行、公証人) needs.
     canvas.setFillColorRGB(*INK)
@@ -195,13 +217,13 @@ def _draw_words(canvas: Canvas, font: str, *, municipality_name: str, cert_label
         y = _paragraph(canvas, note, font, 9, MARGIN + 6 * mm, y, width - 6 * mm, 13) - 2
 
 
-def _number_content(number: str) -> bytes:
-    size = min(VALUE_SIZE, VALUE_SIZE * _value_width() / max(
-        stringWidth(number, NUMBER_FONT, VALUE_SIZE), 1e-6))
+def _number_content(number: str, font_resource: str) -> bytes:
+    """The number, in the layer's Mincho subset (``font_resource``), where the layer
+    left its place; ``number`` is :func:`_number_is_plain`."""
+    size = _fit(number, _font(), VALUE_SIZE, _value_width())
     y = ROWS_TOP - NUMBER_ROW * ROW_STEP
-    text = number.replace("(", "\\(").replace(")", "\\)")
-    return (f"BT {NUMBER_FONT_RESOURCE} {size:.2f} Tf 0 g {ROW_X + ROW_LABEL_W:.2f} {y:.2f} Td "
-            f"({text}) Tj ET\n").encode("latin-1")
+    return (f"BT {font_resource} {size:.2f} Tf 0 g {ROW_X + ROW_LABEL_W:.2f} {y:.2f} Td "
+            f"({number}) Tj ET\n").encode("ascii")
 
 
 def _qr_pixels(token: str) -> tuple[np.ndarray, int]:
@@ -241,15 +263,17 @@ def _draw_image(name: str, box: Box) -> bytes:
 def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: str,
                     municipality_name: str, cert_label: str,
                     scrambled: np.ndarray | None, tint_name: str | None = None,
-                    tint: pikepdf.Stream | None = None) -> pikepdf.Page:
+                    tint: pikepdf.Stream | None = None,
+                    inquiry_url: str = DEFAULT_INQUIRY_URL) -> pikepdf.Page:
     """Append the back page to ``document`` and return it.
 
     ``scrambled`` is the scrambled front (uint8 grey), or None for an empty image
     that :func:`fill_scrambled_image` fills before the document is saved; ``tint`` the
     document's tint Form XObject, drawn under everything when given."""
     plain = _number_is_plain(certificate_number)
-    layer = (_cached_text_layer(municipality_name, cert_label) if plain
-             else _text_layer(municipality_name, cert_label, certificate_number))
+    layer, font_resource = (
+        _cached_text_layer(municipality_name, cert_label, inquiry_url) if plain
+        else _text_layer(municipality_name, cert_label, certificate_number, inquiry_url))
     with pikepdf.open(io.BytesIO(layer)) as words:
         document.pages.append(words.pages[0])
     page = document.pages[-1]
@@ -268,15 +292,11 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
     }
     for name, image in images.items():
         page.add_resource(document.make_indirect(image), Name.XObject, name)
-    page.add_resource(Dictionary(Type=Name.Font, Subtype=Name.Type1,
-                                 BaseFont=Name("/" + NUMBER_FONT),
-                                 Encoding=Name.WinAnsiEncoding),
-                      Name.Font, NUMBER_FONT_RESOURCE)
     content = (_MARKS + _draw_image(SCRAMBLE_XOBJECT, SCRAMBLE_BOX)
                + _draw_image(QR_XOBJECT, qr_place)
                + _draw_image(DETECTION_XOBJECT, DETECTION_BOX))
     if plain:
-        content += _number_content(certificate_number)
+        content += _number_content(certificate_number, font_resource)
     page.contents_add(pikepdf.Stream(document, content))
     if tint is not None and tint_name is not None:
         page.add_resource(tint, Name.XObject, tint_name)
@@ -297,7 +317,8 @@ def fill_scrambled_image(page: pikepdf.Page, packed: tuple[int, int, bytes]) -> 
 
 
 def render_back_page(*, token: str, certificate_number: str, municipality_name: str,
-                     cert_label: str, scrambled: np.ndarray | None = None) -> bytes:
+                     cert_label: str, scrambled: np.ndarray | None = None,
+                     inquiry_url: str = DEFAULT_INQUIRY_URL) -> bytes:
     """The back page alone as a one-page PDF (for inspection and tests)."""
     if scrambled is None:
         scrambled = np.full((848, 600), 255, dtype=np.uint8)
@@ -305,7 +326,7 @@ def render_back_page(*, token: str, certificate_number: str, municipality_name: 
     with document:
         build_back_page(document, token=token, certificate_number=certificate_number,
                         municipality_name=municipality_name, cert_label=cert_label,
-                        scrambled=scrambled)
+                        scrambled=scrambled, inquiry_url=inquiry_url)
         out = io.BytesIO()
         document.save(out, deterministic_id=True)
         return out.getvalue()

@@ -3,9 +3,13 @@
 Tests, the benchmark and the inquiry site use these same models, so what the tests
 prove is what the features are designed against:
 
-- ``eye_view``: a person at reading distance sees tone, not dots (a Gaussian blur).
-- ``photocopy``: a monochrome copier at 600 dpi whose optics blur, resampled to
-  300 dpi and thresholded to black and white, as copiers do in text mode.
+- ``eye_view``: a person reading at 30 cm, modelled by a contrast-sensitivity function
+  (Mannos–Sakrison) applied in the frequency domain: mean tone and coarse texture pass,
+  fine texture is attenuated as the eye attenuates it. ``texture_contrast`` is the
+  RMS of what remains over the mean (CSF-weighted RMS contrast).
+- ``photocopy``: a monochrome copier scanning at 600 dpi through optics as sharp as a
+  copier's scanner, resampled to 300 dpi and thresholded to black and white, as
+  copiers do in text mode.
 - ``print_and_scan``: a 300 dpi scan of a printed page with paper and ink levels,
   blur, noise, up to ±1° rotation and ±3 mm offset.
 - ``ir_view`` and ``colour_copy_plates``: what an infrared camera sees of the printed
@@ -26,12 +30,25 @@ from PIL import Image, ImageFilter
 
 MM_PER_INCH = 25.4
 
-# The eye at reading distance (about 35 cm) judges the tone of a tint over about
-# 0.3 mm: fine halftone dots are not resolved one by one, only their average tone.
+# The eye: a page held at 30 cm (reading distance), where 1 degree of visual angle is
+# 5.24 mm of paper. Sensitivity to contrast by spatial frequency is Mannos and
+# Sakrison's (1974) CSF, normalised to 1 at its peak (8 cycles/degree, a 0.65 mm
+# period here) and held at 1 below it, so that mean tone and large shapes pass whole:
+# what matters for a tint is how much of its texture survives, and whether a shape in
+# it differs in tone from its surround.
+EYE_DISTANCE_MM = 300.0
+CSF_PEAK_CPD = 8.0
+# Threshold of visibility: a difference in tone of 1 % between a large figure and its
+# surround (a Weber fraction; CSF peak sensitivity about 100 for printed paper in
+# office light). Values are in CSF-weighted contrast, so they compare with this alone.
+EYE_THRESHOLD = 0.01
+# Kept for the scan model's and other features' smoothing only.
 EYE_SIGMA_MM = 0.3
-# A copier's lens and sensor spread a point over about 0.1 mm (σ); at 300 dpi output
-# that is what drops dots smaller than a pixel and keeps larger ones.
-COPIER_SIGMA_MM = 0.1
+# A copier's scanner at 600 dpi resolves about 40 % modulation at 6 line pairs per mm
+# (a Gaussian spread of σ 0.04 mm); a softer model (σ 0.1 mm, used before) would be
+# blurrier than the eye at 30 cm, and nothing could show on the copy that the eye
+# does not see on the original.
+COPIER_SIGMA_MM = 0.04
 COPIER_SCAN_DPI = 600
 COPIER_OUTPUT_DPI = 300
 # Text mode: anything darker than this reflectance prints as solid black (copiers keep
@@ -81,9 +98,42 @@ def area_downsample(image: np.ndarray, factor: int) -> np.ndarray:
     return image[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
+def csf(cycles_per_degree: np.ndarray) -> np.ndarray:
+    """Mannos–Sakrison contrast sensitivity, 1 at the peak and held at 1 below it."""
+    f = np.maximum(np.asarray(cycles_per_degree, dtype=np.float64), CSF_PEAK_CPD)
+
+    def ms(x: np.ndarray | float) -> np.ndarray:
+        return 2.6 * (0.0192 + 0.114 * x) * np.exp(-(0.114 * x) ** 1.1)
+
+    return ms(f) / ms(CSF_PEAK_CPD)
+
+
+def mm_per_degree(distance_mm: float = EYE_DISTANCE_MM) -> float:
+    return 2.0 * distance_mm * math.tan(math.radians(0.5))
+
+
 def eye_view(reflectance: np.ndarray, dpi: float) -> np.ndarray:
-    """What a reader sees at reading distance: the tone, averaged over ``EYE_SIGMA_MM``."""
-    return gaussian_blur(reflectance, mm_to_px(EYE_SIGMA_MM, dpi))
+    """What a reader sees at 30 cm: the image weighted by the CSF in the frequency
+    domain (edges mirrored, so the border adds no false texture)."""
+    image = reflectance.astype(np.float64)
+    pad = max(8, round(mm_to_px(1.0, dpi)))
+    padded = np.pad(image, pad, mode="reflect")
+    h, w = padded.shape
+    fy = np.fft.fftfreq(h, d=MM_PER_INCH / dpi)  # cycles per mm
+    fx = np.fft.rfftfreq(w, d=MM_PER_INCH / dpi)
+    radial = np.hypot(fy[:, None], fx[None, :]) * mm_per_degree()
+    seen = np.fft.irfft2(np.fft.rfft2(padded) * csf(radial), s=padded.shape)
+    return seen[pad:pad + image.shape[0], pad:pad + image.shape[1]].astype(np.float32)
+
+
+def texture_contrast(reflectance: np.ndarray, dpi: float,
+                     where: np.ndarray | None = None) -> float:
+    """The visible texture of a tint: RMS of the CSF-weighted image about its mean,
+    over the mean (0 for an even tone). ``where`` limits it to part of the image."""
+    seen = eye_view(reflectance, dpi)
+    values = seen if where is None else seen[where]
+    mean = float(values.mean())
+    return float(np.sqrt(((values - mean) ** 2).mean())) / max(mean, 1e-6)
 
 
 def photocopy(reflectance_600dpi: np.ndarray) -> np.ndarray:

@@ -1,15 +1,19 @@
 """The copy-deterrent tint (けん制文字 / 地紋): an even tone on the original, 「複写」 on a copy.
 
-The page is tiled with cells of 20 × 20 printer dots at 600 dpi (0.85 mm). A
-background cell holds fine dots (twenty of 2 × 2 printer dots and ten single ones); a
-cell inside the word holds one coarse dot of 10 × 9. Both ink exactly 90 of the 400
-dots, so the tone is the same to the eye (``optics.eye_view``). A copier's optics blur
-the fine dots into a light grey that its threshold drops, and keep the coarse dots: the
-word appears (``optics.photocopy``).
+The page is tiled with cells of 6 × 6 printer dots at 600 dpi (0.25 mm). A background
+cell holds nine single black dots (0.04 mm) on a 2-dot lattice: a 0.085 mm pattern,
+far finer than the eye resolves at 30 cm (60 cycles/degree) and too fine for a
+copier, whose optics blur it into an even light grey above its threshold. A cell
+inside the word holds one 5 × 5 dot (0.21 mm) of a light grey ink (36 % of black): the
+copier sees it darker than its threshold and prints it black. Both cells take the same
+light from the paper (9 of 36 dots' worth), so the tone is the same to the eye; the
+word's dots, at 20 cycles/degree where the eye is a half as sensitive as at its
+peak and in an ink a third as dark, leave little texture (``optics.texture_contrast``).
 
-The tint is the same on every certificate, so it is built once per process: one
-1-bit tile of ``TILE_CELLS`` cells, embedded once per PDF as a stencil mask and drawn
-in a staggered grid by a Form XObject that both pages use, under everything else.
+Two inks, so the tile is a 2-bit indexed image (paper, black, grey). The tint is the
+same on every certificate, so it is built once per process and embedded once per PDF,
+drawn in a staggered grid by a Form XObject that both pages use, under everything
+else.
 """
 
 from __future__ import annotations
@@ -24,44 +28,36 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from konbini.fonts import font_path
 
 DPI = 600
-CELL = 20  # printer dots per cell side
+CELL = 6  # printer dots per cell side (0.254 mm)
 WORD = "複写"
-INK_GREY = 0.0  # DeviceGray of the dots; see the module docstring of optics for why black
-# Fine dots: twenty of 2 × 2 on a 5 (across) × 4 (down) lattice and ten single dots
-# between them → 90 of 400 dots inked, all smaller than a copier's 300 dpi pixel.
-FINE_DOT = 2
-FINE_PITCH = (5, 4)
-SINGLE_DOTS = tuple((y, x) for y in range(3, CELL, 4) for x in (4, 14))
-# Coarse dot: one 10 × 9 block in the middle of the cell → also 90 of 400.
-COARSE_DOT = (10, 9)
-TILE_CELLS = (120, 60)  # 101.6 mm × 50.8 mm
-WORD_HEIGHT_CELLS = 30  # about 25 mm: large enough to read on a copy from arm's length
+INK_GREY = 0.0  # DeviceGray of the fine dots
+# DeviceGray of the coarse dots: 1 − 9/25, so 25 dots of it darken as 9 black ones.
+COARSE_GREY = 0.64
+FINE_STEP = 2  # the fine dots' lattice, in printer dots
+COARSE_DOT = (5, 5)
+TILE_CELLS = (400, 200)  # 101.6 mm × 50.8 mm
+WORD_HEIGHT_CELLS = 100  # about 25 mm: large enough to read on a copy from arm's length
 WORD_DILATE_CELLS = 0  # the Mincho outline at cell resolution is bold enough
 POINTS_PER_DOT = 72.0 / DPI
+A4_HEIGHT = 297 * 72 / 25.4
 
 
 def _fine_cell() -> np.ndarray:
     cell = np.zeros((CELL, CELL), dtype=bool)
-    px, py = FINE_PITCH
-    for y in range(0, CELL, py):
-        for x in range(0, CELL, px):
-            cell[y + 1:y + 1 + FINE_DOT, x + 1:x + 1 + FINE_DOT] = True
-    for y, x in SINGLE_DOTS:
-        cell[y, x] = True
+    cell[::FINE_STEP, ::FINE_STEP] = True
     return cell
 
 
 def _coarse_cell() -> np.ndarray:
     cell = np.zeros((CELL, CELL), dtype=bool)
     w, h = COARSE_DOT
-    x0, y0 = (CELL - w) // 2, (CELL - h) // 2
-    cell[y0:y0 + h, x0:x0 + w] = True
+    cell[:h, :w] = True
     return cell
 
 
 FINE_CELL = _fine_cell()
 COARSE_CELL = _coarse_cell()
-COVERAGE = float(FINE_CELL.mean())  # the tint's tone: 0.225 of the paper inked
+COVERAGE = float(FINE_CELL.mean())  # the tint's tone: 0.25 of the paper's light taken
 
 
 @functools.lru_cache(maxsize=1)
@@ -85,14 +81,30 @@ def word_cells() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def tile_dots() -> np.ndarray:
-    """The tile at 600 dpi: boolean ``(rows·CELL, cols·CELL)``, True = inked dot."""
+def tile_inks() -> tuple[np.ndarray, np.ndarray]:
+    """The tile at 600 dpi as two boolean ``(rows·CELL, cols·CELL)`` stencils: the
+    fine black dots and the coarse grey dots."""
     word = word_cells()
     rows, cols = word.shape
-    fine = np.tile(FINE_CELL, (rows, cols))
-    coarse = np.tile(COARSE_CELL, (rows, cols))
     in_word = np.repeat(np.repeat(word, CELL, axis=0), CELL, axis=1)
-    return np.where(in_word, coarse, fine)
+    fine = np.tile(FINE_CELL, (rows, cols)) & ~in_word
+    coarse = np.tile(COARSE_CELL, (rows, cols)) & in_word
+    return fine, coarse
+
+
+def tile_dots() -> np.ndarray:
+    """Every inked dot of the tile, of either ink (boolean)."""
+    fine, coarse = tile_inks()
+    return fine | coarse
+
+
+def tile_reflectance() -> np.ndarray:
+    """The tile as printed, as reflectance (1.0 paper): for measurements."""
+    fine, coarse = tile_inks()
+    out = np.ones(fine.shape, dtype=np.float32)
+    out[fine] = INK_GREY
+    out[coarse] = COARSE_GREY
+    return out
 
 
 @dataclass(frozen=True)
@@ -104,20 +116,22 @@ class TintPlacement:
 
 
 def placements(page_w: float, page_h: float) -> list[TintPlacement]:
-    """Tile origins covering the page; every origin falls on the 600 dpi dot grid, so a
-    printer (and PDFium at 600 dpi) puts every dot exactly where it was designed."""
+    """Tile origins covering the page, rows counted down from its top edge, where a
+    printer's raster (and PDFium's) begins: every dot falls on the 600 dpi grid of the
+    page's top-left corner, so it prints exactly where it was designed, whatever the
+    page's height in points."""
     cols, rows = TILE_CELLS
     tile_w, tile_h = cols * CELL * POINTS_PER_DOT, rows * CELL * POINTS_PER_DOT
     out: list[TintPlacement] = []
     row = 0
-    y = 0.0
-    while y < page_h:
+    top = page_h
+    while top > 0:
         shift = (tile_w / 2) if row % 2 else 0.0
         x = -shift
         while x < page_w:
-            out.append(TintPlacement(round(x, 4), round(y, 4)))
+            out.append(TintPlacement(round(x, 4), round(top - tile_h, 4)))
             x += tile_w
-        y += tile_h
+        top -= tile_h
         row += 1
     return out
 
@@ -127,26 +141,48 @@ def tile_size_points() -> tuple[float, float]:
     return cols * CELL * POINTS_PER_DOT, rows * CELL * POINTS_PER_DOT
 
 
+# The tile's palette (DeviceGray levels, 0-255) by index: paper, fine ink, coarse ink.
+PALETTE = bytes((255, round(INK_GREY * 255), round(COARSE_GREY * 255)))
+
+
 @functools.lru_cache(maxsize=1)
-def tile_stencil_flate() -> tuple[int, int, bytes]:
-    """``(width, height, Flate data)`` of the tile as a 1-bit stencil (1 = ink)."""
-    dots = tile_dots()
-    packed = np.packbits(dots, axis=1)
-    return dots.shape[1], dots.shape[0], zlib.compress(packed.tobytes(), 9)
+def tile_indexed_flate() -> tuple[int, int, bytes]:
+    """``(width, height, Flate data)`` of the tile as a 2-bit image indexing
+    :data:`PALETTE`. An image, not stencil masks: a viewer that shows the page smaller
+    than printed averages its pixels (PDFium does), so the tint looks on a screen as it
+    does on paper; a stencil mask is sampled instead, and the word would show in its
+    aliasing. The paper-white pixels paint white over white paper: the tint is drawn
+    first, under everything."""
+    fine, coarse = tile_inks()
+    index = fine.astype(np.uint8) + 2 * coarse.astype(np.uint8)
+    quads = index.reshape(index.shape[0], -1, 4)
+    packed = (quads[:, :, 0] << 6) | (quads[:, :, 1] << 4) | (quads[:, :, 2] << 2) | quads[:, :, 3]
+    return index.shape[1], index.shape[0], zlib.compress(packed.astype(np.uint8).tobytes(), 9)
+
+
+# Each tile is drawn this much (points, half a 600 dpi dot) inside its place
+# on every side. A renderer covers every device pixel an image touches; a tile edge
+# that lands a hair past a pixel boundary (the page's height, 841.89 pt, is no whole
+# number of dots, and PDF numbers are read as 32-bit floats) stretches the tile by a
+# row over its neighbour, shifts its dots off the grid and prints a seam, which a
+# copier reproduces as a line. With 0.06 pt PDFium renders every tile of an A4 page dot
+# for dot at 600 dpi (0.03 pt still leaves a few seams); checked in test_tint.py.
+TILE_INSET = 0.06
 
 
 def form_content(page_w: float, page_h: float, image_name: str) -> bytes:
     """The content stream of the Form XObject that tints one page."""
     tile_w, tile_h = tile_size_points()
-    parts = [f"q {INK_GREY:g} g"]
+    w, h, d = tile_w - 2 * TILE_INSET, tile_h - 2 * TILE_INSET, TILE_INSET
+    parts = ["q"]
     for p in placements(page_w, page_h):
-        parts.append(f"q {tile_w:.4f} 0 0 {tile_h:.4f} {p.x:.4f} {p.y:.4f} cm /{image_name} Do Q")
+        parts.append(f"q {w:.4f} 0 0 {h:.4f} {p.x + d:.4f} {p.y + d:.4f} cm /{image_name} Do Q")
     parts.append("Q")
     return "\n".join(parts).encode("ascii")
 
 
 def word_mask(dpi: float, region: tuple[float, float, float, float],
-              shape: tuple[int, int]) -> np.ndarray:
+              shape: tuple[int, int], page_h: float = A4_HEIGHT) -> np.ndarray:
     """Where the word lies in a region of the page rendered at ``dpi``: boolean image.
 
     ``region`` is ``(x, y, w, h)`` in points (``y`` the bottom edge), row 0 at its top;
@@ -161,11 +197,12 @@ def word_mask(dpi: float, region: tuple[float, float, float, float],
     rows, cols = word.shape
     tile_w, tile_h = tile_size_points()
     cell_pt = CELL * POINTS_PER_DOT
-    tile_row = np.floor(ys / tile_h).astype(int)
+    from_top = page_h - ys
+    tile_row = np.floor(from_top / tile_h).astype(int)
     shift = np.where(tile_row % 2 == 1, tile_w / 2, 0.0)
     # Within the tile: row 0 of the tile image is its top edge.
-    in_tile_y = ys - tile_row * tile_h
-    cell_r = (rows - 1 - np.floor(in_tile_y / cell_pt).astype(int)).clip(0, rows - 1)
+    in_tile_y = from_top - tile_row * tile_h
+    cell_r = np.floor(in_tile_y / cell_pt).astype(int).clip(0, rows - 1)
     in_tile_x = (xs[None, :] + shift[:, None]) % tile_w
     cell_c = np.floor(in_tile_x / cell_pt).astype(int).clip(0, cols - 1)
     return word[cell_r[:, None], cell_c]

@@ -29,7 +29,7 @@ class Municipality:
     name: str  # "千代田区"
     prefecture: str  # "東京都"
     mayor_title: str  # "千代田区長"; the 職印 reads f"{mayor_title}之印"
-    mayor_name: str  # "樋口 高顕"
+    mayor_name: str  # "架空 一郎"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,10 @@ class Person:
     became_resident_reason: str  # e.g. "転入", "出生"
     previous_address: str | None  # 前住所; None when there is none (e.g. 出生)
     use_western_dates: bool = False  # 外国人住民 who chose 西暦
+    # 住所を定めた年月日 and 届出日 (of the 転入・転居届 or 出生届), printed for every member;
+    # None prints 住民となった年月日 in their place.
+    address_set_on: date | None = None
+    notified_on: date | None = None
     # The optional items: the issuer passes them only when they were asked for and apply,
     # and a member's rows for them are printed exactly when they are not None.
     family_register: FamilyRegisterRef | None = None  # 本籍・筆頭者

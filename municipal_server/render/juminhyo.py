@@ -43,8 +43,9 @@ SOME_MEMBERS = "この写しは、住民票の原本と相違ないことを証�
 
 # Columns of a member block: number, label, value, label, value (the rest).
 NO_W, LABEL_W, VALUE_W = 18.0, 84.0, 146.0
-# Rows of a member block at full size: 氏名 (with ふりがな), 性別/続柄, 住民となった年月日/前住所.
-ROW_HEIGHTS = (34.0, 18.0, 18.0)
+# Rows of a member block at full size: 氏名 (with ふりがな), 性別/続柄, 住民となった年月日/前住所,
+# 住所を定めた年月日/届出日.
+ROW_HEIGHTS = (34.0, 18.0, 18.0, 18.0)
 BLOCK_H = sum(ROW_HEIGHTS)
 # Each optional row (本籍・筆頭者, and the three of 国籍・在留資格) adds this much.
 EXTRA_ROW_H = 18.0
@@ -159,8 +160,8 @@ def _member(
     extra: list[ExtraRow],
     scale: float,
 ) -> float:
-    """One 世帯員 block of three ruled rows and its optional ones; returns its bottom."""
-    h1, h2, h3 = (h * scale for h in ROW_HEIGHTS)
+    """One 世帯員 block of four ruled rows and its optional ones; returns its bottom."""
+    h1, h2, h3, h4 = (h * scale for h in ROW_HEIGHTS)
     hx = EXTRA_ROW_H * scale
     label, value, small = 8.5 * scale, 10.5 * scale, 9.0 * scale
     x_label1 = LEFT + NO_W
@@ -168,7 +169,7 @@ def _member(
     x_label2 = x_value1 + VALUE_W
     x_value2 = x_label2 + LABEL_W
     value2_w = LEFT + CONTENT_W - x_value2
-    bottom = y_top - h1 - h2 - h3 - hx * len(extra)
+    bottom = y_top - h1 - h2 - h3 - h4 - hx * len(extra)
 
     cell(c, Box(LEFT, bottom, NO_W, y_top - bottom), str(index), value, "center", pad=0)
 
@@ -194,6 +195,16 @@ def _member(
     cell(c, Box(x_value1, y, VALUE_W, h3), became, value, min_size=small * 0.75)
     label_cell(c, Box(x_label2, y, LABEL_W, h3), "前住所", label)
     cell(c, Box(x_value2, y, value2_w, h3), p.previous_address or "", small, min_size=small * 0.75)
+
+    y -= h4
+    western = p.use_western_dates
+    label_cell(c, Box(x_label1, y, LABEL_W, h4), "住所を定めた年月日", label)
+    cell(c, Box(x_value1, y, VALUE_W, h4),
+         date_text(p.address_set_on or p.became_resident_on, western), value,
+         min_size=small * 0.75)
+    label_cell(c, Box(x_label2, y, LABEL_W, h4), "届出日", label)
+    cell(c, Box(x_value2, y, value2_w, h4),
+         date_text(p.notified_on or p.became_resident_on, western), value, min_size=small * 0.75)
 
     for label1, value1, label2, value2 in extra:
         y -= hx

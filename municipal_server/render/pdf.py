@@ -530,7 +530,7 @@ def _spread_label(c: Canvas, box: Box, label: str, size: float) -> float:
 def certification(
     c: Canvas, y_top: float, sentence: str, issued_on: date, municipality: Municipality
 ) -> float:
-    """認証文, 交付日 and 「千代田区長　樋口 高顕」 with the 職印 pressed over the end of the name.
+    """認証文, 交付日 and 「千代田区長　架空 一郎」 with the 職印 pressed over the end of the name.
 
     Returns the y below the block (``y_top - CERTIFICATION_H``)."""
     size = 11.5

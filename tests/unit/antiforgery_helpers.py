@@ -16,6 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from center.antiforgery import TINT_XOBJECT, finish_certificate
 from center.antiforgery.qr import certificate_claims
+from center.antiforgery.sample_mark import SAMPLE_XOBJECT
 from center.qr_keys import QrKeyring
 from konbini.clock import parse_instant
 from konbini.fonts import RENDER_LOCK, font_path
@@ -85,12 +86,14 @@ def finish(ring: QrKeyring, front: bytes, cid: str = "8f14e45fceea167a5a36dedd4b
 
 
 def without_tint(pdf: bytes) -> bytes:
-    """The same PDF with the tint's Form XObject emptied: what the page is without it."""
+    """The same PDF with the tint's Form XObject emptied, and the 見本 mark's if a
+    development key signed it: what the page is without them (the municipality's)."""
     with pikepdf.open(io.BytesIO(pdf)) as document:
         for page in document.pages:
-            form = page.obj.Resources.XObject.get(TINT_XOBJECT)
-            if form is not None:
-                form.write(b"")
+            for name in (TINT_XOBJECT, SAMPLE_XOBJECT):
+                form = page.obj.Resources.XObject.get(name)
+                if form is not None:
+                    form.write(b"")
         out = io.BytesIO()
         document.save(out)
     return out.getvalue()

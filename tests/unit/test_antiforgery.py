@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import datetime
 
+import numpy as np
 import pikepdf
 import pytest
 
@@ -111,11 +112,67 @@ def test_the_qr_code_reads_back_and_verifies(ring: QrKeyring, front: bytes, dpi:
 def test_back_page_carries_no_personal_data(ring: QrKeyring, front: bytes) -> None:
     back_text = pdf_pages_text(finish(ring, front)[0])[1]
     compact = back_text.replace(" ", "").replace("\r", "").replace("\n", "")
-    for expected in ("偽造防止情報", NUMBER, "千代田区", "住民票の写し", "/verify", "照会サイト",
+    for expected in ("偽造防止情報", NUMBER, "千代田区", "住民票の写し",
+                     "http://127.0.0.1:8080/verify", "照会サイト",
                      "スクランブル画像", "偽造防止検出画像"):
         assert expected in compact
     for personal in (NAME, NAME.replace(" ", ""), "霞", ADDRESS, "霞が関"):
         assert personal not in compact
+
+
+def _fonts(pdf: bytes, page: int) -> set[str]:
+    """The base fonts a page's own content uses (its /Font resources)."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        fonts = document.pages[page].obj.Resources.get("/Font", {})
+        return {str(font.BaseFont) for _, font in fonts.items()}
+
+
+def test_the_back_names_the_inquiry_site_and_sets_the_number_in_mincho(
+        ring: QrKeyring, front: bytes) -> None:
+    kid, key = ring.current(ISSUED_AT)
+    pdf, _ = finish_certificate(front, claims=claims_for(front),
+                                sign=functools.partial(sign_es256, key=key, kid=kid),
+                                scramble_secret=SECRET, certificate_number=NUMBER,
+                                municipality_name="千代田区", cert_label="住民票の写し",
+                                inquiry_url="https://shokai.example.jp/verify")
+    back = pdf_pages_text(pdf)[1].replace(" ", "").replace("\n", "")
+    assert "https://shokai.example.jp/verify" in back and NUMBER in back
+    # One typeface on the page: the embedded Mincho subset, no standard Helvetica.
+    fonts = _fonts(pdf, 1)
+    assert fonts and all("Helvetica" not in font for font in fonts), fonts
+    assert all("+" in font for font in fonts)  # subset-tagged, i.e. embedded
+
+
+def _red_share(png_page: bytes) -> float:
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png_page)).convert("RGB"), dtype=np.int16)
+    red = (rgb[..., 0] > 150) & (rgb[..., 0] - rgb[..., 1] > 80)
+    return float(red.mean())
+
+
+@pytest.mark.parametrize("sample", [True, False], ids=["development-key", "production-key"])
+def test_a_certificate_signed_with_a_development_key_says_sample_on_both_pages(
+        ring: QrKeyring, front: bytes, sample: bool) -> None:
+    from kiosk_sim.printer import render_pages
+
+    kid, key = ring.current(ISSUED_AT)
+    pdf, token = finish_certificate(front, claims=claims_for(front),
+                                    sign=functools.partial(sign_es256, key=key, kid=kid),
+                                    scramble_secret=SECRET, certificate_number=NUMBER,
+                                    municipality_name="千代田区", cert_label="住民票の写し",
+                                    sample=sample)
+    texts = [text.replace(" ", "").replace("\n", "") for text in pdf_pages_text(pdf)]
+    pages = render_pages(pdf)
+    for text, page in zip(texts, pages, strict=True):
+        # Said in words a reader (and a text search) finds, and seen in red on the page.
+        assert ("見本" in text and "SAMPLE" in text) is sample
+        assert (_red_share(page) > 0.002) is sample
+    # The mark is under the signature (fpd) and leaves the QR code readable.
+    assert pdf_qr_codes(pdf, page_index=1, dpi=200) == [token]
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        _, claims = verify_es256(token, {kid: ring.public_keys()[kid]})
+        assert claims["fpd"] == b64url_encode(page_digest(document.pages[0]))
 
 
 def test_a_number_helvetica_cannot_print_is_drawn_in_mincho(ring: QrKeyring,

@@ -32,7 +32,9 @@ def test_first_start_creates_one_key(tmp_path: Path) -> None:
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     metadata = json.loads((tmp_path / "qr" / "keys.json").read_text())
     assert [entry["kid"] for entry in metadata] == [kid]
-    assert set(metadata[0]) == {"kid", "not_before", "not_after"}
+    assert set(metadata[0]) == {"kid", "not_before", "not_after", "development"}
+    # A center's own first key is a development key: its certificates say 見本.
+    assert metadata[0]["development"] is True and ring.is_development(kid)
 
 
 def test_reload_finds_the_same_key(tmp_path: Path) -> None:
@@ -165,3 +167,46 @@ def test_a_running_ring_sees_a_key_another_process_added(tmp_path: Path) -> None
     assert serving.current(NOW)[0] == new_kid
     assert [e["kid"] for e in serving.trust_list()["keys"]] == [old_kid, new_kid]
     assert len(serving.scramble_secret(new_kid)) == 32
+
+
+def test_a_production_key_is_made_only_on_purpose_and_survives_a_reload(
+        tmp_path: Path) -> None:
+    from center.keys_cli import list_keys, rotate_keys
+
+    ring = QrKeyring.load_or_create(tmp_path, NOW)
+    demo_kid, _ = ring.current(NOW)
+    print(rotate_keys(tmp_path, NOW, production=True))  # `center keys rotate --production`
+    production_kid, _ = ring.current(NOW)
+    assert production_kid != demo_kid
+    assert ring.is_development(demo_kid) and not ring.is_development(production_kid)
+    again = QrKeyring.load_or_create(tmp_path, NOW)
+    assert not again.is_development(production_kid)
+    # A plain rotation keeps the kind of the newest key: production stays production.
+    assert not again.is_development(again.rotate(NOW + timedelta(days=1)))
+    # And the operator sees which is which.
+    table = list_keys(tmp_path, NOW + timedelta(days=1))
+    assert "production" in table and "development (見本)" in table
+    with pytest.raises(KeyError):
+        again.is_development("qr-2026-11-00000000")
+
+
+def test_an_empty_directory_rotated_for_production_gets_no_development_key(
+        tmp_path: Path) -> None:
+    from center.keys_cli import rotate_keys
+
+    rotate_keys(tmp_path, NOW, production=True)
+    ring = QrKeyring.load_or_create(tmp_path, NOW)
+    assert [ring.is_development(k.kid) for k in ring.keys] == [False]
+
+
+def test_a_key_listed_before_the_flag_existed_counts_as_development(tmp_path: Path) -> None:
+    kid, _ = QrKeyring.load_or_create(tmp_path, NOW).current(NOW)
+    metadata = json.loads((tmp_path / "keys.json").read_text())
+    for entry in metadata:
+        del entry["development"]
+    (tmp_path / "keys.json").write_text(json.dumps(metadata))
+    assert QrKeyring.load_or_create(tmp_path, NOW).is_development(kid)
+    metadata[0]["development"] = "no"
+    (tmp_path / "keys.json").write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="development"):
+        QrKeyring.load_or_create(tmp_path, NOW)

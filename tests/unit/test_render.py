@@ -18,7 +18,7 @@ from municipal_server.render.inputs import InkanInput, JuminhyoInput, Municipali
 from municipal_server.render.juminhyo import render_juminhyo
 from municipal_server.render.seal import official_seal_png, personal_seal_png
 
-CHIYODA = Municipality("131016", "千代田区", "東京都", "千代田区長", "樋口 高顕")
+CHIYODA = Municipality("131016", "千代田区", "東京都", "千代田区長", "架空 一郎")
 ADDRESS = "東京都千代田区霞が関2丁目1番2号"
 TARO = Person(
     name="霞 太郎",
@@ -98,7 +98,7 @@ def test_juminhyo_whole_household() -> None:
     assert "昭和50年4月12日" in text
     assert "令和元年5月1日" in text
     assert ADDRESS in text
-    assert "樋口 高顕" in text
+    assert "架空 一郎" in text
     assert "第2026-000123号" in text
     assert "この写しは、世帯全員の住民票の原本と相違ないことを証明する。" in text
     assert "令和8年11月23日" in text
@@ -153,7 +153,7 @@ def test_inkan() -> None:
     assert "昭和50年4月12日" in text
     assert ADDRESS in text
     assert "この写しは、登録されている印影と相違ないことを証明する。" in text
-    assert "樋口 高顕" in text
+    assert "架空 一郎" in text
     assert "第2026-000124号" in text
     assert embedded_font_files(pdf) >= 1
 
@@ -191,3 +191,27 @@ def test_one_person_juminhyo_render_time() -> None:
         render_juminhyo(inp)
         times.append(time.perf_counter() - start)
     print(f"one-person 住民票の写し: median {statistics.median(times) * 1000:.1f} ms")
+
+
+def test_every_municipal_profile_names_a_fictional_mayor() -> None:
+    """Demo certificates must not pass for real ones: no real mayor's name beside a 職印."""
+    from municipal_server.profile import PROFILE_DIR, load_profile
+
+    real = {"樋口 高顕", "山中 竹春", "清山 知憲"}
+    paths = sorted(PROFILE_DIR.glob("*.json"))
+    assert len(paths) >= 3
+    for profile in map(load_profile, map(str, paths)):
+        assert profile.mayor_name not in real
+        assert profile.mayor_name.startswith("架空"), profile.mayor_name  # 架空 = fictional
+
+
+def test_every_member_shows_the_day_the_address_was_set_and_the_day_it_was_notified() -> None:
+    """A real 住民票の写し prints 住所を定めた年月日 and 届出日 for each person."""
+    from municipal_server.samples import sample_pdfs
+
+    text = page_text(sample_pdfs()["juminhyo.pdf"]).replace(" ", "")
+    assert text.count("住所を定めた年月日") == 3 and text.count("届出日") == 3
+    assert "平成27年4月8日" in text  # 霞 太郎 and 花子: 転入届 a week after moving in
+    assert "平成24年6月25日" in text  # 霞 次郎: 出生届 ten days after birth
+    foreign = page_text(sample_pdfs()["juminhyo_foreign.pdf"]).replace(" ", "")
+    assert "2023年4月5日" in foreign  # Western dates for a foreign resident who chose them

@@ -74,12 +74,15 @@ class ClusterPorts:
                    {code: free_port_run(workers, taken) for code in codes})
 
 
-def center_arguments(workers: int, ports: ClusterPorts | None) -> list[str]:
+def center_arguments(workers: int, ports: ClusterPorts | None,
+                     public_port: int = 8080) -> list[str]:
+    """``public_port``: HAProxy's, the address printed on certificates."""
     if ports is None:
         return [] if workers <= 1 else ["--workers", str(workers)]
     return ["--workers", str(workers), "--port-per-worker", "--api-port",
             str(ports.center_workers_api), "--public-port", str(ports.center_workers_public),
-            "--health-port", str(ports.center_health)]
+            "--health-port", str(ports.center_health),
+            "--public-url", f"http://127.0.0.1:{public_port}/verify"]
 
 
 def municipal_arguments(code: str, workers: int, ports: ClusterPorts | None) -> list[str]:

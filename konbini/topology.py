@@ -139,7 +139,8 @@ class Topology:
                        str(self.ports.center_public), "--console-port",
                        str(self.ports.center_console), "--no-migrate"]
         self._spawn("center", center_args + (["--dev"] if self.dev_mode else [])
-                    + cluster.center_arguments(self.center_workers, self.cluster_ports))
+                    + cluster.center_arguments(self.center_workers, self.cluster_ports,
+                                               self.ports.center_public))
         if self.cluster_ports is not None:
             self.processes["haproxy"] = cluster.start_balancer(
                 self.var, self.ports.center_api, self.center_workers, self.cluster_ports,

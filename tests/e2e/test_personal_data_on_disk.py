@@ -102,12 +102,18 @@ def test_databases_are_private(system: System) -> None:
         assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700, database.parent
 
 
-def test_the_issuance_history_keeps_numbers_and_digests_not_pdfs(system: System) -> None:
+async def test_the_issuance_history_keeps_numbers_and_digests_not_pdfs(
+        system: System, kiosk: KioskClient, wallet: Wallet) -> None:
+    result = await kiosk.issue(wallet.get("kasumi-taro"), "1234", "juminhyo", copies=2,
+                               options={"members": "household"})
+    numbers = [c["certificate_number"] for c in result.order["certificates"]]
     with sqlite3.connect(system.municipal_db("131016"), timeout=30) as db:
-        rows = db.execute("SELECT certificate_numbers, response FROM issuance_history").fetchall()
-    assert rows
-    for numbers, response in rows:
-        certificates = json.loads(response)["certificates"]
-        assert [c["certificate_number"] for c in certificates] == json.loads(numbers)
-        for certificate in certificates:
-            assert set(certificate) == {"certificate_number", "sha256", "fee_yen"}
+        rows = db.execute("SELECT certificate_numbers, response FROM issuance_history "
+                          "WHERE certificate_numbers = ?", (json.dumps(numbers),)).fetchall()
+    assert len(rows) == 1
+    (_, response), = rows
+    certificates = json.loads(response)["certificates"]
+    assert [c["certificate_number"] for c in certificates] == numbers
+    for certificate in certificates:
+        assert "pdf" not in certificate and len(certificate["sha256"]) == 64
+        assert "JVBERi0" not in json.dumps(certificate)  # no base64 PDF in any field

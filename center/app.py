@@ -41,6 +41,7 @@ from . import (
     municipality_api,
     operations_api,
     terminal_api,
+    terminal_budget,
     terminals,
 )
 from .config import CenterConfig
@@ -74,7 +75,8 @@ ROLE_RULES = [
 
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    wait = context(request).limiter.allow(peer(request).common_name)
+    ctx = context(request)  # the bucket is in the database: one for all workers
+    wait = await terminal_budget.take(ctx.limiter, ctx.store.shared, peer(request).common_name)
     if wait > 0:
         raise Problem("rate-limited", "too many requests from this terminal",
                       retry_after_seconds=max(0.01, round(wait, 2)))

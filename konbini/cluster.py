@@ -118,7 +118,7 @@ def health_urls(center_workers: int, municipal_workers: dict[str, int],
 def worker_health(url: str) -> dict | None:
     """The body of a worker's health endpoint (``pid``, ``worker``), or None."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=10) as response:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None

@@ -41,6 +41,7 @@ from tests.support import pdf_pages_text, pdf_qr_codes
 
 CODE = "131016"
 KIOSKS = 16
+RATE_PER_MINUTE = 600
 T = TypeVar("T")
 
 
@@ -89,7 +90,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                   center_console=pick())
     cluster_ports = ClusterPorts.free((CODE,), avoid=chosen)
     topology = Topology(var=var, ports=ports, log_dir=var / "logs", with_kiosk_ui=False,
-                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1"},
+                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
+                             # 10 a second, 100 at once: the budget test below.
+                             "KONBINI_RATE_LIMIT_PER_MINUTE": str(RATE_PER_MINUTE)},
                         synthetic_residents=KIOSKS, center_workers=2,
                         municipal_workers={CODE: 2}, cluster_ports=cluster_ports)
     topology.start(timeout=120)
@@ -195,6 +198,30 @@ async def test_the_dev_clock_moves_every_worker(cluster: Cluster) -> None:
         await raws[1].call("PUT", "/v1/dev/clock", json_body={"now": BASE_CLOCK})
         for raw in raws:
             await raw.close()
+
+
+async def test_a_terminals_budget_is_one_across_the_workers(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """A terminal flooding both workers directly gets one budget (burst 100,
+    10 a second), not one per worker."""
+    import time
+
+    (terminal,) = _terminals(cluster, tmp_path, 1, "flood")
+    raws = [Raw(cluster.worker_url(i), terminal.ssl_context()) for i in range(2)]
+    try:
+        started = time.monotonic()
+        answers = [await raws[i % 2].call("GET", "/v1/dev/clock") for i in range(300)]
+        elapsed = time.monotonic() - started
+    finally:
+        for raw in raws:
+            await raw.close()
+    admitted = sum(status == 200 for status, _, _ in answers)
+    limited = [body for status, body, _ in answers if status == 429]
+    assert limited and limited[0]["code"] == "rate-limited"
+    burst, rate = RATE_PER_MINUTE // 6, RATE_PER_MINUTE / 60
+    # Per-worker buckets would let through up to twice this.
+    assert admitted <= burst + rate * elapsed + 2, (admitted, elapsed)
+    assert admitted >= burst  # the burst itself is never refused
 
 
 async def test_a_resent_order_with_the_same_idempotency_key_is_the_same_order(

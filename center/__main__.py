@@ -17,6 +17,7 @@ from . import report_cli
 from .app import running_center
 from .config import DEFAULT_PUBLIC_URL, CenterConfig
 from .migrate import migrate
+from .rate_limit import parse_budgets
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +38,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="the inquiry site's full address, printed on every "
                             "certificate's back (default: this center's public listener, "
                             f"{DEFAULT_PUBLIC_URL} in the demo)")
+        p.add_argument("--upload-limit", type=int, metavar="N",
+                       default=int(os.environ.get("KONBINI_UPLOAD_LIMIT_PER_MINUTE", "20")),
+                       help="inquiry uploads per client address per minute (default 20)")
+        p.add_argument("--budget", action="append", metavar="KIND:NAME=N[/BURST]",
+                       default=[os.environ.get("KONBINI_BUDGETS", "")],
+                       help="the budget of one terminal (terminal:kiosk-0001=6000/500) or "
+                            "address (upload:192.0.2.1=60); repeat")
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
@@ -114,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
                           public_port=args.public_port, dev_mode=args.dev,
                           public_url=args.public_url,
                           rate_limit_per_minute=args.rate_limit,
+                          upload_limit_per_minute=args.upload_limit,
+                          budget_overrides=parse_budgets(" ".join(args.budget)),
                           console_port=args.console_port or None,
                           console_host=args.console_host,
                           worker_index=args.worker_index,

@@ -25,7 +25,6 @@ from konbini.http import (
     request_id_middleware,
 )
 from konbini.metrics import serve_metrics
-from konbini.problems import Problem
 from konbini.subject_binding import load_center_secret
 from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
@@ -36,12 +35,12 @@ from . import (
     dev_state,
     incident_api,
     inquiry_site,
+    jwks,
     kiosk_api,
     maintenance_site,
     municipality_api,
     operations_api,
     terminal_api,
-    terminal_budget,
     terminals,
 )
 from .config import CenterConfig
@@ -54,13 +53,15 @@ from .leases import UPKEEP, Lease
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
-from .rate_limit import RateLimiter
+from .rate_limit import TERMINAL, RateLimited, RateLimiter
 from .refusals import refusal_recorder
 from .storage import CenterStore
 
 log = logging.getLogger(__name__)
 # Tests shorten this to see a forgotten order voided within seconds.
 UPKEEP_SECONDS = float(os.environ.get("KONBINI_UPKEEP_SECONDS", "15"))
+# A request budget untouched for an hour is full again (burst / rate < 1 h): drop it.
+BUDGET_IDLE_SECONDS = 3600.0
 
 KIOSK, MUNICIPALITY = frozenset({PeerRole.KIOSK}), frozenset({PeerRole.MUNICIPALITY})
 ROLE_RULES = [
@@ -75,11 +76,11 @@ ROLE_RULES = [
 
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    ctx = context(request)  # the bucket is in the database: one for all workers
-    wait = await terminal_budget.take(ctx.limiter, ctx.store.shared, peer(request).common_name)
-    if wait > 0:
-        raise Problem("rate-limited", "too many requests from this terminal",
-                      retry_after_seconds=max(0.01, round(wait, 2)))
+    try:
+        await context(request).limiter.check(TERMINAL, peer(request).common_name,
+                                             "too many requests from this terminal")
+    except RateLimited as limited:
+        return limited.response()
     return await handler(request)
 
 
@@ -103,7 +104,8 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
         config=config, store=store, clock=clock,
         jpki=JpkiAuthority(ca_key, ca_certificate),
         qr_keys=QrKeyring.load_or_create(config.qr_key_dir, clock.now()),
-        municipal=municipal, limiter=RateLimiter(config.rate_limit_per_minute),
+        municipal=municipal,
+        limiter=RateLimiter(store, config.budgets(), config.budget_overrides),
         subject_secret=load_center_secret(config.pki_dir))
     ctx.metrics.watch(store, clock)
     municipal.failure_observer = ctx.metrics.upstream_observer(store)
@@ -131,6 +133,7 @@ async def upkeep(ctx: CenterContext) -> None:
             await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
             await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
                                                 now)
+            await ctx.store.forget_idle_budgets(time.time() - BUDGET_IDLE_SECONDS)
             for code in await ctx.store.municipality_codes():
                 found = await ctx.store.municipality(code)
                 if found is None:
@@ -163,6 +166,7 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     if ctx.config.dev_mode:
         app.add_routes(dev_api.routes)
     app.router.add_get("/v1/trust-list", trust_list)
+    app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
     # Prometheus scrapes here with any client certificate of the TLS CA (docs/api.md).
     serve_metrics(app, ctx.metrics)
@@ -176,6 +180,7 @@ def create_public_app(ctx: CenterContext) -> web.Application:
                                        ctx.metrics.middleware("public"), problem_middleware])
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
+    app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
     add_health_routes(app, lambda: readiness(ctx), **health_info(ctx))  # /healthz, /readyz
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts

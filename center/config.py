@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .rate_limit import TERMINAL, UPLOAD, Budget
 
 # The inquiry site (照会サイト) of the demo's center, printed on every certificate's back.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080/verify"
@@ -21,8 +24,16 @@ class CenterConfig:
     # (center/terminals.py, ``python -m center terminals chain``), not configuration.
     # Test and demo environments let the tester move the clock over the API.
     dev_mode: bool = False
-    # Requests per terminal per minute before 429 rate-limited.
+    # Requests per terminal per minute before 429 rate-limited, and at once.
     rate_limit_per_minute: int = 1200
+    rate_limit_burst: int | None = None  # default: ten seconds' worth (200 of 1,200)
+    # Uploads to the public inquiry site per client address: a bank's clerk
+    # checks a certificate now and then; a script sending dozens is refused.
+    upload_limit_per_minute: int = 20
+    upload_limit_burst: int = 10
+    # Budgets for single buckets ("terminal:<CN>", "upload:<address>"): a test
+    # system gives its shared terminals room and its flood test a small budget.
+    budget_overrides: Mapping[str, Budget] = field(default_factory=dict)
     municipal_timeout_seconds: float = 15.0
     # Where relying parties verify: the full address printed on the back page; None
     # for this center's own public listener (the demo's DEFAULT_PUBLIC_URL).
@@ -62,6 +73,10 @@ class CenterConfig:
     @property
     def reuse_port(self) -> bool:
         return self.worker_index is not None
+
+    def budgets(self) -> dict[str, Budget]:
+        return {TERMINAL: Budget.of(self.rate_limit_per_minute, self.rate_limit_burst),
+                UPLOAD: Budget.of(self.upload_limit_per_minute, self.upload_limit_burst)}
 
     @property
     def database(self) -> Path:

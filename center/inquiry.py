@@ -14,7 +14,10 @@ memory of the request that handles them.
 from __future__ import annotations
 
 import io
+import math
+import struct
 import warnings
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +49,17 @@ from konbini.page import Box
 
 # Limits on what an upload may cost, whatever it claims to be.
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
-MAX_IMAGE_PIXELS = 40_000_000  # A4 at 600 dpi is 35 Mpx
+# A scanner's whole A4 bed (216 × 297 mm) at 600 dpi is 5102 × 7016 = 35.8 Mpx:
+# no honest scan of a certificate's back declares more.
+MAX_IMAGE_PIXELS = 36_000_000
+MAX_IMAGE_SIDE = 7200  # 297 mm at 600 dpi is 7016 pixels: a longer side is no A4 scan
+# What the check needs: the scrambled image has 8-pixel blocks at 72 dpi and the
+# QR code's modules are 0.4 mm, so 300 dpi is ample (the page asks for it). An
+# image is decoded at most at this size (an A4 bed at 300 dpi is 8.9 Mpx): a
+# 600 dpi scan at half size, so memory follows what is read, not what is claimed.
+READ_MAX_PIXELS = 10_000_000
+# A PNG is decoded a strip of about this many pixels at a time.
+STRIP_PIXELS = 1_000_000
 MAX_PDF_PAGES = 4
 MAX_PAGE_POINTS = 1300.0  # A3 is 842 × 1191 points: larger is not a certificate
 MAX_EMBEDDED_IMAGE_PIXELS = 4_000_000
@@ -179,6 +192,9 @@ def read_upload(data: bytes) -> Reading:
 
 
 def _open_image(data: bytes) -> np.ndarray:
+    """The image in 8-bit grey, at most ``READ_MAX_PIXELS``: a larger image is
+    reduced while it is decoded (JPEG by DCT scaling, PNG a strip at a time), so
+    that no more than the reduced image and one strip are ever in memory."""
     with warnings.catch_warnings():
         # Pillow warns, then refuses, above its own limit; ours is lower and checked
         # from the header, before a single pixel is decoded.
@@ -189,24 +205,116 @@ def _open_image(data: bytes) -> np.ndarray:
             if width * height > MAX_IMAGE_PIXELS:
                 raise UploadRefused("image-too-large",
                                     f"the image has {width}×{height} pixels; at most "
-                                    f"{MAX_IMAGE_PIXELS // 1_000_000} million are read")
-            if image.format == "JPEG" and width * height > DETECT_MAX_PIXELS * 4:
-                # Decode a large JPEG at half size: a quarter of the memory.
-                image.draft("L", (width // 2, height // 2))
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P"
-                                                       and "transparency" in image.info):
-                image = image.convert("RGBA")
-                white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(white, image)
-            grey = image.convert("L")
+                                    f"{MAX_IMAGE_PIXELS // 1_000_000} million are read "
+                                    "(a 600 dpi scan of A4)")
+            if max(width, height) > MAX_IMAGE_SIDE or min(width, height) < 16:
+                raise UploadRefused("image-too-large" if max(width, height) > MAX_IMAGE_SIDE
+                                    else "invalid-request",
+                                    f"the image is {width}×{height} pixels: not a scan of an "
+                                    "A4 page at 600 dpi or less")
+            factor = max(1, math.ceil(math.sqrt(width * height / READ_MAX_PIXELS)))
+            if image.format == "PNG":
+                return _png_grey(data, image, factor)
+            if factor > 1 and (image.info.get("progressive") or image.info.get("progression")):
+                # libjpeg keeps a progressive JPEG's whole coefficient array, at any scale.
+                raise UploadRefused("image-too-large", "a progressive JPEG this large is not "
+                                                       "read; scan at 300 dpi")
+            if factor > 1:
+                image.draft("L", (width // factor, height // factor))
+            grey = _grey(image)
+            if grey.width * grey.height > READ_MAX_PIXELS:
+                grey = grey.reduce(math.ceil(math.sqrt(
+                    grey.width * grey.height / READ_MAX_PIXELS)))
             return np.asarray(grey, dtype=np.uint8)
         except UploadRefused:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UploadRefused("image-too-large", "the image is too large to read") from exc
-        except (OSError, ValueError, SyntaxError) as exc:
+        except (OSError, ValueError, SyntaxError, zlib.error, struct.error) as exc:
             raise UploadRefused("invalid-request", "the image is damaged or not a PNG or "
                                                    "JPEG") from exc
+
+
+def _grey(image: Image.Image) -> Image.Image:
+    """8-bit grey, transparency on white paper."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P"
+                                               and "transparency" in image.info):
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return image.convert("L")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(
+        ">I", zlib.crc32(body, zlib.crc32(kind)))
+
+
+def _png_grey(data: bytes, image: Image.Image, factor: int) -> np.ndarray:
+    """A PNG in grey, reduced by ``factor``, decoded a strip at a time.
+
+    Pillow decodes a whole PNG into memory at once (4 bytes a pixel for colour),
+    so the rows are inflated here and each strip handed to Pillow as a small PNG
+    of its own, led by the previous strip's last row unfiltered: the strip's
+    filters then find the row above them exactly where PNG says it is."""
+    chunks, view, pos = {}, memoryview(data), 8
+    idat: list[memoryview] = []
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", view[pos:pos + 8])
+        body = view[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        elif kind in (b"IHDR", b"PLTE", b"tRNS"):
+            chunks[kind] = bytes(body)
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    if interlace or colour not in _PNG_CHANNELS or not (depth == 8 or (depth == 1
+                                                                       and colour == 0)):
+        # Pillow reads these whole: only at a size that costs no more than a strip.
+        if factor > 1 or width * height > READ_MAX_PIXELS // 4:
+            raise UploadRefused("image-too-large", "an interlaced or 16-bit PNG this large "
+                                                   "is not read; save it non-interlaced, "
+                                                   "8-bit, at 300 dpi")
+        image.load()
+        return np.asarray(_grey(image), dtype=np.uint8)
+    row_bytes = (width * _PNG_CHANNELS[colour] * depth + 7) // 8
+    rows = max(factor, STRIP_PIXELS // max(1, width) // factor * factor)
+    header = b"".join(_png_chunk(kind, chunks[kind]) for kind in (b"PLTE", b"tRNS")
+                      if kind in chunks)
+    out = np.empty((height // factor, width // factor), dtype=np.uint8)
+    inflate = zlib.decompressobj()
+    pending = iter(idat)
+    previous = bytes(row_bytes)  # PNG's row above the first is zeros
+    for top in range(0, height - height % factor, rows):
+        count = min(rows, height - height % factor - top)
+        wanted = (count + 1) * (row_bytes + 1)
+        filtered = bytearray(b"\0" + previous)
+        while len(filtered) < wanted:
+            source = inflate.unconsumed_tail or next(pending, None)
+            if source is None:
+                raise UploadRefused("invalid-request", "the PNG ends before its last row")
+            filtered += inflate.decompress(source, wanted - len(filtered))
+        idat = zlib.compress(filtered, 0)  # stored: Pillow only needs a zlib stream
+        del filtered
+        strip = Image.open(io.BytesIO(b"".join((
+            _PNG_SIGNATURE,
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, count + 1, depth, colour,
+                                            0, 0, 0)),
+            header, _png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")))), formats=("PNG",))
+        del idat
+        strip.load()
+        previous = strip.crop((0, count, width, count + 1)).tobytes()
+        grey = _grey(strip.crop((0, 1, width, count + 1)))
+        if factor > 1:
+            grey = grey.reduce(factor)
+        out[top // factor:(top + count) // factor] = np.asarray(grey)[:, :width // factor]
+    return out
 
 
 def find_qr(scan: np.ndarray) -> tuple[str, np.ndarray] | None:

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from PIL import Image
 
 from konbini.clock import isoformat
@@ -30,15 +34,22 @@ from konbini.wire import CertificateType
 from . import inquiry
 from .context import CenterContext, context
 from .incidents import void_message
+from .rate_limit import UPLOAD, RateLimited
 
 FRONT_TTL_SECONDS = 600.0
 FRONT_CACHE_ENTRIES = 64
 FRONT_CACHE_BYTES = 32 * 1024 * 1024
-# Reading an upload takes up to a second of CPU and up to ~150 MB: two at a time.
-CONCURRENT_READS = 2
+# Reading an upload takes up to a second of CPU and up to ~40 MB (an image is
+# decoded at 300 dpi a strip at a time): two images at a time per process, and
+# apart from them two PDFs, so that the certificate's own PDF (read in a tenth of
+# a second) never queues behind large scans. These bound this process's memory,
+# so they belong to the process; the per-address budget is in the database.
+CONCURRENT_IMAGE_READS = 2
+CONCURRENT_PDF_READS = 2
 FRONT_PATH = "/v1/verify/fronts/{front_id}.png"
 
 routes = web.RouteTableDef()
+T = TypeVar("T")
 
 
 class FrontCache:
@@ -83,10 +94,29 @@ class FrontCache:
             self._bytes -= len(png)
 
 
+class Lane:
+    """At most ``size`` uploads read at once, on threads of their own: glibc gives
+    each thread that allocates large buffers an arena of its own and keeps it, so
+    reading on the shared default executor (six threads here) left the center
+    ~150 MB larger than two threads of its own do (benchmarks/inquiry_uploads.py)."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.slots = asyncio.Semaphore(size)
+        self.executor = ThreadPoolExecutor(size, thread_name_prefix=f"inquiry-{name}")
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+
 class InquiryState:
     def __init__(self) -> None:
         self.fronts = FrontCache()
-        self.slots = asyncio.Semaphore(CONCURRENT_READS)
+        self.images = Lane("image", CONCURRENT_IMAGE_READS)
+        self.pdfs = Lane("pdf", CONCURRENT_PDF_READS)
+
+    def close(self) -> None:
+        for lane in (self.images, self.pdfs):
+            lane.executor.shutdown(wait=True, cancel_futures=True)
 
 
 INQUIRY = web.AppKey("inquiry", InquiryState)
@@ -96,6 +126,10 @@ def setup(app: web.Application) -> None:
     """Add the inquiry routes and their in-memory state to the public app."""
     app[INQUIRY] = InquiryState()
     app.add_routes(routes)
+
+    async def close(app: web.Application) -> None:
+        await asyncio.to_thread(app[INQUIRY].close)
+    app.on_cleanup.append(close)
 
 
 @routes.get("/verify")
@@ -134,10 +168,24 @@ async def _upload(request: web.Request) -> bytes:
                     raise Problem("request-too-large",
                                   f"the upload is over {limit // (1024 * 1024)} MiB")
             return bytes(data)
-    except (ValueError, AssertionError, RuntimeError) as exc:
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
+        # HttpProcessingError: a part's header aiohttp cannot parse (a name that
+        # is not UTF-8, say), which a fuzzer sends before the file part.
         raise invalid_request([{"field": "file", "message": "malformed multipart body"}]) \
             from exc
     raise invalid_request([{"field": "file", "message": "required: the PDF or a scan"}])
+
+
+def client_network(remote: str | None) -> str:
+    """Whose budget an upload draws from: the IPv4 address, or the IPv6 /64 (one
+    subscriber's prefix: its 2^64 addresses are one client)."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return "unknown"
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped or address) if address.version == 6 else str(address)
 
 
 def _png(front: np.ndarray) -> bytes:
@@ -177,10 +225,20 @@ def _development_key(ctx: CenterContext, token_check: inquiry.TokenCheck | None)
 async def verify(request: web.Request) -> web.Response:
     ctx = context(request)
     state = request.app[INQUIRY]
+    try:  # before the body is read: a refused upload costs nothing
+        await ctx.limiter.check(UPLOAD, client_network(request.remote),
+                                "too many uploads from this address")
+    except RateLimited as limited:
+        return limited.response()
     data = await _upload(request)
-    async with state.slots:
+    try:
+        kind = inquiry.sniff(data)
+    except inquiry.UploadRefused as refused:
+        raise Problem(refused.code, refused.detail) from None
+    lane = state.pdfs if kind == "pdf" else state.images
+    async with lane.slots:
         try:
-            reading = await asyncio.to_thread(inquiry.read_upload, data)
+            reading = await lane.run(inquiry.read_upload, data)
         except inquiry.UploadRefused as refused:
             raise Problem(refused.code, refused.detail) from None
         del data
@@ -192,8 +250,8 @@ async def verify(request: web.Request) -> web.Response:
         front = None
         if claims is not None and token_check is not None and token_check.kid is not None:
             # The key that signed it names the secret its image was scrambled with.
-            front = await asyncio.to_thread(inquiry.recover_front, reading, claims,
-                                            ctx.qr_keys.scramble_secret(token_check.kid))
+            front = await lane.run(inquiry.recover_front, reading, claims,
+                                   ctx.qr_keys.scramble_secret(token_check.kid))
     record = await _record(ctx, claims["cid"]) if claims else None
     front_result = inquiry.front_check(reading, claims) if claims else "not-checked"
     status, record_check = inquiry.assess(token_check, record, front_result)
@@ -234,7 +292,7 @@ async def verify(request: web.Request) -> web.Response:
             body["void_reason"] = record.void_reason
             body["message"] = void_message(record.void_reason) or body["message"]
     if front is not None:
-        png = await asyncio.to_thread(_png, front)
+        png = await lane.run(_png, front)
         front_id = state.fronts.put(png)
         body["front_image_url"] = FRONT_PATH.format(front_id=front_id)
     return json_response(body)

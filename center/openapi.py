@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import document, link, operation
 from konbini.schemas import MENU
 
-from . import health, incident_api, maintenance_site, operations_api, terminal_api
+from . import health, incident_api, jwks, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -57,7 +57,10 @@ TRUST_LIST = {"type": "object", "required": ["keys"], "properties": {"keys": {
         "kid", "alg", "public_key", "not_before", "not_after"],
         "properties": {"kid": {"type": "string"}, "alg": {"type": "string"},
                        "public_key": {"type": "string"},
-                       "not_before": {"type": "string"}, "not_after": {"type": "string"}}}}}}
+                       "not_before": {"type": "string"}, "not_after": {"type": "string"},
+                       "development": {"type": "boolean", "description":
+                                       "a development key: what it signs is a sample (見本)"
+                                       }}}}}}
 REGISTRATION_VIEW = {
     "type": "object",
     "required": ["code", "name", "prefecture", "endpoint", "services", "status",
@@ -189,12 +192,12 @@ def inquiry_paths() -> dict[str, dict[str, Any]]:
         "what the QR code proves, and the front recovered from the scrambled image",
         response=VERIFY_RESULT, security="", tags=PUBLIC,
         problems=("unsupported-media-type", "request-too-large", "image-too-large",
-                  "invalid-request"))
+                  "invalid-request", "rate-limited"))
     verify["requestBody"] = {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                     "description": "PDF, PNG or JPEG; at most 16 MiB and 40 million "
-                                    "pixels"}}}}}}
+                     "description": "PDF, PNG or JPEG; at most 16 MiB and 36 million "
+                                    "pixels (a 600 dpi scan of A4)"}}}}}}
     return {
         "/verify": {"get": operation(
             "The inquiry page: upload a scan or the PDF and compare the recovered front",
@@ -386,6 +389,7 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **incident_api.openapi_paths(),
         **terminal_api.openapi_paths(),
         **health.openapi_paths(),
+        **jwks.openapi_paths(),
     }
     health.document_idempotency_key(paths)
     if dev_mode:

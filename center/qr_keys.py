@@ -79,9 +79,12 @@ class QrKey:
     def valid_at(self, instant: datetime) -> bool:
         return self.not_before <= instant < self.not_after
 
-    def trust_entry(self) -> dict[str, str]:
+    def trust_entry(self) -> dict[str, str | bool]:
+        # ``development`` (an addition): a relying party checking offline can tell a
+        # sample (見本) from a certificate without asking the inquiry site.
         return {"kid": self.kid, "alg": ALG, "public_key": public_key_to_b64(self.public_key),
-                "not_before": isoformat(self.not_before), "not_after": isoformat(self.not_after)}
+                "not_before": isoformat(self.not_before), "not_after": isoformat(self.not_after),
+                "development": self.development}
 
 
 def _fingerprint(key: ec.EllipticCurvePublicKey) -> str:

@@ -3,14 +3,13 @@ conditional statements, never in one process's memory.
 
 - ``leases``: a job (the upkeep) runs in one worker at a time; the holder is
   the worker whose conditional upsert took the row, until it lapses.
-- ``rate_buckets``: the per-terminal token bucket, one conditional upsert
-  per request whichever worker receives it.
 - ``order_keys``: a kiosk's ``Idempotency-Key`` on ``POST …/orders``,
   unique per terminal, claimed before the order is made.
 - ``dev_settings``: the test environment's clock and faults (``--dev``).
 
-Times here are wall-clock epoch seconds (``time.time()``): leases and rate
-budgets are about real time across processes, not the dev clock."""
+Times here are wall-clock epoch seconds (``time.time()``): leases are about
+real time across processes, not the dev clock. (Request budgets are in
+``request_budgets``, center/rate_limit.py and center/storage.py.)"""
 
 from __future__ import annotations
 
@@ -25,8 +24,6 @@ SHARED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL,
     rounds INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS rate_buckets (
-    terminal_id TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS order_keys (
     terminal_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, request_sha256 TEXT NOT NULL,
     order_id TEXT NOT NULL, claimed_by TEXT NOT NULL, claimed_at REAL NOT NULL,
@@ -85,39 +82,6 @@ class SharedState:
                 "SELECT holder, expires_at, rounds FROM leases WHERE name = ?", (name,)) as cur:
             row = await cur.fetchone()
         return None if row is None else (row["holder"], row["expires_at"], row["rounds"])
-
-    # -- rate limits ------------------------------------------------------------
-    async def take_token(self, terminal_id: str, now: float, rate: float,
-                         burst: float) -> float:
-        """Take one token from the terminal's bucket: 0.0 if there was one,
-        else the seconds until there is. The refill and the take are one
-        conditional upsert, so two workers cannot spend the same token."""
-        async with self._write_lock:
-            try:
-                async with self._db.execute(
-                        "INSERT INTO rate_buckets (terminal_id, tokens, updated) "
-                        "VALUES (?, ? - 1, ?) ON CONFLICT(terminal_id) DO UPDATE SET "
-                        "tokens = MIN(?, rate_buckets.tokens + "
-                        "MAX(0, excluded.updated - rate_buckets.updated) * ?) - 1, "
-                        "updated = MAX(rate_buckets.updated, excluded.updated) "
-                        "WHERE MIN(?, rate_buckets.tokens + "
-                        "MAX(0, excluded.updated - rate_buckets.updated) * ?) >= 1 "
-                        "RETURNING tokens",
-                        (terminal_id, burst, now, burst, rate, burst, rate)) as cur:
-                    taken = await cur.fetchone()
-                await self._db.commit()
-            except BaseException:
-                await self._db.rollback()
-                raise
-        if taken is not None:
-            return 0.0
-        async with self._db.execute(
-                "SELECT tokens, updated FROM rate_buckets WHERE terminal_id = ?",
-                (terminal_id,)) as cur:
-            row = await cur.fetchone()
-        tokens = 0.0 if row is None else min(
-            burst, row["tokens"] + max(0.0, now - row["updated"]) * rate)
-        return max(0.0, (1.0 - tokens) / rate)
 
     # -- Idempotency-Key of orders ------------------------------------------------
     async def claim_order_key(self, terminal_id: str, key: str, request_sha256: str,

@@ -65,6 +65,9 @@ CREATE INDEX IF NOT EXISTS certificates_order ON certificates(order_id);
 CREATE TABLE IF NOT EXISTS order_pdfs (
     certificate_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, pdf BLOB NOT NULL,
     expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS request_budgets (
+    key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at REAL NOT NULL,
+    allowed INTEGER NOT NULL);
 -- Incidents (issue 14): identifiers and codes only, never personal data.
 CREATE TABLE IF NOT EXISTS incidents (
     incident_id TEXT PRIMARY KEY, kind TEXT NOT NULL, municipality_code TEXT NOT NULL,
@@ -573,6 +576,31 @@ class CenterStore:
             await self._db.execute("DELETE FROM order_pdfs WHERE expires_at <= ?", (ts(now),))
             await self._db.commit()
         return expired
+
+    # -- request budgets (center/rate_limit.py) ------------------------------
+    async def take_token(self, key: str, per_second: float, burst: float, now: float) -> float:
+        """Refill ``key``'s bucket for the time passed and take one token, in one
+        statement (atomic across processes): 0.0 if taken, else seconds to wait."""
+        refilled = "MIN(:burst, tokens + MAX(0.0, :now - updated_at) * :rate)"
+        async with self._write_lock:
+            async with self._db.execute(
+                    "INSERT INTO request_budgets (key, tokens, updated_at, allowed) "
+                    "VALUES (:key, :burst - 1, :now, 1) ON CONFLICT (key) DO UPDATE SET "
+                    f"tokens = {refilled} - (CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END), "
+                    f"allowed = (CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END), "
+                    "updated_at = MAX(updated_at, :now) RETURNING tokens, allowed",
+                    {"key": key, "burst": burst, "now": now, "rate": per_second}) as cur:
+                row = await cur.fetchone()
+            await self._db.commit()
+        assert row is not None
+        return 0.0 if row["allowed"] else (1.0 - float(row["tokens"])) / per_second
+
+    async def forget_idle_budgets(self, idle_before: float) -> None:
+        """Drop buckets untouched since ``idle_before`` (they would be full again)."""
+        async with self._write_lock:
+            await self._db.execute("DELETE FROM request_budgets WHERE updated_at < ?",
+                                   (idle_before,))
+            await self._db.commit()
 
     async def count(self, table: str) -> int:
         if table not in {"orders", "certificates", "sessions", "order_pdfs", "jpki_certificates",

@@ -27,6 +27,22 @@ ONLINE_ONLY = ("whether the certificate was printed or is void (printing failed)
                "center still has a record of it — ask the inquiry site: POST /v1/verify")
 
 
+def development_key(trust_list: dict[str, Any], kid: str | None) -> bool | None:
+    """Whether the trust list marks key ``kid`` as a development key (what it signs is a
+    sample, 見本); None when it does not say (a list saved before the flag existed)."""
+    for entry in trust_list.get("keys", []):
+        if isinstance(entry, dict) and entry.get("kid") == kid:
+            flag = entry.get("development")
+            return flag if isinstance(flag, bool) else None
+    return None
+
+
+SAMPLE_LINE = ("SAMPLE (見本): signed with a development key of the trust list; "
+               "not a certificate. " + inquiry.DEVELOPMENT_KEY_MESSAGE)
+UNSTATED_LINE = ("this trust list does not say whether the key is a development key: "
+                 "save it again from the center")
+
+
 def offline_report(data: bytes, trust_list: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """``(exit code, report)``: 0 valid, 1 not valid, 2 unreadable or refused file."""
     try:
@@ -43,6 +59,9 @@ def offline_report(data: bytes, trust_list: dict[str, Any]) -> tuple[int, dict[s
         report["result"] = "not-valid"
         return 1, report
     claims = check.claims
+    # A sample's signature is as valid as a certificate's: the result and exit code say
+    # what was proved, ``development_key`` whether it is a certificate at all.
+    report["development_key"] = development_key(trust_list, check.kid)
     front = inquiry.front_check(reading, claims)
     try:
         label = CertificateType(claims["typ"]).label
@@ -83,6 +102,12 @@ def run(file: Path, trust_list_path: Path, as_json: bool) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return code
     print(f"{file}: {report['result']}")
+    if report.get("development_key") is True:
+        print(f"  {SAMPLE_LINE}")
+    elif "development_key" in report and report["development_key"] is None:
+        print(f"  {UNSTATED_LINE}")
+    elif report.get("development_key") is False:
+        print("  key: production key (not a sample)")
     for name in ("source", "signature", "kid", "front"):
         if report.get(name) is not None:
             print(f"  {name}: {report[name]}")

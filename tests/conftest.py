@@ -1,11 +1,21 @@
 """One real system per test session: the center, three municipal servers and
 the kiosk UI as separate processes on free loopback ports, real mutual TLS,
 persona cards in a wallet. The clock is pinned to a weekday morning so the
-suite passes at any hour of the real day."""
+suite passes at any hour of the real day.
+
+Request budgets are per terminal. The dev terminals kiosk-0001…0003, which the
+``kiosk``, ``as_kiosk`` and ``center_clock`` fixtures, ``system.terminal()`` and
+the kiosk UI share for the whole session (tests read their identity in the
+ledger and the console), get a budget sized for a session, so no run on however
+fast a machine reaches it. A test that wants a terminal of its own (its own
+identity and the production budget) takes ``own_terminal`` or calls
+``system.new_terminal()``; the flood test's terminal has a small budget, so that
+it reaches 429 on any machine."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import ssl
 from collections.abc import AsyncIterator, Iterator
@@ -17,10 +27,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from center.rate_limit import Budget
 from kiosk_sim.card import VirtualCard
 from kiosk_sim.client import KioskClient, Terminal
 from kiosk_sim.wallet import Wallet
 from konbini.clock import Clock, parse_instant
+from konbini.devpki import DEFAULT_TERMINALS, DevPki, issue_tls_client_cert, kiosk_subject
 from konbini.persona_cards import issue_card, load_persona_cards
 from konbini.personas import persona_card
 from konbini.tls import client_context
@@ -28,6 +40,21 @@ from konbini.topology import Ports, Topology
 
 BASE_CLOCK = "2026-11-24T10:00:00+09:00"  # a Tuesday, not a holiday
 SYNTHETIC_RESIDENTS = 20
+# A session's worth for the terminals and the address that every test shares
+# (the suite sends a few thousand requests in all); production budgets (1,200 a
+# minute, burst 200; uploads 20, burst 10) for everyone else, and a small one
+# for the terminal whose test floods the center.
+SHARED_BUDGET = Budget(per_minute=60_000, burst=10_000)
+FLOOD_TERMINAL = "flooding-kiosk"
+FLOOD_BUDGET = Budget(per_minute=60, burst=20)
+SHARED_ADDRESS = "127.0.0.1"
+TEST_BUDGETS = " ".join([
+    *(f"terminal:{terminal_id}={SHARED_BUDGET.per_minute}/{SHARED_BUDGET.burst}"
+      for terminal_id, _, _ in DEFAULT_TERMINALS),
+    f"upload:{SHARED_ADDRESS}={SHARED_BUDGET.per_minute}/{SHARED_BUDGET.burst}",
+    f"terminal:{FLOOD_TERMINAL}={FLOOD_BUDGET.per_minute}/{FLOOD_BUDGET.burst}",
+])
+_terminal_numbers = itertools.count(1)
 
 
 @dataclass
@@ -66,6 +93,19 @@ class System:
     def terminal(self, terminal_id: str = "kiosk-0001") -> Terminal:
         return Terminal.from_pki(self.pki, terminal_id, self.center_url)
 
+    def new_terminal(self, terminal_id: str, chain: str = "seven-eleven",
+                     store_id: str = "store-test") -> Terminal:
+        """A kiosk terminal certificate minted now from the test PKI (outside
+        pki/kiosk, so the kiosk UI's list of stores stays the dev one) and
+        enrolled in the center's terminal registry."""
+        directory = self.var / "test-terminals"
+        directory.mkdir(exist_ok=True)
+        cert, key = issue_tls_client_cert(DevPki.at(self.pki),
+                                          kiosk_subject(terminal_id, chain, store_id),
+                                          directory / terminal_id)
+        self.topology.enrol_terminals([cert])  # the center serves enrolled terminals only
+        return Terminal(self.center_url, cert, key, self.pki / "tls-ca.cert.pem")
+
     def ssl_as_municipality(self, code: str) -> ssl.SSLContext:
         return client_context(self.pki / "municipal" / f"{code}.cert.pem",
                               self.pki / "municipal" / f"{code}.key.pem",
@@ -87,16 +127,24 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var = tmp_path_factory.mktemp("var")
     topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
                         env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
+                             "KONBINI_BUDGETS": TEST_BUDGETS,
                              # every service logs JSON lines (test_observability reads them)
                              "KONBINI_LOG_FORMAT": "json"},
                         synthetic_residents=SYNTHETIC_RESIDENTS)
-    topology.start(timeout=90)
+    # A bound for a loaded machine, not a figure: start-up takes seconds when quiet.
+    topology.start(timeout=300)
     try:
         asyncio.run(load_persona_cards(topology.center_url, topology.pki, topology.wallet_dir,
                                        Clock(parse_instant(BASE_CLOCK))))
         yield System(topology)
     finally:
         topology.stop()
+
+
+@pytest.fixture
+def own_terminal(system: System) -> Terminal:
+    """A kiosk terminal of this test's own (seven-eleven), with the production budget."""
+    return system.new_terminal(f"test-{next(_terminal_numbers):05d}")
 
 
 @pytest.fixture

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import io
 import sqlite3
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import zxingcpp
 
 from konbini.pdfium import pdf_document
 
 A4_POINTS = (595.28, 841.89)
+T = TypeVar("T")
 
 
 def pdf_pages_text(pdf: bytes) -> list[str]:
@@ -56,3 +62,25 @@ def query_one(database: Path, sql: str, *params: object) -> object:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         row = db.execute(sql, params).fetchone()
     return None if row is None else row[0]
+
+
+# Waiting for something another process does (the center's upkeep, a server
+# coming back) takes what the machine takes: poll for the condition, with a
+# bound far beyond any machine's time, never a fixed sleep or a tight timeout.
+PATIENCE_SECONDS = 180.0
+
+
+async def eventually(condition: Callable[[], Awaitable[T | None] | T | None], *,
+                     within: float = PATIENCE_SECONDS, every: float = 0.2) -> T:
+    """The first truthy value of ``condition()`` (sync or async), polled every
+    ``every`` seconds; AssertionError with the last value after ``within``."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {value!r} after {within:.0f} s")
+        await asyncio.sleep(every)

@@ -139,7 +139,8 @@ def test_paper_jam_charges_only_what_was_printed(page: Page) -> None:
 
 
 def test_idle_reset_leaves_no_personal_data_in_the_page(page: Page) -> None:
-    page.fill("#t-idle", "4")
+    # Long enough that no step below, on however loaded a machine, looks idle.
+    page.fill("#t-idle", "10")
     with page.expect_response(re.compile("/settings")):
         page.get_by_role("button", name="Apply").click()
     insert_card(page, "kasumi-taro")

@@ -78,8 +78,6 @@ def test_public_site(contract: Contract, center_document: dict, tmp_path: Path) 
                  "public", "--exclude-path", "/v1/verify")
 
 
-@pytest.mark.xfail(reason="issue 10 item 5 (the suite helper): a multipart part whose name "
-                          "is not UTF-8 gives a 500 in POST /v1/verify", strict=False)
 def test_public_upload(contract: Contract, center_document: dict, tmp_path: Path) -> None:
     schemathesis(center_document, contract.system.public_url, tmp_path, "--include-path",
                  "/v1/verify")

@@ -13,7 +13,7 @@ from kiosk_sim.client import KioskClient, Terminal
 from konbini.devpki import DevPki, issue_tls_client_cert
 from municipal_server.personas import persona_households, resident_code, synthetic_household
 from tests.conftest import SYNTHETIC_RESIDENTS, System
-from tests.support import pdf_pages_text
+from tests.support import eventually, pdf_pages_text
 
 
 async def test_twenty_kiosks_at_once(system: System, fresh_card, tmp_path) -> None:
@@ -34,16 +34,19 @@ async def test_twenty_kiosks_at_once(system: System, fresh_card, tmp_path) -> No
     system.topology.enrol_terminals([t.cert for t in terminals])  # the center's registry
 
     start = asyncio.Event()
+    ready = 0
 
     async def one(index: int):  # type: ignore[no-untyped-def]
+        nonlocal ready
         async with KioskClient(terminals[index]) as client:
+            ready += 1
             await start.wait()
             return await client.issue(cards[index], "1234", "juminhyo",
                                       options={"members": "household"},
                                       out_dir=tmp_path / f"out-{index:02d}")
 
     tasks = [asyncio.create_task(one(i)) for i in range(SYNTHETIC_RESIDENTS)]
-    await asyncio.sleep(0.2)
+    await eventually(lambda: ready == SYNTHETIC_RESIDENTS, every=0.01)  # all at the gate
     start.set()
     results = await asyncio.gather(*tasks)
 

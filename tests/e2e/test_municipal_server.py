@@ -13,7 +13,7 @@ from kiosk_sim.client import KioskClient, KioskProblem
 from kiosk_sim.wallet import Wallet
 from municipal_server.personas import resident_code
 from tests.conftest import Raw, System
-from tests.support import pdf_pages_text, table_count
+from tests.support import eventually, pdf_pages_text, table_count
 
 KIOSK = {"terminal_id": "kiosk-0001", "chain": "seven-eleven", "store_id": "store-0001"}
 
@@ -71,14 +71,15 @@ async def test_a_municipal_server_that_is_down(system: System, kiosk: KioskClien
     finally:
         system.topology.start_service("municipal-452017")
     # Back up: it registers again and its residents are served.
-    for _ in range(100):
+    async def issued():  # type: ignore[no-untyped-def]
         try:
-            result = await kiosk.issue(wallet.get("bango-hanako"), "1234", "juminhyo",
-                                       out_dir=tmp_path)
-            break
+            return await kiosk.issue(wallet.get("bango-hanako"), "1234", "juminhyo",
+                                     out_dir=tmp_path)
         except KioskProblem as exc:
             assert exc.code == "municipality-unavailable"
-            await asyncio.sleep(0.2)
+            return None
+
+    result = await eventually(issued)
     assert "番号 花子" in pdf_pages_text(result.files[0].read_bytes())[0]
 
 

@@ -267,6 +267,7 @@ async def test_the_offline_check_from_the_command_line(
     assert code == 0 and report["result"] == "signature-valid" and report["front"] == "matches"
     assert report["certificate"]["certificate_id"] == certificate["certificate_id"]
     assert any("page 1" in line for line in report["proves"])
+    assert report["development_key"] is True  # the test center's key: a sample (見本)
     assert "void" in report["online_only"]
     code, report = await asyncio.to_thread(run, scan)
     assert code == 0 and report["source"] == "scan" and report["front"] == "not-checked"
@@ -309,3 +310,118 @@ async def test_a_key_rotation_by_the_operator_keeps_printed_certificates_valid(
     scrambled_with = {kid: (system.var / "center" / "qr-keys" / f"{kid}.scramble.secret")
                       .read_bytes() for kid in (old_kid, new_kid)}
     assert scrambled_with[old_kid] != scrambled_with[new_kid]
+
+
+# --- a relying party's own JOSE library ------------------------------------------------------
+
+async def test_the_qr_code_verifies_with_pyjwt_and_the_jwk_set(
+        system: System, kiosk: KioskClient, wallet: Wallet, tmp_path: Path) -> None:
+    """A bank's developer: read the QR code off the printed back, fetch the JWK Set,
+    verify with PyJWT. Nothing of ours on their side."""
+    import jwt
+
+    from tests.support import pdf_qr_codes
+
+    pdf, certificate = await _issue(kiosk, wallet, tmp_path)
+    [token] = pdf_qr_codes(pdf)
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{system.public_url}/v1/trust-list/jwks.json") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("application/jwk-set+json")
+        document = await response.json(content_type=None)
+    # The API listener serves the same set, and the same keys as the trust list.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            ssl=system.ssl_as_kiosk())) as session:
+        async with session.get(f"{system.center_url}/v1/trust-list/jwks.json") as response:
+            assert await response.json(content_type=None) == document
+        async with session.get(f"{system.center_url}/v1/trust-list") as response:
+            trust_list = await response.json()
+    assert [k["kid"] for k in document["keys"]] == [k["kid"] for k in trust_list["keys"]]
+    for key in document["keys"]:
+        assert {k: key[k] for k in ("kty", "crv", "alg", "use")} == {
+            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig"}
+    # Each key says whether it is a development key, as the trust list does.
+    assert [k["development"] for k in document["keys"]] == [
+        k["development"] for k in trust_list["keys"]] and document["keys"][0]["development"]
+
+    keys = jwt.PyJWKSet.from_dict(document)
+    kid = jwt.get_unverified_header(token)["kid"]
+    claims = jwt.decode(token, keys[kid].key, algorithms=["ES256"])
+    assert claims["cid"] == certificate["certificate_id"]
+    assert claims["num"] == certificate["certificate_number"]
+    assert (claims["typ"], claims["mun"]) == ("juminhyo", "131016")
+
+    # A forged payload under the center's header and signature does not verify.
+    header, _, signature = token.split(".")
+    forged = jwt.utils.base64url_encode(json.dumps(
+        {**claims, "mun": "452017"}, separators=(",", ":")).encode()).decode()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(f"{header}.{forged}.{signature}", keys[kid].key, algorithms=["ES256"])
+
+
+# --- uploads crafted to exhaust the center ------------------------------------------------------
+
+def crafted_png(width: int, height: int) -> bytes:
+    """A real, valid PNG of a blank page that compresses to almost nothing: the
+    report's was 154 KB for 39.7 million pixels."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (255, 255, 255)).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+async def _verify_from(address: str, system: System, data: bytes,
+                       ) -> tuple[int, dict[str, Any], Any]:
+    """POST /v1/verify from another loopback address: another client to the center."""
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename="back.png", content_type="image/png")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            local_addr=(address, 0))) as session, session.post(
+            f"{system.public_url}/v1/verify", data=form) as response:
+        return response.status, await response.json(content_type=None), response.headers
+
+
+async def test_crafted_uploads_are_refused_and_real_ones_still_verify(
+        system: System, kiosk: KioskClient, wallet: Wallet, tmp_path: Path) -> None:
+    from center.inquiry import MAX_IMAGE_PIXELS
+
+    crafted = crafted_png(5300, 7490)  # 39.7 Mpx
+    assert len(crafted) < 400_000 and MAX_IMAGE_PIXELS < 5300 * 7490
+    # One client sends 40 at once: the header refuses each it reads, and past the
+    # address's budget (10 at once, then one every 3 s) the rest are not even read.
+    answers = await asyncio.gather(*(_verify_from("127.0.0.77", system, crafted)
+                                     for _ in range(40)))
+    codes = [(status, body["code"]) for status, body, _ in answers]
+    assert set(codes) <= {(413, "image-too-large"), (429, "rate-limited")}, codes
+    assert codes.count((413, "image-too-large")) >= 10
+    limited = [(body, headers) for status, body, headers in answers if status == 429]
+    assert limited, "40 uploads at once from one address were all read"
+    assert limited[0][0]["retry_after_seconds"] > 0
+    assert int(limited[0][1]["Retry-After"]) >= 1
+    # Another address is not affected.
+    status, body, _ = await _verify_from("127.0.0.78", system, crafted)
+    assert (status, body["code"]) == (413, "image-too-large")
+
+    # The largest image a 600 dpi scan of A4 may be is read (at 300 dpi): blank, so
+    # unreadable, not an error.
+    status, body, _ = await _verify_from("127.0.0.79", system, crafted_png(5100, 7050))
+    assert (status, body["status"], body["source"]) == (200, "unreadable", "scan")
+
+    # And a real certificate still verifies.
+    pdf, certificate = await _issue(kiosk, wallet, tmp_path)
+    status, body, _ = await _verify(system, pdf, "certificate.pdf", "application/pdf")
+    assert (status, body["status"]) == (200, "valid")
+    assert body["certificate"]["certificate_id"] == certificate["certificate_id"]
+
+
+async def test_a_part_header_that_is_not_utf8_before_the_file_is_refused(
+        system: System) -> None:
+    """Found by fuzzing: it was a 500."""
+    body = (b"--XX\r\n\xa2\xff: x\r\nContent-Disposition: form-data; name=\"\xff\xfe\"\r\n"
+            b"\r\nabc\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; "
+            b"filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--XX--\r\n")
+    async with aiohttp.ClientSession() as session, session.post(
+            f"{system.public_url}/v1/verify", data=body,
+            headers={"Content-Type": "multipart/form-data; boundary=XX"}) as response:
+        problem = await response.json(content_type=None)
+        assert 400 <= response.status < 500, problem
+        assert problem["code"] == "invalid-request"

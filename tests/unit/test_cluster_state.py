@@ -1,6 +1,6 @@
 """Cross-worker state, without a server: two connections to one SQLite file
-stand for two worker processes. Leases, the per-terminal token bucket,
-Idempotency-Key claims, request_id claims, the supervisor's command line,
+stand for two worker processes. Leases, Idempotency-Key
+claims, request_id claims, the supervisor's command line,
 HAProxy's configuration, private database files."""
 
 from __future__ import annotations
@@ -59,28 +59,6 @@ async def test_one_lease_holder_at_a_time(two_centers: tuple[CenterStore, Center
     assert not await first.shared.claim_lease("upkeep", "A", 1041.0, 30)
     holder, expires_at, rounds = await first.shared.lease("upkeep")  # type: ignore[misc]
     assert (holder, expires_at, rounds) == ("B", 1070.0, 3)
-
-
-async def test_the_token_bucket_is_shared_by_every_worker(
-        two_centers: tuple[CenterStore, CenterStore]) -> None:
-    first, second = two_centers
-    rate, burst = 1.0, 4.0  # 60 a minute, 4 at once
-    waits = [await (first if i % 2 else second).shared.take_token("kiosk-0001", 500.0, rate,
-                                                                 burst) for i in range(6)]
-    assert waits[:4] == [0.0] * 4  # the burst, spent alternately on both workers
-    assert waits[4] == pytest.approx(1.0) and waits[5] == pytest.approx(1.0)
-    assert await first.shared.take_token("kiosk-0002", 500.0, rate, burst) == 0.0  # its own
-    assert await second.shared.take_token("kiosk-0001", 501.5, rate, burst) == 0.0  # refilled
-    assert await first.shared.take_token("kiosk-0001", 501.5, rate, burst) == pytest.approx(0.5)
-
-
-async def test_two_workers_concurrently_spend_each_token_once(
-        two_centers: tuple[CenterStore, CenterStore]) -> None:
-    first, second = two_centers
-    waits = await asyncio.gather(*(
-        store.shared.take_token("kiosk-0003", 700.0, 0.001, 10.0)
-        for _ in range(15) for store in (first, second)))
-    assert sum(1 for w in waits if w == 0.0) == 10
 
 
 async def test_an_idempotency_key_is_claimed_once(

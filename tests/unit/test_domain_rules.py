@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from center.municipalities import is_valid_municipality_code, jis_check_digit
-from center.rate_limit import RateLimiter
+from center.rate_limit import Budget, RateLimiter, parse_budgets
+from center.storage import CenterStore
 from kiosk_sim.options import parse_options
 from konbini.validation import BodySchema
 from municipal_server.documents import select_members
@@ -113,10 +114,33 @@ def test_validation_names_the_fields() -> None:
     assert schema.errors({}) == [{"field": "copies", "message": "required"}]
 
 
-def test_rate_limiter() -> None:
-    limiter = RateLimiter(per_minute=60, burst=2)
-    assert limiter.allow("k", now=0.0) == 0.0
-    assert limiter.allow("k", now=0.0) == 0.0
-    assert limiter.allow("k", now=0.0) > 0.0
-    assert limiter.allow("other", now=0.0) == 0.0
-    assert limiter.allow("k", now=1.0) == 0.0
+async def test_rate_limiter(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The token bucket, in the center's database as every worker shares it."""
+    store = await CenterStore.open(tmp_path / "center.db")
+    now = [0.0]
+    try:
+        limiter = RateLimiter(store, {"k": Budget.of(per_minute=60, burst=2)},
+                              clock=lambda: now[0])
+        assert await limiter.allow("k", "a") == 0.0
+        assert await limiter.allow("k", "a") == 0.0
+        assert await limiter.allow("k", "a") > 0.0
+        assert await limiter.allow("k", "other") == 0.0
+        now[0] = 1.0
+        assert await limiter.allow("k", "a") == 0.0
+        # A second process (another connection) draws from the same bucket.
+        other = await CenterStore.open(tmp_path / "center.db")
+        try:
+            assert await RateLimiter(other, {"k": Budget.of(60, 2)},
+                                     clock=lambda: now[0]).allow("k", "a") > 0.0
+        finally:
+            await other.close()
+    finally:
+        await store.close()
+
+
+def test_budget_overrides() -> None:
+    assert parse_budgets("terminal:kiosk-0001=6000/500, upload:127.0.0.1=60") == {
+        "terminal:kiosk-0001": Budget(6000, 500), "upload:127.0.0.1": Budget(60, 10)}
+    assert parse_budgets("") == {}
+    with pytest.raises(ValueError):
+        parse_budgets("kiosk-0001=60")

@@ -239,6 +239,46 @@ def test_a_jpeg_scan_is_read(ring: QrKeyring, certificate: tuple[bytes, str]) ->
     assert reading.token == certificate[1]
 
 
+def test_the_crafted_png_of_the_report_is_refused_from_its_header() -> None:
+    # 154 KB declaring 39.7 million pixels: more than a 600 dpi scan of A4 needs.
+    with pytest.raises(inquiry.UploadRefused) as refused:
+        inquiry.read_upload(_bomb(5300, 7490))
+    assert refused.value.code == "image-too-large"
+    with pytest.raises(inquiry.UploadRefused) as refused:
+        inquiry.read_upload(_bomb(36_000, 900))  # few pixels, but no A4 page
+    assert refused.value.code == "image-too-large"
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "LA", "1"])
+@pytest.mark.parametrize("factor", [1, 2, 3])
+def test_a_png_read_in_strips_is_the_png(mode: str, factor: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    monkeypatch.setattr(inquiry, "STRIP_PIXELS", 20_000)  # many strips of ~30 rows
+    noise = (np.random.default_rng(7).random((331, 613)) * 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).convert(mode).save(out, format="PNG")
+    data = out.getvalue()
+    whole = inquiry._grey(Image.open(io.BytesIO(data)))
+    if factor > 1:
+        whole = whole.reduce(factor)
+    expected = np.asarray(whole)[:331 // factor, :613 // factor]
+    assert np.array_equal(inquiry._png_grey(data, Image.open(io.BytesIO(data)), factor),
+                          expected)
+
+
+def test_a_600_dpi_colour_scan_is_read_at_300_dpi(certificate: tuple[bytes, str]) -> None:
+    from center.antiforgery.raster import render_grey
+    page = render_grey(certificate[0], 1, 600)
+    out = io.BytesIO()
+    Image.fromarray(page).convert("RGB").save(out, format="PNG", compress_level=1)
+    del page
+    reading = inquiry.read_upload(out.getvalue())
+    assert reading.scan is not None
+    assert reading.scan.shape[0] * reading.scan.shape[1] <= inquiry.READ_MAX_PIXELS
+    assert reading.token == certificate[1]
+
+
 # --- the in-memory cache of recovered fronts ---------------------------------------------
 
 def test_front_cache_expires_and_stays_bounded() -> None:
@@ -293,3 +333,12 @@ def test_a_pdf_image_of_absurd_size_is_refused() -> None:
     with pytest.raises(inquiry.UploadRefused) as refused:
         inquiry.read_upload(_pdf_with(image=(100_000, 100_000)))
     assert refused.value.code == "image-too-large"
+
+
+def test_uploads_are_budgeted_per_ipv4_address_and_ipv6_prefix() -> None:
+    from center.inquiry_site import client_network
+    assert client_network("192.0.2.7") == "192.0.2.7"
+    assert client_network("2001:db8:1:2::7") == client_network("2001:db8:1:2:ffff::1") \
+        == "2001:db8:1:2::/64"
+    assert client_network("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_network(None) == client_network("") == "unknown"

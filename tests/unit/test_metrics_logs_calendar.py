@@ -213,7 +213,7 @@ async def test_calendar_lists_upcoming_windows_in_jst(tmp_path: Path) -> None:
         assert [(w.code, w.reason) for w in windows] == [(None, "センター保守"),
                                                          ("141003", "システム更新")]
         entry = windows[1].as_json()
-        assert entry["starts_at"] == "2026-11-26T10:00+09:00"
+        assert entry["starts_at"] == "2026-11-26T10:00:00+09:00"
         assert entry["name"] == "横浜市"
     finally:
         await store.close()

@@ -51,7 +51,10 @@ def test_trust_list_shape(tmp_path: Path) -> None:
     trust_list = ring.trust_list()
     assert list(trust_list) == ["keys"]
     (entry,) = trust_list["keys"]
-    assert set(entry) == {"kid", "alg", "public_key", "not_before", "not_after"}
+    assert set(entry) == {"kid", "alg", "public_key", "not_before", "not_after", "development"}
+    assert entry["development"] is True  # a center's own key: what it signs is 見本
+    production = QrKeyring.load_or_create(tmp_path / "prod", NOW, development=False)
+    assert [e["development"] for e in production.trust_list()["keys"]] == [False]
     assert entry["alg"] == "ES256"
     not_before = datetime.fromisoformat(entry["not_before"])
     not_after = datetime.fromisoformat(entry["not_after"])

@@ -88,12 +88,17 @@ def _figures(pdf: bytes, page: int, box: Box) -> dict[str, float]:
     figures = {
         "texture": optics.texture_contrast(original, 600, tint_only),
         "word_texture": optics.texture_contrast(original, 600, word),
+        "ground_texture": optics.texture_contrast(original, 600, ground),
         "word_tone": _tone_contrast(seen, word, ground),
         "copy": optics.weber_contrast(optics.eye_view(copy[:h, :w], 300), word3[:h, :w],
                                       ground3[:h, :w]),
         "copy_ground": float(copy[:h, :w][ground3[:h, :w]].mean()),
         "mean": float(seen[tint_only].mean()),
     }
+    # What tells the word from its surround at 30 cm: its grain (CSF-weighted RMS
+    # contrast inside it against the same outside it) and its tone.
+    figures["word_difference"] = max(abs(figures["word_texture"] - figures["ground_texture"]),
+                                     figures["word_tone"])
     print(f"page {page + 1}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures.items()))
     return figures
 
@@ -111,6 +116,23 @@ def test_the_word_is_invisible_on_the_original_and_stands_out_on_a_copy(
     # On a copy the word is plain, and the copy's background is white paper.
     assert figures["copy"] >= 0.25
     assert figures["copy_ground"] > 0.99
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 15 item 1, not met: inside the word the grain is 0.063, outside 0.002. The "
+    "copier model (σ 0.04 mm, 300 dpi, threshold 0.7) passes about as much of a pattern "
+    "as the eye does (0.53 vs 0.48 at 20 cycles/degree, 0.07 vs 0.06 at 41, ~0 for both "
+    "at 62), so a word it blackens on a quarter of its area keeps a grain of ~0.035 at "
+    "the least (an ideal two-level pattern, tone 0.75); of 20 one-ink word cells tried "
+    "(blocks, lines, 2×2 clusters at 41 cycles/degree) that copy at ≥ 0.25, the 5×5 "
+    "grey dot has the least (0.065). A ground given the word's grain would need copier "
+    "margins under 1 %. Strict: remove this mark when a design passes."))
+@pytest.mark.parametrize(("page", "box"), [(0, FRONT_BOX), (1, BACK_BOX)],
+                         ids=["front", "back"])
+def test_the_words_grain_is_below_the_threshold_of_visibility(
+        certificate: bytes, page: int, box: Box) -> None:
+    figures = _figures(certificate, page, box)
+    assert figures["word_difference"] < optics.EYE_THRESHOLD
 
 
 def test_every_dot_lands_on_the_printers_grid_without_seams(certificate: bytes) -> None:
@@ -192,3 +214,15 @@ def test_the_tint_is_under_the_municipal_content(tmp_path: Path) -> None:
             contents = page.obj.Contents
             assert isinstance(contents, pikepdf.Array)
             assert contents[0].read_bytes().strip() == f"q {TINT_XOBJECT} Do Q".encode()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the copy's 0.33 rests on a copier margin of 0.001: of the word's 300 dpi pixels "
+    "1/9 come out of the copier's optics at 0.658 and 2/9 at 0.699, against the "
+    "threshold 0.70; a copier set 1 % lighter (0.69) shows the word at 0.095 only. "
+    "Strict: remove this mark when the word keeps ≥ 0.25 with a margin."))
+def test_the_word_still_shows_on_a_copier_set_one_percent_lighter(
+        certificate: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optics, "COPIER_THRESHOLD", optics.COPIER_THRESHOLD - 0.01)
+    figures = _figures(certificate, 0, FRONT_BOX)
+    assert figures["copy"] >= 0.25

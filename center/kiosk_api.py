@@ -415,8 +415,9 @@ async def _create_order(request: web.Request) -> web.Response:
                         cert_type.value, body["copies"], fee, OrderStatus.ISSUED,
                         now + timedelta(seconds=DOWNLOAD_WINDOW_SECONDS), None, None,
                         kiosk.fingerprint)
-    await ctx.store.create_order(order, request[REQUEST_ID_KEY], now, finished)
-    await reconciliation.drop_intent(ctx.store, order_id)
+    # The order and its intent's removal from the outbox commit together.
+    await ctx.store.create_order(order, request[REQUEST_ID_KEY], now, finished,
+                                 also=[reconciliation.drop_intent_statement(order_id)])
     return json_response({
         "order_id": order_id,
         "type": cert_type.value,

@@ -119,8 +119,14 @@ async def intend(store: CenterStore, *, request_id: str, municipality_code: str,
 async def drop_intent(store: CenterStore, request_id: str) -> None:
     """The order was recorded: its outcome will come from the print result."""
     async with store.writing() as db:
-        await db.execute("DELETE FROM outcome_outbox WHERE request_id=? AND kind='intent' "
-                         "AND delivered_at IS NULL", (request_id,))
+        await db.execute(*drop_intent_statement(request_id))
+
+
+def drop_intent_statement(request_id: str) -> tuple[str, tuple[Any, ...]]:
+    """:func:`drop_intent` as a statement, to run in the order's own transaction
+    (one durable commit, not two, each holding the write lock for an fsync)."""
+    return ("DELETE FROM outcome_outbox WHERE request_id=? AND kind='intent' "
+            "AND delivered_at IS NULL", (request_id,))
 
 
 async def fail_intent(store: CenterStore, request_id: str, reason: str, now: datetime) -> None:
@@ -185,7 +191,9 @@ async def deliver_due(store: CenterStore, session: aiohttp.ClientSession, now: d
     acknowledged = 0
     for row in rows:
         retry_at = next_attempt(row["attempts"] + 1, now)
-        async with store.writing() as db:
+        # Neither the claim nor the acknowledgement must survive a power cut: at
+        # worst the outcome is sent again, and the endpoint is idempotent.
+        async with store.writing(durable=False) as db:
             cur = await db.execute(
                 "UPDATE outcome_outbox SET next_attempt_at=?, attempts=attempts+1 "
                 "WHERE id=? AND next_attempt_at=? AND delivered_at IS NULL",
@@ -198,7 +206,7 @@ async def deliver_due(store: CenterStore, session: aiohttp.ClientSession, now: d
         done = status == 200 or (status == 404
                                  and row["attempts"] + 1 >= UNKNOWN_REQUEST_ATTEMPTS)
         if done:
-            async with store.writing() as db:
+            async with store.writing(durable=False) as db:
                 await db.execute("UPDATE outcome_outbox SET delivered_at=?, result=? "
                                  "WHERE id=?", (ts(now), status, row["id"]))
             acknowledged += status == 200

@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from konbini.sqlite import open_database, truncate_wal
+from konbini.sqlite import Database, open_database, truncate_wal
 
 from .calendar import MaintenanceWindow
 from .ledger_store import LEDGER_SCHEMA, EntryContext, LedgerStore
@@ -194,7 +192,7 @@ class CertificateRecord:
 class CenterStore:
     """A small interface over the center's SQLite database."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
         # One connection is shared by every coroutine; a write (one statement
         # or several) holds the lock so another's commit can never land in
@@ -240,10 +238,12 @@ class CenterStore:
 
     # -- for domain modules that keep their own tables (incidents, terminals) --
     @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def writing(self, *, durable: bool = True) -> AsyncIterator[Database]:
         """One write transaction under the store's lock: committed on exit,
-        rolled back on any error."""
-        async with self._write_lock:
+        rolled back on any error. ``durable=False``: the commit does not wait
+        for the disk (konbini/sqlite.py), for bookkeeping whose loss to a power
+        cut only repeats an idempotent step."""
+        async with self._write_lock, self._db.relaxed(not durable):
             try:
                 yield self._db
                 await self._db.commit()
@@ -382,13 +382,13 @@ class CenterStore:
                              store_id: str, credential: str, challenge: bytes,
                              now: datetime, terminal_fingerprint: str | None = None) -> None:
         async with self._write_lock:
-            await self._db.execute(
+            # A session's steps need not survive a power cut: the kiosk starts over.
+            await self._db.write(
                 "INSERT INTO sessions (session_id, terminal_id, chain, store_id, credential, "
                 "challenge, challenge_issued_at, created_at, last_seen_at, "
                 "terminal_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (session_id, terminal_id, chain, store_id, credential, challenge, ts(now), ts(now),
-                 ts(now), terminal_fingerprint))
-            await self._db.commit()
+                 ts(now), terminal_fingerprint), durable=False)
 
     async def session(self, session_id: str) -> SessionRecord | None:
         async with self._db.execute(
@@ -406,36 +406,32 @@ class CenterStore:
     async def consume_challenge(self, session_id: str) -> bool:
         """Atomically take the session's challenge; False if it was already used."""
         async with self._write_lock:
-            cur = await self._db.execute(
+            return await self._db.write(
                 "UPDATE sessions SET challenge = NULL "
                 "WHERE session_id = ? AND challenge IS NOT NULL",
-                (session_id,))
-            await self._db.commit()
-            return cur.rowcount == 1
+                (session_id,), durable=False) == 1
 
     async def authenticate_session(self, session_id: str, serial: str, municipality_code: str,
                                    resident_code: str, credential: str, now: datetime) -> None:
         async with self._write_lock:
-            await self._db.execute(
+            await self._db.write(
                 "UPDATE sessions SET authenticated_at=?, serial=?, municipality_code=?, "
                 "resident_code=?, credential=?, last_seen_at=? WHERE session_id=?",
                 (ts(now), serial, municipality_code, resident_code, credential, ts(now),
-                 session_id))
-            await self._db.commit()
+                 session_id), durable=False)
 
     async def touch_session(self, session_id: str, now: datetime) -> None:
         async with self._write_lock:
-            await self._db.execute("UPDATE sessions SET last_seen_at=? WHERE session_id=?",
-                                   (ts(now), session_id))
-            await self._db.commit()
+            await self._db.write("UPDATE sessions SET last_seen_at=? WHERE session_id=?",
+                                 (ts(now), session_id), durable=False)
 
     async def close_session(self, session_id: str, now: datetime) -> None:
         """The card was removed: forget whose session it was."""
         async with self._write_lock:
-            await self._db.execute(
+            # Lost to a power cut at worst: the upkeep closes idle sessions alike.
+            await self._db.write(
                 "UPDATE sessions SET closed_at=?, resident_code=NULL, challenge=NULL "
-                "WHERE session_id=?", (ts(now), session_id))
-            await self._db.commit()
+                "WHERE session_id=?", (ts(now), session_id), durable=False)
 
     async def close_idle_sessions(self, idle_before: datetime, now: datetime) -> int:
         async with self._write_lock:
@@ -447,8 +443,11 @@ class CenterStore:
 
         # -- orders -------------------------------------------------------------
     async def create_order(self, order: OrderRecord, request_id: str, now: datetime,
-                           certificates: Iterable[tuple[CertificateRecord, bytes]]) -> None:
-        """Record an issued order with its certificates and their PDFs, in one transaction."""
+                           certificates: Iterable[tuple[CertificateRecord, bytes]],
+                           also: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Record an issued order with its certificates and their PDFs, in one
+        transaction; ``also``: statements of other modules that belong to the
+        same use case (the order's intent dropped from the outbox)."""
         async with self._write_lock:
             await self._db.execute(
                 "INSERT INTO orders (order_id, session_id, terminal_id, request_id, "
@@ -466,6 +465,8 @@ class CenterStore:
                 await self._db.execute("INSERT INTO order_pdfs VALUES (?,?,?,?)",
                                        (cert.certificate_id, cert.order_id, pdf,
                                         ts(order.download_until)))
+            for sql, params in also:
+                await self._db.execute(sql, params)
             await self._db.commit()
 
     async def order(self, order_id: str) -> OrderRecord | None:
@@ -583,15 +584,15 @@ class CenterStore:
         statement (atomic across processes): 0.0 if taken, else seconds to wait."""
         refilled = "MIN(:burst, tokens + MAX(0.0, :now - updated_at) * :rate)"
         async with self._write_lock:
-            async with self._db.execute(
-                    "INSERT INTO request_budgets (key, tokens, updated_at, allowed) "
-                    "VALUES (:key, :burst - 1, :now, 1) ON CONFLICT (key) DO UPDATE SET "
-                    f"tokens = {refilled} - (CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END), "
-                    f"allowed = (CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END), "
-                    "updated_at = MAX(updated_at, :now) RETURNING tokens, allowed",
-                    {"key": key, "burst": burst, "now": now, "rate": per_second}) as cur:
-                row = await cur.fetchone()
-            await self._db.commit()
+            # Every kiosk request takes a token: one hand-off, and no fsync (a
+            # budget lost to a power cut is only a bucket full again).
+            row = await self._db.write_returning(
+                "INSERT INTO request_budgets (key, tokens, updated_at, allowed) "
+                "VALUES (:key, :burst - 1, :now, 1) ON CONFLICT (key) DO UPDATE SET "
+                f"tokens = {refilled} - (CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END), "
+                f"allowed = (CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END), "
+                "updated_at = MAX(updated_at, :now) RETURNING tokens, allowed",
+                {"key": key, "burst": burst, "now": now, "rate": per_second}, durable=False)
         assert row is not None
         return 0.0 if row["allowed"] else (1.0 - float(row["tokens"])) / per_second
 

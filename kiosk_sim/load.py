@@ -5,6 +5,7 @@ whole issuances (session, authenticate, menu, order, download, result)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections import Counter
@@ -22,6 +23,8 @@ class LoadReport:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
+    # Open loop only: the arrivals a second asked for (None: closed loop).
+    rate: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -35,6 +38,8 @@ class LoadReport:
 
     def summary(self) -> dict[str, Any]:
         return {
+            **({"mode": "closed"} if self.rate is None
+               else {"mode": "open", "arrivals_per_second": self.rate}),
             "kiosks": self.kiosks, "issuances": len(self.latencies),
             "failures": dict(self.failures), "seconds": round(self.seconds, 2),
             "certificates_per_second": round(self.throughput, 2),
@@ -72,4 +77,41 @@ async def run_load(terminals: list[Terminal], cards: list[tuple[VirtualCard, str
     started = time.perf_counter()
     await asyncio.gather(*(kiosk(t) for t in terminals))
     report.seconds = time.perf_counter() - started
+    return report
+
+
+async def run_open_loop(terminals: list[Terminal], cards: list[tuple[VirtualCard, str]],
+                        *, rate: float, duration: float, cert_type: str = "juminhyo",
+                        options: dict[str, Any] | None = None) -> LoadReport:
+    """Residents arriving at ``rate`` a second for ``duration`` seconds, as
+    real kiosks see them: an arrival does not wait for the previous one.
+
+    Each arrival is one whole issuance on a free terminal of the pool. Its
+    latency runs from its *scheduled* arrival, so time spent waiting for a
+    terminal or for a late event loop counts (no coordinated omission)."""
+    count = max(1, round(rate * duration))
+    report = LoadReport(len(terminals), count, 0.0, rate=rate)
+    async with contextlib.AsyncExitStack() as stack:
+        free: asyncio.Queue[KioskClient] = asyncio.Queue()
+        for terminal in terminals:
+            free.put_nowait(await stack.enter_async_context(KioskClient(terminal)))
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.05
+
+        async def arrival(n: int) -> None:
+            scheduled = start + n / rate
+            await asyncio.sleep(max(0.0, scheduled - loop.time()))
+            client = await free.get()
+            try:
+                card, pin = cards[n % len(cards)]
+                await client.issue(card, pin, cert_type, options=options or {})
+            except KioskProblem as exc:
+                report.failures[exc.code] += 1
+                return
+            finally:
+                free.put_nowait(client)
+            report.latencies.append(loop.time() - scheduled)
+
+        await asyncio.gather(*(arrival(n) for n in range(count)))
+        report.seconds = loop.time() - start
     return report

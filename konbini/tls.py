@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import ssl
+import weakref
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -90,8 +91,19 @@ def peer_identity(request: web.Request) -> PeerIdentity | None:
     ssl_object = transport.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
-    return identity_from_peercert(ssl_object.getpeercert(),
-                                  ssl_object.getpeercert(binary_form=True))
+    # A connection's peer cannot change, and a kiosk sends several requests on
+    # one connection: decode its certificate once per connection, not per request.
+    identity = _PEERS.get(ssl_object)
+    if identity is None:
+        identity = identity_from_peercert(ssl_object.getpeercert(),
+                                          ssl_object.getpeercert(binary_form=True))
+        if identity is not None:
+            _PEERS[ssl_object] = identity
+    return identity
+
+
+# Per TLS connection (dropped with it), so nothing outlives the connection.
+_PEERS: weakref.WeakKeyDictionary[ssl.SSLObject, PeerIdentity] = weakref.WeakKeyDictionary()
 
 
 def server_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:

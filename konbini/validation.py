@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import jsonschema_rs
 from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -44,8 +45,17 @@ class BodySchema:
         Draft202012Validator.check_schema(schema)
         self.schema = schema
         self._validator = Draft202012Validator(schema)
+        # The same schema compiled to Rust answers "valid?" in microseconds; the
+        # Python validator (~0.3 ms a body under load, 7 % of the center's CPU)
+        # then only runs for a body that fails, and writes the errors as before.
+        self._valid = jsonschema_rs.validator_for(schema).is_valid
 
     def errors(self, value: Any) -> list[dict[str, str]]:
+        try:
+            if self._valid(value):
+                return []
+        except (ValueError, TypeError, OverflowError):  # a lone surrogate in a key, say
+            pass  # jsonschema decides, as it always did
         found = sorted(self._validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         return [{"field": _field(e), "message": _message(e)} for e in found]
 

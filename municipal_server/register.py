@@ -15,9 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
-from konbini.sqlite import open_database
+from konbini.sqlite import Database, open_database
 
 from .issuance_claims import CLAIMS_SCHEMA, IssuanceClaims
 from .outcomes import summary
@@ -353,7 +351,7 @@ class Register:
     Writes go through one lock and commit before they return, so the next
     request (from any kiosk) reads the change."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
         self._write_lock = asyncio.Lock()
         # request_id claims: issuance once across workers (issuance_claims.py).
@@ -716,13 +714,12 @@ class Register:
         """Reserve ``count`` consecutive serial numbers for ``year``."""
         name = f"certificate-{year}"
         async with self._write_lock:
-            await self._db.execute(
+            # Need not survive a power cut by itself: a number is only used by an
+            # issuance, whose durable record (after this) makes the count durable too.
+            row = await self._db.write_returning(
                 "INSERT INTO counters VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = value + ?", (name, count, count))
-            async with self._db.execute("SELECT value FROM counters WHERE name = ?",
-                                        (name,)) as cur:
-                row = await cur.fetchone()
-            await self._db.commit()
+                "ON CONFLICT(name) DO UPDATE SET value = value + ? RETURNING value",
+                (name, count, count), durable=False)
         last = int(row["value"]) if row else count
         return list(range(last - count + 1, last + 1))
 

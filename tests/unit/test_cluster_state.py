@@ -139,12 +139,13 @@ async def test_a_write_waits_for_a_read_left_open_on_its_connection(tmp_path: Pa
     path = tmp_path / "shared" / "x.db"
     one = await open_database(path, "PRAGMA journal_mode = WAL; "
                                     "CREATE TABLE t (k INTEGER PRIMARY KEY);"
-                                    "INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+                                    "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 "
+                                    "FROM n WHERE k < 200) INSERT INTO t SELECT k FROM n;")
     other = await open_database(path)
     try:
-        cursor = await one.execute("SELECT k FROM t")
+        cursor = await one.execute("SELECT k FROM t")  # more rows than are prefetched
         await cursor.fetchone()  # a snapshot stays open
-        await other.execute("INSERT INTO t VALUES (3)")
+        await other.execute("INSERT INTO t VALUES (1000)")
         await other.commit()
 
         async def close_reader_soon() -> None:
@@ -152,11 +153,11 @@ async def test_a_write_waits_for_a_read_left_open_on_its_connection(tmp_path: Pa
             await cursor.close()
 
         closer = asyncio.create_task(close_reader_soon())
-        await one.execute("INSERT INTO t VALUES (4)")
+        await one.execute("INSERT INTO t VALUES (1001)")
         await one.commit()
         await closer
         async with other.execute("SELECT COUNT(*) FROM t") as cur:
-            assert (await cur.fetchone())[0] == 4
+            assert (await cur.fetchone())[0] == 202
     finally:
         await one.close()
         await other.close()

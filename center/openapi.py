@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from konbini.openapi import document, link, operation
+from konbini.openapi import OPENAPI_DOCUMENT, document, link, operation
 from konbini.schemas import MENU
 
 from . import health, incident_api, jwks, maintenance_site, operations_api, terminal_api
@@ -68,7 +68,11 @@ REGISTRATION_VIEW = {
     "properties": {
         "code": {"type": "string"}, "name": {"type": "string"},
         "prefecture": {"type": "string"}, "endpoint": {"type": "string"},
-        "services": {"type": "array", "items": {"type": "object"}},
+        "services": {"type": "array", "items": {
+            "type": "object", "required": ["type", "fee_yen"],
+            "properties": {"type": {"type": "string"}, "fee_yen": {"type": "integer"},
+                           "hours": {"type": "object",
+                                     "additionalProperties": {"type": "string"}}}}},
         "status": {"enum": ["active", "unreachable"]},
         "maintenance": {"type": "array", "items": {
             "type": "object", "required": ["starts_at", "ends_at"],
@@ -284,16 +288,27 @@ def kiosk_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _registration(summary: str, *, created: bool, **kwargs: Any) -> dict[str, Any]:
+    """PUT of a registration: 200 when updated, and 201 with the same body when
+    new (undocumented until the fuzzing found it)."""
+    op = operation(summary, **kwargs)
+    if created:
+        op["responses"]["201"] = {"description": "registered now",
+                                  "content": {"application/json": {
+                                      "schema": kwargs["response"]}}}
+    return op
+
+
 def municipality_paths() -> dict[str, dict[str, Any]]:
     """The municipality API (mutual TLS, a municipal certificate)."""
     mine = ("municipality-mismatch", "invalid-request")
     return {
         "/v1/municipalities/{code}": {
-            "put": operation("Register or update a municipality's certificate server; the "
+            "put": _registration("Register or update a municipality's certificate server; the "
                              "center checks its /v1/health first (201 when new, 200 when "
                              "updated)", body=REGISTRATION.schema,
                              body_example=_REGISTRATION_EXAMPLE, response=REGISTRATION_VIEW,
-                             tags=MUNICIPALITY, problems=mine),
+                             tags=MUNICIPALITY, problems=mine, created=True),
             "get": operation("The municipality's registration, status and maintenance "
                              "windows", response=REGISTRATION_VIEW, tags=MUNICIPALITY,
                              problems=(*mine, "not-found")),
@@ -382,7 +397,8 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
             "Public keys that sign QR codes (both listeners)", response=TRUST_LIST,
             security="", tags=both)},
         "/v1/openapi.json": {"get": operation("This document (both listeners)",
-                                              security="", tags=both)},
+                                              response=OPENAPI_DOCUMENT, security="",
+                                              tags=both)},
         **inquiry_paths(),
         **maintenance_site.openapi_paths(),
         **operations_api.openapi_paths(),

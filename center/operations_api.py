@@ -29,18 +29,74 @@ FEE_PERIOD = BodySchema(obj({
     "starts_on": DATE,
     "ends_on": DATE,
 }, ["type", "fee_yen", "starts_on", "ends_on"]))
+_INT, _STR = {"type": "integer"}, {"type": "string"}
+_COUNTS = {"type": "object", "additionalProperties": _INT}
 FEE_PERIOD_OUT = {"type": "object", "required": ["id", "type", "fee_yen", "starts_on",
-                                                  "ends_on"]}
+                                                  "ends_on"],
+                  "properties": {"id": _INT, "type": _STR, "fee_yen": _INT,
+                                 "starts_on": DATE, "ends_on": DATE}}
 FEES = {"type": "object", "required": ["periods", "in_force"], "properties": {
     "periods": {"type": "array", "items": FEE_PERIOD_OUT},
     "in_force": {"type": "array", "items": {"type": "object",
-                                            "required": ["type", "fee_yen"]}}}}
+                                            "required": ["type", "fee_yen"],
+                                            "properties": {"type": _STR, "fee_yen": _INT}}}}}
+STATEMENT_LINE = {"type": "object", "required": [
+    "type", "label", "group", "fee_yen", "certificates", "fees_yen", "commission_yen",
+    "refunded_copies", "refunded_yen"], "properties": {
+    "type": _STR, "label": _STR, "group": _STR, "fee_yen": _INT, "certificates": _INT,
+    "fees_yen": _INT, "commission_yen": _INT, "refunded_copies": _INT,
+    "refunded_yen": _INT}}
 STATEMENT = {"type": "object", "required": [
-    "kind", "municipality_code", "month", "lines", "certificates", "fees_collected_yen",
-    "commission_yen", "contribution_yen", "net_yen", "direction"]}
+    "kind", "municipality_code", "municipality_name", "month", "fiscal_year", "lines",
+    "certificates", "fees_collected_yen", "refunded_copies", "refunded_yen",
+    "center_commission_yen", "store_commission_yen", "commission_yen",
+    "yearly_contribution_yen", "contribution_yen", "net_yen", "contract", "by_chain",
+    "direction"], "properties": {
+    "kind": {"const": "municipality"}, "municipality_code": _STR, "municipality_name": _STR,
+    "month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "fiscal_year": _INT,
+    "lines": {"type": "array", "items": STATEMENT_LINE}, "certificates": _INT,
+    "fees_collected_yen": _INT, "refunded_copies": _INT, "refunded_yen": _INT,
+    "center_commission_yen": _INT, "store_commission_yen": _INT, "commission_yen": _INT,
+    "yearly_contribution_yen": _INT, "contribution_yen": _INT,
+    "net_yen": {"type": "integer", "description": "negative: the municipality pays"},
+    "contract": {"type": "object"}, "by_chain": {"type": "array", "items": {"type": "object"}},
+    "direction": {"enum": ["payable-to-municipality", "receivable-from-municipality"]}}}
 STATISTICS = {"type": "object", "required": [
-    "fiscal_year", "total", "by_group", "by_month", "by_hour", "by_municipality",
-    "by_chain", "refusals"]}
+    "fiscal_year", "municipality_code", "total", "fees_yen", "by_group", "by_type", "by_month",
+    "by_hour", "by_weekday", "by_municipality", "by_chain", "refusals", "refunded_copies"],
+    "properties": {
+        "fiscal_year": _INT, "municipality_code": {"type": ["string", "null"]}, "total": _INT,
+        "fees_yen": _INT, "by_group": _COUNTS, "by_type": _COUNTS,
+        "by_month": {"type": "object", "additionalProperties": _COUNTS,
+                     "description": "YYYY-MM → type group → certificates (and total)"},
+        "by_hour": _COUNTS, "by_weekday": _COUNTS, "by_municipality": _COUNTS,
+        "by_chain": _COUNTS, "refunded_copies": _INT,
+        "refusals": {"type": "array", "items": {
+            "type": "object", "required": ["code", "count"],
+            "properties": {"code": _STR, "reason": {"type": ["string", "null"]},
+                           "count": _INT}}},
+        "municipality_names": {"type": "object", "additionalProperties": _STR}}}
+
+
+def _statement_operation() -> dict[str, Any]:
+    """The statement as JSON, or as PDF or CSV by the extension of ``{month}``."""
+    statement_op = operation(
+        "Addition: the monthly statement (証明書コンビニ交付手数料請求内訳書): certificates by "
+        "type and fee, fees collected, commission, contribution share, net (negative: the "
+        "municipality pays); YYYY-MM for JSON, YYYY-MM.pdf (Japanese PDF), YYYY-MM.csv",
+        response=STATEMENT, problems=("invalid-request", "municipality-mismatch", "not-found"))
+    statement_op["responses"]["200"]["content"].update({
+        "application/pdf": {"schema": {"type": "string", "format": "binary",
+                                       "contentMediaType": "application/pdf"}},
+        "text/csv": {"schema": {"type": "string"}}})
+    statement_op["parameters"] = [{
+        "name": "month", "in": "path", "required": True,
+        "description": "YYYY-MM (JSON), YYYY-MM.pdf (application/pdf) or YYYY-MM.csv "
+                       "(text/csv, UTF-8)",
+        "schema": {"type": "string", "minLength": 1, "examples": ["2026-11", "2026-11.pdf",
+                                                                 "2026-11.csv"]}}]
+    return statement_op
+
 
 routes = web.RouteTableDef()
 
@@ -152,11 +208,7 @@ async def get_statistics(request: web.Request) -> web.Response:
 
 
 def openapi_paths() -> dict[str, dict[str, Any]]:
-    statement_op = operation(
-        "Addition: the monthly statement (証明書コンビニ交付手数料請求内訳書): certificates by "
-        "type and fee, fees collected, commission, contribution share, net (negative: the "
-        "municipality pays); YYYY-MM for JSON, YYYY-MM.pdf (Japanese PDF), YYYY-MM.csv",
-        response=STATEMENT, problems=("invalid-request", "municipality-mismatch", "not-found"))
+    statement_op = _statement_operation()
     statistics_op = operation(
         "Addition: the municipality's statistics for a fiscal year (April–March, JST): "
         "printed certificates by month, type group, type, chain, hour, weekday; refusals by "

@@ -16,6 +16,14 @@ from .problems import PROBLEM_STATUS
 from .schemas import PROBLEM, Schema
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# The answer of every service's GET …/openapi.json: what a client needs to read it.
+OPENAPI_DOCUMENT: Schema = {
+    "type": "object", "required": ["openapi", "info", "paths"],
+    "properties": {"openapi": {"type": "string", "pattern": "^3\\.1\\."},
+                   "info": {"type": "object", "required": ["title", "version"],
+                            "properties": {"title": {"type": "string"},
+                                           "version": {"type": "string"}}},
+                   "paths": {"type": "object"}, "components": {"type": "object"}}}
 
 # What a path parameter is, by its name; a name not listed is a plain string.
 PATH_PARAMETERS: dict[str, Schema] = {

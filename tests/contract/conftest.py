@@ -42,7 +42,9 @@ PROFILE = {
 # What the fresh PKI copies from the session's: the CAs sign, the center's
 # certificate fuzzes the municipal server.
 SHARED_PKI_FILES = ("tls-ca.key.pem", "tls-ca.cert.pem", "jpki-ca.key.pem", "jpki-ca.cert.pem",
-                    "center.key.pem", "center.cert.pem")
+                    "center.key.pem", "center.cert.pem",
+                    # so 011002's key derives from the center's secret (issue 14)
+                    "subject-binding.secret")
 
 
 @dataclass

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OBSERVE = "observe layer4 error-limit 1 on-error mark-down"
-SHUTDOWN = "on-marked-down shutdown-sessions"
+# No "on-marked-down shutdown-sessions": the connections of a worker that died
+# are gone with it, and the option would also cut a connection HAProxy is just
+# redispatching from the dead worker to a live one.
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ backend center_workers
     http-check expect status 200
     # A connection refused on live traffic marks the worker down at once, before
     # the next check would.
-    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE} {SHUTDOWN}
+    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
 {servers}
 {public}"""
 

@@ -190,9 +190,10 @@ class Topology:
             if pending:
                 time.sleep(0.2)
         if self.cluster_ports is not None:  # every worker, not only the first to answer
-            cluster.wait_healthy(cluster.health_urls(
+            cluster.wait_healthy([*cluster.health_urls(
                 self.center_workers, {c: self.municipal_workers.get(c, 1)
                                       for c in self.ports.municipal}, self.cluster_ports),
+                f"{self.public_url}/readyz"],  # and HAProxy has them up
                 max(1.0, deadline - time.monotonic()))
 
     def stop_service(self, name: str) -> None:

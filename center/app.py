@@ -26,7 +26,7 @@ from konbini.http import (
 )
 from konbini.metrics import serve_metrics
 from konbini.subject_binding import load_center_secret
-from konbini.tls import PeerRole, client_context, server_context
+from konbini.tls import PeerIdentity, PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
 from . import (
@@ -74,11 +74,21 @@ ROLE_RULES = [
 ]
 
 
+def budget_key(identity: PeerIdentity) -> str:
+    """Whose request budget a request draws from: the client certificate itself
+    (its fingerprint), never the CN, which another certificate can copy to spend
+    a real terminal's budget."""
+    return identity.fingerprint or f"cn:{identity.common_name}"
+
+
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    identity = peer(request)
     try:
-        await context(request).limiter.check(TERMINAL, peer(request).common_name,
-                                             "too many requests from this terminal")
+        # The bucket is the certificate's; its size the terminal's (an override by CN).
+        await context(request).limiter.check(TERMINAL, budget_key(identity),
+                                             "too many requests from this terminal",
+                                             budget_name=identity.common_name)
     except RateLimited as limited:
         return limited.response()
     return await handler(request)

@@ -31,7 +31,7 @@ from konbini.http import (
 from konbini.problems import Problem
 from konbini.wire import MAX_BODY_BYTES
 
-from . import console_charts, reports
+from . import console_charts, console_incidents, reports
 from .console_auth import (
     OPERATOR_TOKEN,
     clear_login_cookie,
@@ -137,13 +137,14 @@ async def summary(request: web.Request) -> web.Response:
     stats = await reports.statistics(ctx.store, p.fiscal_year)
     return json_response({"fiscal_year": p.fiscal_year, "month": str(p.month),
                           "statistics": stats.to_json(),
-                          "settlement": await _settlement_rows(ctx, p.month)})
+                          "settlement": await _settlement_rows(ctx, p.month),
+                          "incidents": await _incidents(request)})
 
 
 # -- incidents ------------------------------------------------------------------
-# The unacknowledged-incident escalation is another piece of work: it appends
-# an async function here that returns the incidents to show (dicts with
-# "severity", "title", "since", "municipality"), and the panel lists them.
+# Each source is an async function returning the incidents to show (dicts with
+# "severity", "title", "since", "municipality"); the panel lists them. Wired:
+# the escalation of incidents open for a day (center/console_incidents.py).
 IncidentSource = Callable[[CenterContext], Awaitable[list[dict[str, Any]]]]
 INCIDENT_SOURCES = web.AppKey("incident_sources", list[IncidentSource])
 
@@ -290,7 +291,8 @@ async def dashboard(request: web.Request) -> web.Response:
     incident_body = "<p class='none'>未確認のインシデントはありません。</p>"
     if incidents:
         incident_body = "<ul>" + "".join(
-            f"<li class='incident severity-{_e(i.get('severity', ''))}'>"
+            f"<li class='incident severity-{_e(i.get('severity', ''))}' "
+            f"data-incident='{_e(i.get('incident_id', ''))}'>"
             f"{_e(i.get('title', ''))} <small>{_e(i.get('since', ''))} "
             f"{_e(i.get('municipality', ''))}</small></li>" for i in incidents) + "</ul>"
     settlement_table = "".join(
@@ -346,7 +348,7 @@ def create_console_app(ctx: CenterContext, token: str) -> web.Application:
         problem_middleware, operator_middleware])
     app[CENTER] = ctx
     app[OPERATOR_TOKEN] = token
-    app[INCIDENT_SOURCES] = []
+    app[INCIDENT_SOURCES] = [console_incidents.escalated]
     app.router.add_get("/", dashboard)
     app.router.add_get("/login", show_login)
     app.router.add_post("/login", login)

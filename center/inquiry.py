@@ -29,7 +29,7 @@ import zxingcpp
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 
-from center.antiforgery import FRONT_DIGEST_CLAIM, layout
+from center.antiforgery import FRONT_DIGEST_CLAIM, MAX_SHEETS, SHEET_CLAIM, layout
 from center.antiforgery.back_page import SCRAMBLE_XOBJECT
 from center.antiforgery.front_digest import page_digest
 from center.antiforgery.pdfparts import ExpansionLimit, decoded_within, grey4_pixels
@@ -166,6 +166,9 @@ class Reading:
     scan: np.ndarray | None = field(default=None, repr=False)  # grey uint8
     scrambled: np.ndarray | None = field(default=None, repr=False)  # pdf: exact pixels
     front_digest: str | None = None  # pdf: fpd of page 1 as uploaded
+    # A PDF of several sheets (front, back, front, back …): each sheet's own reading,
+    # in the order of the upload; empty for one sheet or a scan (see read_sheets).
+    sheets: list[Reading] = field(default_factory=list, repr=False)
 
 
 def sniff(data: bytes) -> str:
@@ -354,6 +357,9 @@ def _read_pdf(data: bytes) -> Reading:
         raise UploadRefused("invalid-request", "the PDF is damaged and cannot be read") from exc
     with document:
         pages = len(document.pages)
+        several = read_sheets(document, data)  # a certificate of several sheets (issue 14)
+        if several is not None:
+            return several
         if pages == 0 or pages > MAX_PDF_PAGES:
             raise UploadRefused("invalid-request",
                                 f"a certificate has 2 pages; this PDF has {pages}")
@@ -531,3 +537,118 @@ def assess(token_check: TokenCheck | None, record: Record | None, front: str) ->
 def issued_at(claims: Mapping[str, Any]) -> datetime:
     """The issue time of the claims, in Japan time as the certificate states it."""
     return datetime.fromtimestamp(int(claims["iat"]), TOKYO)
+
+
+# --- certificates of several sheets (issue 14) -----------------------------------------------
+# A 戸籍 of a large family prints on several sheets, front and back each, every back
+# with its own QR code (claim ``pg: [m, n]``). The whole PDF is verified sheet by
+# sheet, and the sheets together: all of one certificate, each once, none missing.
+
+def read_sheets(document: pikepdf.Pdf, data: bytes) -> Reading | None:
+    """The sheets of a PDF of 4 or more pages (front, back, front, back …) whose every
+    back carries the center's scrambled image, or None when it is not one (then the
+    upload is read as before). The returned Reading is the first sheet's, with
+    ``sheets`` holding every sheet's. Raises :class:`UploadRefused` within limits."""
+    pages = len(document.pages)
+    if pages < 4 or pages % 2:
+        return None
+    if pages > 2 * MAX_SHEETS:
+        raise UploadRefused("invalid-request", f"a certificate has at most {MAX_SHEETS} "
+                                               f"sheets; this PDF has {pages} pages")
+    for page in document.pages:
+        box = page.mediabox
+        if (abs(float(box[2]) - float(box[0])) > MAX_PAGE_POINTS
+                or abs(float(box[3]) - float(box[1])) > MAX_PAGE_POINTS):
+            raise UploadRefused("invalid-request", "the PDF's pages are not paper-sized")
+    backs = []
+    for index in range(1, pages, 2):
+        _check_expansion(document.pages[index])
+        scrambled = _embedded_scramble(document.pages[index])
+        if scrambled is None:
+            return None  # not the center's sheets: a scanner's PDF, say
+        backs.append(scrambled)
+    qr_box = Box(layout.QR_BOX.x - 15, layout.QR_BOX.y - 15,
+                 layout.QR_BOX.w + 30, layout.QR_BOX.h + 30)
+    sheets = []
+    for number, scrambled in enumerate(backs):
+        try:
+            digest: str | None = b64url_encode(page_digest(document.pages[2 * number]))
+        except ExpansionLimit as exc:
+            raise UploadRefused("request-too-large", str(exc)) from exc
+        except (RecursionError, pikepdf.PdfError, ValueError):
+            digest = None
+        try:
+            qr = render_grey(data, 2 * number + 1, 200, qr_box)
+        except RenderError as exc:
+            raise UploadRefused("invalid-request", "the PDF cannot be rendered") from exc
+        found = find_qr(qr)
+        sheets.append(Reading("pdf", token=found[0] if found else None, scrambled=scrambled,
+                              front_digest=digest))
+    first = sheets[0]
+    return Reading("pdf", token=first.token, scrambled=first.scrambled,
+                   front_digest=first.front_digest, sheets=sheets)
+
+
+def sheet_position(claims: Mapping[str, Any]) -> tuple[int, int]:
+    """``(m, n)``: this sheet is the m-th of n; a certificate of one sheet is (1, 1)."""
+    value = claims.get(SHEET_CLAIM)
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and 1 <= value[0] <= value[1]):
+        return value[0], value[1]
+    return 1, 1
+
+
+def sheets_check(claims: list[Mapping[str, Any] | None]) -> str:
+    """What the sheets of one upload are together (pure), in the order uploaded:
+
+    ``complete``: every sheet of one certificate, each once; ``mismatch``: sheets of
+    different certificates (another certificate's sheet put in); ``repeated``: a
+    sheet twice; ``missing``: a sheet left out; ``one-sheet``: a single sheet of a
+    certificate of several (it verifies on its own; the others were not seen);
+    ``not-checked``: a sheet whose signature is not valid (nothing is known of it)."""
+    if not claims or any(c is None for c in claims):
+        return "not-checked"
+    known = [c for c in claims if c is not None]
+    positions = [sheet_position(c) for c in known]
+    if len({c["cid"] for c in known}) > 1 or len({n for _, n in positions}) > 1:
+        return "mismatch"
+    sheets = [m for m, _ in positions]
+    if len(set(sheets)) < len(sheets):
+        return "repeated"
+    total = positions[0][1]
+    if len(known) == 1 and total > 1:
+        return "one-sheet"
+    return "complete" if set(sheets) == set(range(1, total + 1)) else "missing"
+
+
+def combined_front(fronts: list[str]) -> str:
+    """The fronts of all sheets: ``edited`` if one is, ``matches`` if all do (pure)."""
+    if "edited" in fronts:
+        return "edited"
+    return "matches" if fronts and all(f == "matches" for f in fronts) else "not-checked"
+
+
+SHEET_MESSAGES = {
+    "mismatch": "別の証明書の用紙が含まれています。この証明書として有効ではありません。",
+    "repeated": "同じ用紙が重複しています。この証明書として有効ではありません。",
+    "missing": "欠けている用紙があります。この証明書として有効ではありません。",
+}
+
+
+def assess_sheets(token_checks: list[TokenCheck | None], record: Record | None,
+                  fronts: list[str]) -> tuple[str, str, str]:
+    """The status, the record check and the sheets check of an upload of several
+    sheets (pure). Valid only when every sheet's signature is valid, the sheets are
+    the whole certificate once each, the record is not void and every front is the
+    one signed."""
+    claims = [c.claims if c is not None and c.valid else None for c in token_checks]
+    sheets = sheets_check(claims)
+    failing = next((c for c in token_checks if c is None or not c.valid), None)
+    if failing is not None or None in token_checks:
+        status, record_check = assess(failing, record, "not-checked")
+        return status, record_check, sheets
+    status, record_check = assess(token_checks[0], record, combined_front(fronts))
+    if sheets != "complete" and status != "unreadable":
+        status = "unknown"
+    return status, record_check, sheets

@@ -47,6 +47,7 @@ FRONT_CACHE_BYTES = 32 * 1024 * 1024
 CONCURRENT_IMAGE_READS = 2
 CONCURRENT_PDF_READS = 2
 FRONT_PATH = "/v1/verify/fronts/{front_id}.png"
+EDITED_MESSAGE = "PDFの表面が、市区町村が交付したものと一致しません（編集されています）。"
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -242,6 +243,8 @@ async def verify(request: web.Request) -> web.Response:
         except inquiry.UploadRefused as refused:
             raise Problem(refused.code, refused.detail) from None
         del data
+        if reading.sheets:  # a certificate of several sheets, verified whole
+            return json_response(await _verify_sheets(ctx, state, lane, reading.sheets))
         token_check = None
         if reading.token is not None:
             token_check = inquiry.check_token(
@@ -272,22 +275,13 @@ async def verify(request: web.Request) -> web.Response:
         "message": inquiry.MESSAGES[status],
     }
     if front_result == "edited":
-        body["message"] = "PDFの表面が、市区町村が交付したものと一致しません（編集されています）。"
+        body["message"] = EDITED_MESSAGE
     # A development key's certificates are samples (見本): say so whatever else is found.
     body["development_key"] = _development_key(ctx, token_check)
     if body["development_key"]:
         body["message"] += "\n" + inquiry.DEVELOPMENT_KEY_MESSAGE
     if claims is not None:
-        registration = await ctx.store.municipality(claims["mun"])
-        body["certificate"] = {
-            "certificate_id": claims["cid"],
-            "certificate_number": claims["num"],
-            "type": claims["typ"],
-            "type_label": _type_label(claims["typ"]),
-            "municipality": {"code": claims["mun"],
-                             "name": registration[0].name if registration else None},
-            "issued_at": isoformat(inquiry.issued_at(claims)),
-        }
+        body["certificate"] = await _certificate(ctx, claims)
         if record is not None and record.status == "void":
             body["void_reason"] = record.void_reason
             body["message"] = void_message(record.void_reason) or body["message"]
@@ -295,6 +289,7 @@ async def verify(request: web.Request) -> web.Response:
         png = await lane.run(_png, front)
         front_id = state.fronts.put(png)
         body["front_image_url"] = FRONT_PATH.format(front_id=front_id)
+    _one_sheet(body, token_check, front_result)
     return json_response(body)
 
 
@@ -306,3 +301,107 @@ async def front_image(request: web.Request) -> web.Response:
                                    f"{int(FRONT_TTL_SECONDS // 60)} minutes, in memory only)")
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "no-store"})
+
+
+# -- certificates of several sheets (issue 14) -------------------------------------------------
+
+async def _certificate(ctx: CenterContext, claims: dict[str, Any]) -> dict[str, Any]:
+    """The answer's ``certificate``, from the claims of a valid signature."""
+    registration = await ctx.store.municipality(claims["mun"])
+    return {
+        "certificate_id": claims["cid"],
+        "certificate_number": claims["num"],
+        "type": claims["typ"],
+        "type_label": _type_label(claims["typ"]),
+        "municipality": {"code": claims["mun"],
+                         "name": registration[0].name if registration else None},
+        "issued_at": isoformat(inquiry.issued_at(claims)),
+        "sheets": inquiry.sheet_position(claims)[1],  # how many sheets the certificate has
+    }
+
+
+def _sheet_entry(position: int, token_check: inquiry.TokenCheck | None, front: str,
+                 front_url: str | None) -> dict[str, Any]:
+    """One sheet of an upload, as the answer's ``sheets`` lists it."""
+    claims = token_check.claims if token_check is not None and token_check.valid else None
+    m, n = inquiry.sheet_position(claims) if claims else (None, None)
+    return {"sheet": position,
+            "pg": [m, n] if claims else None,
+            "certificate_id": claims["cid"] if claims else None,
+            "certificate_number": claims["num"] if claims else None,
+            "signature": token_check.outcome if token_check else "no-qr-code",
+            "front": front, "front_image_url": front_url}
+
+
+def _one_sheet(body: dict[str, Any], token_check: inquiry.TokenCheck | None,
+               front: str) -> None:
+    """The ``sheets`` of an upload of one sheet (its PDF or a scan of its back): a
+    sheet of a certificate of several verifies on its own, ``checks.sheets`` says
+    it is one of them."""
+    claims = token_check.claims if token_check is not None and token_check.valid else None
+    body["checks"]["sheets"] = inquiry.sheets_check([claims])
+    body["sheets"] = [_sheet_entry(1, token_check, front, body["front_image_url"])]
+
+
+async def _verify_sheets(ctx: CenterContext, state: InquiryState, lane: Lane,
+                         sheets: list[inquiry.Reading]) -> dict[str, Any]:
+    """Every sheet's signature, front and scrambled image, and the sheets together
+    (inquiry.assess_sheets)."""
+    keys = inquiry.trusted_keys(ctx.qr_keys.trust_list())
+    checks: list[inquiry.TokenCheck | None] = []
+    fronts: list[str] = []
+    urls: list[str | None] = []
+    for sheet in sheets:
+        token_check = inquiry.check_token(sheet.token, keys) if sheet.token else None
+        claims = token_check.claims if token_check is not None and token_check.valid else None
+        checks.append(token_check)
+        fronts.append(inquiry.front_check(sheet, claims) if claims else "not-checked")
+        url = None
+        if claims is not None and token_check is not None and token_check.kid is not None:
+            front = await lane.run(inquiry.recover_front, sheet, claims,
+                                   ctx.qr_keys.scramble_secret(token_check.kid))
+            if front is not None:
+                url = FRONT_PATH.format(front_id=state.fronts.put(
+                    await lane.run(_png, front)))
+        urls.append(url)
+    first = next((c.claims for c in checks if c is not None and c.valid and c.claims), None)
+    record = await _record(ctx, first["cid"]) if first else None
+    status, record_check, sheets_check = inquiry.assess_sheets(checks, record, fronts)
+    failing = next((c for c in checks if c is None or not c.valid), None)
+    combined_front = inquiry.combined_front(fronts)
+    body: dict[str, Any] = {
+        "status": status,
+        "certificate": None,
+        "signature_valid": failing is None and None not in checks,
+        "front_image_url": urls[0],
+        "source": "pdf",
+        "checks": {
+            "signature": ("no-qr-code" if None in checks else failing.outcome
+                          if failing is not None else "valid"),
+            "record": record_check,
+            "front": combined_front,
+            "front_image": ("recovered" if all(urls) else "unreadable" if first
+                            else "not-attempted"),
+            "sheets": sheets_check,
+        },
+        "kid": checks[0].kid if checks[0] is not None else None,
+        "message": inquiry.MESSAGES[status],
+        "sheets": [_sheet_entry(i, c, f, u)
+                   for i, (c, f, u) in enumerate(zip(checks, fronts, urls, strict=True), 1)],
+    }
+    if combined_front == "edited":
+        body["message"] = EDITED_MESSAGE
+    if sheets_check in inquiry.SHEET_MESSAGES:
+        body["message"] = inquiry.SHEET_MESSAGES[sheets_check]
+    # A sample (見本) if any sheet was signed with a development key.
+    development = [_development_key(ctx, c) for c in checks]
+    body["development_key"] = (True if any(development) else
+                               None if None in development else False)
+    if body["development_key"]:
+        body["message"] += "\n" + inquiry.DEVELOPMENT_KEY_MESSAGE
+    if first is not None:
+        body["certificate"] = await _certificate(ctx, first)
+        if record is not None and record.status == "void" and sheets_check == "complete":
+            body["void_reason"] = record.void_reason
+            body["message"] = void_message(record.void_reason) or body["message"]
+    return body

@@ -166,7 +166,9 @@ VERIFY_RESULT = {
                 "municipality": {"type": "object", "required": ["code", "name"],
                                  "properties": {"code": {"type": "string"},
                                                 "name": {"type": ["string", "null"]}}},
-                "issued_at": {"type": "string"}}}]},
+                "issued_at": {"type": "string"},
+                # issue 14: how many sheets the certificate has (1, or n of ``pg``)
+                "sheets": {"type": "integer", "minimum": 1}}}]},
         "signature_valid": {"type": "boolean"},
         "front_image_url": {"type": ["string", "null"]},
         "source": {"enum": ["pdf", "scan"]},
@@ -179,12 +181,30 @@ VERIFY_RESULT = {
                 "record": {"enum": ["issued", "printed", "void", "not-found", "mismatch",
                                     "not-checked"]},
                 "front": {"enum": ["matches", "edited", "not-checked"]},
-                "front_image": {"enum": ["recovered", "unreadable", "not-attempted"]}}},
+                "front_image": {"enum": ["recovered", "unreadable", "not-attempted"]},
+                # issue 14: the sheets of the upload together (docs/api.md)
+                "sheets": {"enum": ["complete", "one-sheet", "mismatch", "repeated",
+                                    "missing", "not-checked"]}}},
         "kid": {"type": ["string", "null"]},
         "message": {"type": "string"},
         "void_reason": {"type": ["string", "null"]},
         "development_key": {"type": ["boolean", "null"],
                             "description": "signed with a development key: a sample (見本)"},
+        # issue 14: each sheet of the upload, in its order
+        "sheets": {"type": "array", "items": {
+            "type": "object",
+            "required": ["sheet", "pg", "certificate_id", "certificate_number", "signature",
+                         "front", "front_image_url"],
+            "properties": {
+                "sheet": {"type": "integer", "minimum": 1},
+                "pg": {"oneOf": [{"type": "null"}, {"type": "array", "minItems": 2,
+                                                    "maxItems": 2,
+                                                    "items": {"type": "integer"}}]},
+                "certificate_id": {"type": ["string", "null"]},
+                "certificate_number": {"type": ["string", "null"]},
+                "signature": {"type": "string"},
+                "front": {"enum": ["matches", "edited", "not-checked"]},
+                "front_image_url": {"type": ["string", "null"]}}}},
     },
 }
 

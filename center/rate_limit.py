@@ -1,7 +1,7 @@
 """Request budgets (token buckets), 429 ``rate-limited`` past them.
 
 Two budgets: each kiosk terminal's on the mutual-TLS API (keyed by its
-certificate's CN), and each client address's uploads to the public inquiry
+certificate's fingerprint, sized by its CN), and each client address's uploads to the public inquiry
 site. The buckets live in the center's database, not in a process's memory,
 so every worker process of the center draws from the same budget. They run
 on real time (never the test environment's movable clock: moving it must not
@@ -76,16 +76,19 @@ class RateLimiter:
     def budget(self, key: str) -> Budget:
         return self.overrides.get(key) or self.defaults[key.split(":", 1)[0]]
 
-    async def allow(self, kind: str, name: str) -> float:
-        """0.0 if allowed; otherwise the seconds until the next request may go."""
+    async def allow(self, kind: str, name: str, budget_name: str | None = None) -> float:
+        """0.0 if allowed; otherwise the seconds until the next request may go.
+        The bucket is ``name``'s; its size ``budget_name``'s override (default
+        ``name``): a terminal's bucket is its certificate's, its size set by CN."""
         key = f"{kind}:{name}"
-        budget = self.budget(key)
+        budget = self.budget(f"{kind}:{budget_name or name}")
         return await self.store.take_token(key, budget.per_second, float(budget.burst),
                                            self.clock())
 
-    async def check(self, kind: str, name: str, detail: str) -> None:
+    async def check(self, kind: str, name: str, detail: str,
+                    budget_name: str | None = None) -> None:
         """Raise :class:`RateLimited` past the budget."""
-        wait = await self.allow(kind, name)
+        wait = await self.allow(kind, name, budget_name)
         if wait > 0:
             raise RateLimited(detail, wait)
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from konbini.http import peer
 from konbini.problems import Problem
-from konbini.tls import PeerRole
+from konbini.tls import PeerIdentity, PeerRole
 
 from .context import context
 
@@ -36,6 +36,12 @@ def note_municipality(request: web.Request, code: str) -> None:
     request[MUNICIPALITY_KEY] = code
 
 
+def same_certificate(session_fingerprint: str | None, identity: PeerIdentity) -> bool:
+    """The session was opened by this very certificate (its fingerprint): a
+    certificate that only copies the terminal's CN is another terminal (pure)."""
+    return session_fingerprint is not None and session_fingerprint == identity.fingerprint
+
+
 @web.middleware
 async def refusal_recorder(request: web.Request, handler):  # type: ignore[no-untyped-def]
     try:
@@ -55,7 +61,7 @@ async def _record(request: web.Request, problem: Problem) -> None:
     try:
         if session_id and len(session_id) <= 64:
             session = await ctx.store.session(session_id)
-            if (session is not None and session.terminal_id == identity.terminal_id
+            if (session is not None and same_certificate(session.terminal_fingerprint, identity)
                     and session.municipality_code):
                 municipality = session.municipality_code
         reason = problem.extra.get("reason", "")

@@ -141,24 +141,36 @@ async def enrol(store: CenterStore, certificate_pem: bytes, *, address: str = ""
         raise EnrolmentError("not a PEM certificate") from exc
     identity = kiosk_identity(certificate)
     assert identity.fingerprint is not None
-    for other in await find(store, identity.terminal_id):
-        if other.status is not TerminalStatus.REVOKED and (other.chain, other.store_id) != (
-                identity.chain, identity.store_id):
-            raise EnrolmentError(f"terminal id {identity.terminal_id} is enrolled at "
-                                 f"{other.chain}/{other.store_id}")
-    existing = await terminal(store, identity.fingerprint)
-    if existing is not None and existing.status is TerminalStatus.REVOKED:
-        raise EnrolmentError("this certificate was revoked; enrol a new one")
+    # One conditional write, not read-then-write: the check that no other store
+    # holds this terminal id runs inside the INSERT itself, under the database's
+    # write lock, so two enrolments of one id at two stores (two workers, two
+    # connections) cannot both pass it. A revoked certificate is never updated.
     async with store.writing() as db:
-        await db.execute(
-            "INSERT INTO terminals VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) "
-            "DO UPDATE SET address=excluded.address, hours=excluded.hours, "
-            "status=excluded.status, reason='', updated_at=excluded.updated_at",
+        cur = await db.execute(
+            "INSERT INTO terminals SELECT ?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS ("
+            " SELECT 1 FROM terminals WHERE terminal_id = ? AND status != 'revoked'"
+            " AND (chain != ? OR store_id != ?)) "
+            "ON CONFLICT(fingerprint) DO UPDATE SET address=excluded.address, "
+            "hours=excluded.hours, status=excluded.status, reason='', "
+            "updated_at=excluded.updated_at WHERE terminals.status != 'revoked'",
             (identity.fingerprint, identity.terminal_id, identity.chain, identity.store_id,
-             address, hours, TerminalStatus.ACTIVE.value, "", ts(now), ts(now)))
-        await db.execute("INSERT OR IGNORE INTO chains VALUES (?,?,?,?)",
-                         (identity.chain, "", int(identity.chain in SMARTPHONE_CHAINS_2024),
-                          ts(now)))
+             address, hours, TerminalStatus.ACTIVE.value, "", ts(now), ts(now),
+             identity.terminal_id, identity.chain, identity.store_id))
+        written = cur.rowcount == 1
+        if written:
+            await db.execute("INSERT OR IGNORE INTO chains VALUES (?,?,?,?)",
+                             (identity.chain, "", int(identity.chain in SMARTPHONE_CHAINS_2024),
+                              ts(now)))
+    if not written:  # say why, from what the write found
+        existing = await terminal(store, identity.fingerprint)
+        if existing is not None and existing.status is TerminalStatus.REVOKED:
+            raise EnrolmentError("this certificate was revoked; enrol a new one")
+        for other in await find(store, identity.terminal_id):
+            if other.status is not TerminalStatus.REVOKED and (other.chain, other.store_id) != (
+                    identity.chain, identity.store_id):
+                raise EnrolmentError(f"terminal id {identity.terminal_id} is enrolled at "
+                                     f"{other.chain}/{other.store_id}")
+        raise EnrolmentError(f"terminal id {identity.terminal_id} could not be enrolled")
     found = await terminal(store, identity.fingerprint)
     assert found is not None
     return found

@@ -498,6 +498,14 @@ async function idleReset() {
 }
 
 // ---- the tester panel ------------------------------------------------------------
+// The center's dev faults per municipality: [field, the panel's title, short name].
+// Wrong person and foreign page need the municipal server started with --dev too.
+const MUNICIPAL_FAULTS = [
+  ['municipalities_down', 'Municipal server down', 'down'],
+  ['municipalities_slow', 'Municipal server slow (times out)', 'slow'],
+  ['municipalities_wrong_person', 'Municipal server prints the wrong person', 'wrong person'],
+  ['municipalities_foreign_page', 'Municipal server mixes in a foreign page 2', 'foreign page'],
+];
 let tester = null;
 function status(text) { $('tester-status').textContent = text || ''; }
 
@@ -509,11 +517,13 @@ async function loadTester() {
   $('t-store').replaceChildren(...tester.stores.map((s) => el('option', {value: s.terminal_id},
     `${s.chain_name} / ${s.chain} ${s.store_id} (${s.terminal_id})`)));
   const codes = [...new Set(tester.cards.map((c) => c.municipality_code).filter(Boolean))].sort();
-  const down = new Set(tester.faults?.municipalities_down || []);
-  $('t-municipal').replaceChildren(el('b', {}, 'Municipal server down'),
-    ...codes.map((code) => el('label', {}, el('input', {
-      type: 'checkbox', value: code, checked: down.has(code), disabled: !tester.faults,
-      onchange: setMunicipalFaults}), code)));
+  $('t-municipal').replaceChildren(...MUNICIPAL_FAULTS.map(([field, title]) => {
+    const on = new Set(tester.faults?.[field] || []);
+    return el('div', {role: 'group', 'aria-label': title, 'data-fault': field},
+      el('b', {}, title), ...codes.map((code) => el('label', {}, el('input', {
+        type: 'checkbox', value: code, checked: on.has(code), disabled: !tester.faults,
+        onchange: setMunicipalFaults}), code)));
+  }));
   showClock(tester.clock);
   syncTesterKiosk();
 }
@@ -540,12 +550,16 @@ async function setClock(now) {
   catch (e) { status(e.problem?.detail || e.message); }
 }
 async function setMunicipalFaults() {
-  const down = [...document.querySelectorAll('#t-municipal input:checked')].map((i) => i.value);
+  const body = {};
+  for (const [field] of MUNICIPAL_FAULTS) {
+    body[field] = [...document.querySelectorAll(`[data-fault="${field}"] input:checked`)]
+      .map((i) => i.value);
+  }
   try {
-    const faults = await call('PUT', '/api/tester/faults', {municipalities_down: down});
+    const faults = await call('PUT', '/api/tester/faults', body);
     tester.faults = faults;
-    status(faults.municipalities_down.length
-      ? `down: ${faults.municipalities_down.join(', ')}` : '');
+    status(MUNICIPAL_FAULTS.filter(([field]) => faults[field]?.length)
+      .map(([field, , short]) => `${short}: ${faults[field].join(', ')}`).join('; '));
   } catch (e) { status(e.problem?.detail || e.message); }
 }
 function tokyoDate(iso) {  // YYYY-MM-DD of an instant in Asia/Tokyo

@@ -189,7 +189,8 @@ def test_the_english_screens(page: Page) -> None:
 
 def test_municipal_server_down_returns_the_card(page: Page, center_dev: CenterDev) -> None:
     with page.expect_response(re.compile("/api/tester/faults")):
-        page.get_by_role("checkbox", name="131016").check()
+        page.get_by_role("group", name="Municipal server down").get_by_role(
+            "checkbox", name="131016").check()
     insert_card(page, "kasumi-taro")
     type_pin(page, "1234")
     expect(page.get_by_text("お住まいの市区町村の証明書発行サーバが現在ご利用いただけません。")

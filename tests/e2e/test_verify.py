@@ -84,7 +84,7 @@ async def test_the_pdf_of_a_printed_certificate_is_valid(
     assert body["status"] == "valid" and body["signature_valid"] is True
     assert body["source"] == "pdf"
     assert body["checks"] == {"signature": "valid", "record": "printed", "front": "matches",
-                              "front_image": "recovered"}
+                              "front_image": "recovered", "sheets": "complete"}
     assert body["certificate"]["certificate_id"] == certificate["certificate_id"]
     assert body["certificate"]["certificate_number"] == certificate["certificate_number"]
     assert body["certificate"]["type"] == "juminhyo"

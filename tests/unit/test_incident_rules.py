@@ -213,3 +213,39 @@ def test_a_later_outcome_waits_for_an_earlier_one_of_the_same_request(tmp_path: 
             await store.close()
 
     run(scenario())
+
+
+def test_two_simultaneous_enrolments_of_one_terminal_id_at_two_stores(tmp_path: Path) -> None:
+    """Two workers (two connections to one database) enrol the same terminal id at
+    two stores at the same moment: exactly one wins, the other is refused, and the
+    registry holds one store for the id. Several rounds, so an interleaving that a
+    read-then-write would lose is all but certain to come up."""
+    async def scenario() -> None:
+        first = await CenterStore.open(tmp_path / "center.db")
+        second = await CenterStore.open(tmp_path / "center.db")
+        try:
+            for round_ in range(8):
+                terminal_id = f"race-{round_}"
+                outcomes = await asyncio.gather(
+                    terminals.enrol(first, _kiosk_pem(terminal_id, "lawson", "s-1"), now=NOW),
+                    terminals.enrol(second, _kiosk_pem(terminal_id, "familymart", "s-2"),
+                                    now=NOW),
+                    return_exceptions=True)
+                won = [o for o in outcomes if isinstance(o, terminals.Terminal)]
+                refused = [o for o in outcomes if isinstance(o, terminals.EnrolmentError)]
+                assert len(won) == 1 and len(refused) == 1, outcomes
+                assert terminal_id in str(refused[0])
+                enrolled = await terminals.find(first, terminal_id)
+                assert [(t.chain, t.store_id) for t in enrolled] == [
+                    (won[0].chain, won[0].store_id)]
+            # A second certificate of the same store is no conflict (a renewed one).
+            [holder] = await terminals.find(first, "race-0")
+            renewed = await terminals.enrol(
+                second, _kiosk_pem("race-0", holder.chain, holder.store_id), now=NOW)
+            assert len(await terminals.find(first, "race-0")) == 2
+            assert terminals.refusal(renewed) is None
+        finally:
+            await first.close()
+            await second.close()
+
+    run(scenario())

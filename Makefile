@@ -6,9 +6,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-DEBIAN_PACKAGES := fonts-ipafont-mincho fonts-ipafont-gothic chromium
+DEBIAN_PACKAGES := fonts-ipafont-mincho fonts-ipafont-gothic chromium haproxy postgresql
 
-.PHONY: setup debian-packages demo test pki lint clean
+.PHONY: setup debian-packages demo demo-cluster test pki lint clean
 
 setup: $(STAMP) debian-packages
 
@@ -23,6 +23,11 @@ debian-packages:
 ## Run every service on the ports of API.md with the personas loaded; Ctrl-C stops all.
 demo: setup
 	$(PY) -m konbini.demo
+
+## The same demo with several workers: HAProxy on :8443 in front of 2 center
+## workers, 2 workers for 千代田区 (README, "Several workers"); Ctrl-C stops all.
+demo-cluster: setup
+	$(PY) -m konbini.demo --cluster
 
 ## Run the test suite (real services on loopback, real mutual TLS).
 test: setup

@@ -11,10 +11,12 @@ from pathlib import Path
 from konbini.clock import Clock
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
+from konbini.workers import supervise
 
 from . import report_cli
 from .app import running_center
 from .config import DEFAULT_PUBLIC_URL, CenterConfig
+from .migrate import migrate
 from .rate_limit import parse_budgets
 
 
@@ -46,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.add_argument("--dev", action="store_true",
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
+        add_worker_arguments(p)
         p.add_argument("--console-port", type=int, default=8090,
                        help="the operator's console on --console-host (default 8090; 0: off)")
         p.add_argument("--console-host", default="127.0.0.1",
@@ -65,10 +68,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     keys.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                       help="state directory (default: var)")
     report_cli.add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
+    migrate = sub.add_parser(
+        "migrate", help="create or upgrade the database and keys, once, before the workers")
+    migrate.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
+                         help="state directory (default: var)")
     from .operator_cli import add_parsers  # terminals, report incidents
 
     add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """Several workers (konbini/workers.py); see README, "Several workers"."""
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="run N worker processes sharing the database (default 1)")
+    parser.add_argument("--port-per-worker", action="store_true",
+                        help="worker i listens on --api-port + i (a balancer in front) "
+                             "instead of all sharing --api-port (SO_REUSEPORT)")
+    parser.add_argument("--health-port", type=int, metavar="PORT",
+                        help="plain-HTTP /healthz and /readyz; worker i on PORT + i")
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-migrate", action="store_true",
+                        help="do not create or upgrade the database first "
+                             "(`python -m center migrate` did)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
         print(list_keys(directory, now) if args.action == "list"
               else rotate_keys(directory, now, production=args.production))
         return
-    configure_logging("center", args.log_format)
+    configure_logging("center" if args.worker_index is None
+                      else f"center-{args.worker_index}", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
@@ -102,7 +125,17 @@ def main(argv: list[str] | None = None) -> None:
                           upload_limit_per_minute=args.upload_limit,
                           budget_overrides=parse_budgets(" ".join(args.budget)),
                           console_port=args.console_port or None,
-                          console_host=args.console_host)
+                          console_host=args.console_host,
+                          worker_index=args.worker_index,
+                          port_per_worker=args.port_per_worker, health_port=args.health_port)
+    if args.command == "migrate":
+        asyncio.run(migrate(config, Clock.from_env()))
+        print(f"center database ready: {config.database}")
+        return
+    if args.worker_index is None and not args.no_migrate:
+        asyncio.run(migrate(config, Clock.from_env()))
+    if args.workers > 1 and args.worker_index is None:
+        sys.exit(supervise("center", sys.argv[1:], args.workers))
     asyncio.run(serve_until_stopped(lambda: running_center(config)))
 
 

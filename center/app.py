@@ -15,6 +15,7 @@ from aiohttp import web
 
 from konbini.clock import Clock
 from konbini.devpki import load_jpki_ca
+from konbini.health import add_health_routes, start_health_listener
 from konbini.http import (
     access_log_middleware,
     client_role_middleware,
@@ -31,6 +32,7 @@ from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 from . import (
     console,
     dev_api,
+    dev_state,
     incident_api,
     inquiry_site,
     jwks,
@@ -44,8 +46,10 @@ from . import (
 from .config import CenterConfig
 from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
+from .health import health_info, readiness
 from .incidents import upkeep_incidents
 from .jpki import JpkiAuthority
+from .leases import UPKEEP, Lease
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
@@ -101,7 +105,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     ca_key, ca_certificate = load_jpki_ca(config.pki_dir)
-    store = await CenterStore.open(config.database)
+    # A worker of `serve --workers N` only opens; `python -m center migrate` made the tables.
+    store = await CenterStore.open(config.database, create=config.worker_index is None)
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()
@@ -119,9 +124,17 @@ async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
 
 async def upkeep(ctx: CenterContext) -> None:
     """Void orders whose result never came, drop their PDFs, close idle
-    sessions, and re-check municipal servers' health."""
+    sessions, and re-check municipal servers' health. With several workers
+    only the holder of the ``upkeep`` lease (center/leases.py) does a round."""
+    # Long enough to outlast one round (health checks time out after 3 s each).
+    lease = Lease(ctx.store.shared, UPKEEP, ttl_seconds=3 * UPKEEP_SECONDS + 15)
     while True:
         try:
+            if not await lease.hold():
+                await asyncio.sleep(UPKEEP_SECONDS)
+                continue
+            if ctx.config.dev_mode:
+                await dev_state.apply(ctx)  # the clock another worker may have moved
             now = ctx.clock.now()
             voided = await ctx.store.expire_orders(now)
             if voided:
@@ -139,6 +152,8 @@ async def upkeep(ctx: CenterContext) -> None:
                 status = "active" if healthy else "unreachable"
                 if status != found[1]:
                     await ctx.store.set_municipality_status(code, status, now)
+            await ctx.store.shared.forget_order_keys(time.time() - 86400)
+            await ctx.store.scrub_deleted_pdfs()  # settled PDFs' pages leave the WAL file
         except Exception:
             log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)
@@ -150,7 +165,8 @@ def create_api_app(ctx: CenterContext) -> web.Application:
         request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
         problem_middleware, client_role_middleware(ROLE_RULES),
         terminals.registry_middleware(lambda request: context(request).store),
-        rate_limit_middleware, refusal_recorder])
+        rate_limit_middleware, refusal_recorder,
+        *([dev_state.dev_state_middleware] if ctx.config.dev_mode else [])])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)
@@ -176,6 +192,7 @@ def create_public_app(ctx: CenterContext) -> web.Application:
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get(jwks.PATH, jwks.serve)
     app.router.add_get("/v1/openapi.json", openapi)
+    add_health_routes(app, lambda: readiness(ctx), **health_info(ctx))  # /healthz, /readyz
     inquiry_site.setup(app)  # GET /verify, POST /v1/verify, the recovered fronts
     maintenance_site.setup(app)  # GET /maintenance, GET /v1/maintenance
     return app
@@ -191,23 +208,36 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     await api_runner.setup()
     await public_runner.setup()
     tls = server_context(config.tls_cert, config.tls_key, config.tls_ca)
-    await web.TCPSite(api_runner, config.host, config.api_port, ssl_context=tls).start()
-    await web.TCPSite(public_runner, config.host, config.public_port).start()
+    reuse = config.reuse_port  # several workers share the port (SO_REUSEPORT)
+    await web.TCPSite(api_runner, config.host, config.listen_api_port, ssl_context=tls,
+                      reuse_port=reuse).start()
+    await web.TCPSite(public_runner, config.host, config.listen_public_port,
+                      reuse_port=reuse).start()
+    health_runner = None
+    if config.listen_health_port is not None:
+        health_runner = await start_health_listener(
+            config.host, config.listen_health_port, lambda: readiness(ctx), **health_info(ctx))
     console_runner = None
     if config.console_port is not None:
         console_runner = web.AppRunner(console.create_console_app(
             ctx, load_or_create_token(config.operator_token_file)), access_log=None)
         await console_runner.setup()
-        await web.TCPSite(console_runner, config.console_host, config.console_port).start()
+        await web.TCPSite(console_runner, config.console_host, config.console_port,
+                          reuse_port=reuse).start()
         log.info("operator console on http://%s:%d (token in %s)", config.console_host,
                  config.console_port, config.operator_token_file)
     task = asyncio.create_task(upkeep(ctx))
-    log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d",
-             config.host, config.api_port, config.host, config.public_port)
+    log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d%s",
+             config.host, config.listen_api_port, config.host, config.listen_public_port,
+             "" if config.worker_index is None else f" (worker {config.worker_index})")
     try:
         yield ctx
     finally:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if health_runner is not None:
+            await health_runner.cleanup()
         await api_runner.cleanup()
         await public_runner.cleanup()
         if console_runner is not None:

@@ -17,6 +17,7 @@ from konbini.problems import invalid_request
 from konbini.schemas import MUNICIPALITY_CODE, obj
 from konbini.validation import BodySchema, read_json
 
+from . import dev_state
 from .context import CenterContext, context
 
 DEV_CLOCK = BodySchema(obj({"now": {"type": ["string", "null"], "maxLength": 40}}, ["now"]))
@@ -50,6 +51,7 @@ async def set_clock(request: web.Request) -> web.Response:
             ctx.clock.set(parse_instant(body["now"]))
         except ValueError as exc:
             raise invalid_request([{"field": "now", "message": "not an ISO 8601 time"}]) from exc
+    await dev_state.save_clock(ctx)  # every worker takes it before its next request
     return await show_clock(request)
 
 
@@ -88,6 +90,7 @@ async def set_faults(request: web.Request) -> web.Response:
         down=down, slow=slow, endpoints=endpoints,
         wrong_person=frozenset(body.get("municipalities_wrong_person", ())),
         foreign_page=frozenset(body.get("municipalities_foreign_page", ())))
+    await dev_state.save_faults(ctx)  # every worker takes them before its next request
     # The registry's status follows at once rather than at the next upkeep
     # round (15 s in the demo), so a tester sees the change immediately.
     now = ctx.clock.now()

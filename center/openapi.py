@@ -7,7 +7,7 @@ from typing import Any
 from konbini.openapi import OPENAPI_DOCUMENT, document, link, operation
 from konbini.schemas import MENU
 
-from . import incident_api, jwks, maintenance_site, operations_api, terminal_api
+from . import health, incident_api, jwks, maintenance_site, operations_api, terminal_api
 from .dev_api import DEV_CLOCK, DEV_FAULTS
 from .kiosk_api import (
     AUTHENTICATE,
@@ -424,8 +424,10 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **operations_api.openapi_paths(),
         **incident_api.openapi_paths(),
         **terminal_api.openapi_paths(),
+        **health.openapi_paths(),
         **jwks.openapi_paths(),
     }
+    health.document_idempotency_key(paths)
     if dev_mode:
         paths.update(dev_paths())
     _tag_by_listener(paths)

@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from konbini.sqlite import Database, open_database
+from konbini.sqlite import Database, open_database, truncate_wal
 
 from .calendar import MaintenanceWindow
 from .ledger_store import LEDGER_SCHEMA, EntryContext, LedgerStore
 from .model import orders as order_model
 from .model.settlement import jst_date
 from .municipalities import Registration, parse_services
+from .shared_state import SHARED_SCHEMA, SharedState
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -89,7 +90,7 @@ CREATE TABLE IF NOT EXISTS terminals (
 CREATE TABLE IF NOT EXISTS chains (
     chain TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', smartphone INTEGER NOT NULL,
     updated_at REAL NOT NULL);
-""" + LEDGER_SCHEMA
+""" + LEDGER_SCHEMA + SHARED_SCHEMA
 
 
 # Columns added after the first release: an existing center.db (a demo's var/)
@@ -199,9 +200,16 @@ class CenterStore:
         self._write_lock = asyncio.Lock()
         # The settlement ledger, contracts, fee periods and refusals (center/ledger_store.py).
         self.ledger = LedgerStore(db, self._write_lock)
+        # Leases, rate budgets, Idempotency-Keys, dev settings: what every worker shares.
+        self.shared = SharedState(db, self._write_lock)
 
     @classmethod
-    async def open(cls, path: Path) -> CenterStore:
+    async def open(cls, path: Path, *, create: bool = True) -> CenterStore:
+        """``create``: apply the schema and add the columns added since
+        (``python -m center migrate``); a worker of ``serve --workers N`` only
+        opens what the migration made."""
+        if not create:
+            return cls(await open_database(path))
         db = await open_database(path, SCHEMA)
         for table, column, kind in COLUMNS_ADDED:
             async with db.execute(f"PRAGMA table_info({table})") as cur:
@@ -210,6 +218,20 @@ class CenterStore:
                 await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         await db.commit()
         return cls(db)
+
+    async def ping(self) -> None:
+        """One round trip to the database (``GET /readyz``)."""
+        async with self._db.execute("SELECT 1") as cur:
+            await cur.fetchone()
+
+    async def scrub_deleted_pdfs(self) -> bool:
+        """After PDFs were deleted (zeroed in place by secure_delete), truncate
+        the WAL, which still holds the pages they were written in. The upkeep
+        does it once a round rather than each settlement: a TRUNCATE
+        checkpoint per order cost 10-12 ms more (benchmarks/pdf_retention.py)
+        and waits for the other workers' readers."""
+        async with self._write_lock:
+            return await truncate_wal(self._db)
 
     async def close(self) -> None:
         await self._db.close()

@@ -82,11 +82,12 @@ class KioskClient:
             await self._session.close()
 
     async def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                      *, request_id: str | None = None) -> tuple[int, Any, CIMultiDict[str]]:
+                      *, request_id: str | None = None, headers: dict[str, str] | None = None,
+                      ) -> tuple[int, Any, CIMultiDict[str]]:
         """One call; returns (status, parsed body or bytes, headers). Raises
         KioskProblem for problem documents and for an unreachable center."""
         assert self._session is not None, "use KioskClient as an async context manager"
-        headers = {REQUEST_ID_HEADER: request_id or uuid.uuid4().hex}
+        headers = {**(headers or {}), REQUEST_ID_HEADER: request_id or uuid.uuid4().hex}
         try:
             async with self._session.request(method, self.terminal.center_url + path,
                                              json=body, headers=headers) as response:
@@ -131,14 +132,24 @@ class KioskClient:
 
     async def order(self, session_id: str, cert_type: str, copies: int,
                     options: dict[str, Any], expected_fee_yen: int,
-                    municipality_code: str | None = None) -> dict[str, Any]:
+                    municipality_code: str | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
         """Order ``copies``; ``municipality_code`` sends a family-register order to
-        the municipality of the 本籍 (after the use registration)."""
+        the municipality of the 本籍 (after the use registration). A lost
+        connection is retried once with the same ``Idempotency-Key``."""
         body = {"type": cert_type, "copies": copies, "options": options,
                 "expected_fee_yen": expected_fee_yen}
         if municipality_code is not None:
             body["municipality_code"] = municipality_code
-        return (await self.request("POST", f"/v1/sessions/{session_id}/orders", body))[1]
+        # The same Idempotency-Key on a resend: a lost answer never makes a second order.
+        key = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        path = f"/v1/sessions/{session_id}/orders"
+        try:
+            return (await self.request("POST", path, body, headers=key))[1]
+        except KioskProblem as exc:
+            if exc.code != "network-error":
+                raise
+            return (await self.request("POST", path, body, headers=key))[1]
 
     async def register_use(self, session_id: str, municipality_code: str) -> dict[str, Any]:
         """本籍地の利用登録 with the municipality of the holder's 本籍."""

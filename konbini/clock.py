@@ -41,6 +41,10 @@ class Clock:
     def reset(self) -> None:
         self._offset = 0.0
 
+    def set_offset(self, seconds: float) -> None:
+        """Run ``seconds`` ahead of real time (another process's setting)."""
+        self._offset = seconds
+
     @property
     def offset_seconds(self) -> float:
         return self._offset

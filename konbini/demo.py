@@ -9,10 +9,17 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from .clock import Clock
+from .cluster import ClusterPorts
 from .persona_cards import load_persona_cards
 from .topology import Topology
+
+# `make demo-cluster`: the same ports and personas, several workers. (On SQLite
+# for now; PostgreSQL under var/postgres comes with the storage layer on it.)
+CLUSTER: dict[str, Any] = {"center_workers": 2, "municipal_workers": {"131016": 2},
+                           "cluster_ports": ClusterPorts()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,19 +31,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--var", type=Path,
                         default=Path(os.environ.get("KONBINI_VAR", "var")))
     parser.add_argument("--center", default="https://127.0.0.1:8443")
+    parser.add_argument("--cluster", action="store_true",
+                        help="`make demo-cluster`: HAProxy on :8443 in front of 2 center "
+                             "workers, 2 workers for 千代田区 (konbini/cluster.py)")
     args = parser.parse_args(argv)
     if args.command == "load-cards":
         pki, wallet = args.var / "pki", args.var / "kiosk" / "wallet"
         added = asyncio.run(load_persona_cards(args.center, pki, wallet, Clock.from_env()))
         print(f"persona cards added: {len(added)}")
         return
-    run(args.var)
+    run(args.var, cluster=args.cluster)
 
 
-def run(var: Path) -> None:
+def run(var: Path, *, cluster: bool = False) -> None:
     started = time.monotonic()
-    topology = Topology(var=var.resolve())
-    topology.start()
+    topology = Topology(var=var.resolve(), **(CLUSTER if cluster else {}))
+    topology.start(timeout=120 if cluster else 60)
     try:
         added = asyncio.run(load_persona_cards(topology.center_url, topology.pki,
                                                topology.wallet_dir, Clock.from_env()))
@@ -53,6 +63,16 @@ def run(var: Path) -> None:
 Try:  .venv/bin/python -m kiosk_sim issue --persona kasumi-taro --pin 1234 \\
         --type juminhyo --option members=household --out /tmp/x
 Ctrl-C stops everything.""", flush=True)
+        if cluster:
+            ports = ClusterPorts()
+            print(f"""  cluster: HAProxy :{topology.ports.center_api} and \
+:{topology.ports.center_public} (TCP; mutual TLS passes) ->
+    center workers :{ports.center_workers_api} :{ports.center_workers_api + 1}, public \
+:{ports.center_workers_public} :{ports.center_workers_public + 1} \
+(health http://127.0.0.1:{ports.center_health}/readyz, :{ports.center_health + 1})
+    千代田区 workers share :9101 \
+(health http://127.0.0.1:{ports.municipal_health["131016"]}/readyz, \
+:{ports.municipal_health["131016"] + 1})""", flush=True)
         stop = False
 
         def on_signal(*_: object) -> None:

@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cluster
 from .devpki import DEFAULT_TERMINALS, ensure_dev_pki
 from .tls import client_context
 
@@ -55,6 +56,11 @@ class Topology:
     with_kiosk_ui: bool = True
     synthetic_residents: int = 0  # extra residents of 千代田区 for load tests
     log_dir: Path | None = None
+    # Several workers (konbini/workers.py); with cluster_ports, HAProxy on the
+    # center API port in front of the center's workers (konbini/cluster.py).
+    center_workers: int = 1
+    municipal_workers: dict[str, int] = field(default_factory=dict)
+    cluster_ports: cluster.ClusterPorts | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _commands: dict[str, list[str]] = field(default_factory=dict)
 
@@ -106,22 +112,48 @@ class Topology:
             [sys.executable, "-m", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=self.log_dir is not None)
 
+    def migrate(self) -> None:
+        """The databases made or upgraded once, before any worker starts
+        (``python -m center migrate``, ``python -m municipal_server migrate``)."""
+        env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var)}
+        steps = {"center": ["center", "migrate", "--var", str(self.var)]}
+        for code in self.ports.municipal:
+            steps[f"municipal-{code}"] = [
+                "municipal_server", "migrate", "--code", code, "--var", str(self.var),
+                "--synthetic", str(self.synthetic_residents if code == "131016" else 0)]
+        running = {name: subprocess.Popen([sys.executable, "-m", *args], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                   for name, args in steps.items()}  # separate databases: side by side
+        for name, process in running.items():
+            output, _ = process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"{name} migrate failed: {output.decode(errors='replace')}")
+
     def start(self, timeout: float = 60.0) -> None:
         self.ensure_pki()
+        self.migrate()
         self.enrol_terminals([self.pki / "kiosk" / f"{terminal_id}.cert.pem"
                               for terminal_id, _, _ in DEFAULT_TERMINALS])
         center_args = ["center", "serve", "--var", str(self.var), "--api-port",
                        str(self.ports.center_api), "--public-port",
                        str(self.ports.center_public), "--console-port",
-                       str(self.ports.center_console)]
-        self._spawn("center", center_args + (["--dev"] if self.dev_mode else []))
+                       str(self.ports.center_console), "--no-migrate"]
+        self._spawn("center", center_args + (["--dev"] if self.dev_mode else [])
+                    + cluster.center_arguments(self.center_workers, self.cluster_ports,
+                                               self.ports.center_public))
+        if self.cluster_ports is not None:
+            self.processes["haproxy"] = cluster.start_balancer(
+                self.var, self.ports.center_api, self.center_workers, self.cluster_ports,
+                self.log_dir, self.ports.center_public)
         for code, port in self.ports.municipal.items():
             self._spawn(f"municipal-{code}", [
                 "municipal_server", "serve", "--code", code, "--var", str(self.var),
                 "--port", str(port), "--center", self.center_url,
                 "--admin-port", str(self.ports.municipal_admin[code]),
                 "--synthetic", str(self.synthetic_residents if code == "131016" else 0),
-                *(["--dev"] if self.dev_mode else [])])
+                *(["--dev"] if self.dev_mode else []),
+                "--no-migrate", *cluster.municipal_arguments(
+                    code, self.municipal_workers.get(code, 1), self.cluster_ports)])
         if self.with_kiosk_ui:
             self._spawn("kiosk", ["kiosk_sim", "serve", "--var", str(self.var), "--port",
                                   str(self.ports.kiosk_ui), "--center", self.center_url])
@@ -157,6 +189,12 @@ class Topology:
                 raise TimeoutError(f"not registered in {timeout}s: {sorted(pending)}")
             if pending:
                 time.sleep(0.2)
+        if self.cluster_ports is not None:  # every worker, not only the first to answer
+            cluster.wait_healthy([*cluster.health_urls(
+                self.center_workers, {c: self.municipal_workers.get(c, 1)
+                                      for c in self.ports.municipal}, self.cluster_ports),
+                f"{self.public_url}/readyz"],  # and HAProxy has them up
+                max(1.0, deadline - time.monotonic()))
 
     def stop_service(self, name: str) -> None:
         """Stop one service (a municipal server going down, say)."""

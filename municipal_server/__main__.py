@@ -8,11 +8,14 @@ import os
 import sys
 from pathlib import Path
 
+from konbini.clock import Clock
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
+from konbini.workers import supervise
 
 from . import admin_cli
 from .app import MunicipalConfig, running_municipal_server
+from .migrate import migrate
 from .profile import load_profile
 from .synthetic_seed import add_seed_parser, run_seed
 
@@ -36,6 +39,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve.add_argument("--admin-port", type=int,
                        help="the clerk's admin API on 127.0.0.1 (default: the profile's "
                             "admin_port, else the port + 100; 0 to turn it off)")
+    add_worker_arguments(serve)
+    migrate_parser = sub.add_parser(
+        "migrate", help="create or upgrade the register and seed it, once, before the workers")
+    migrate_parser.add_argument("--code", required=True,
+                                help="municipality code (a shipped profile) or a profile JSON")
+    migrate_parser.add_argument("--var", type=Path,
+                                default=Path(os.environ.get("KONBINI_VAR", "var")))
+    migrate_parser.add_argument("--no-personas", action="store_true",
+                                help="do not seed the demo personas into an empty register")
+    migrate_parser.add_argument("--synthetic", type=int, default=0, metavar="N",
+                                help="also seed N numbered one-person households")
     add_log_format_argument(serve)
     serve.add_argument("--dev", action="store_true",
                        help="test environments: do the dev faults the center asks for "
@@ -46,6 +60,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     samples.add_argument("--out", type=Path, default=Path("docs/formats"))
     samples.add_argument("--dpi", type=float, default=100)
     return parser.parse_args(argv)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """Several workers (konbini/workers.py): they share --port and --admin-port."""
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="run N worker processes sharing the register (default 1)")
+    parser.add_argument("--health-port", type=int, metavar="PORT",
+                        help="plain-HTTP /healthz and /readyz; worker i on PORT + i")
+    parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-migrate", action="store_true",
+                        help="only open the register (`migrate` made it)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,7 +86,22 @@ def main(argv: list[str] | None = None) -> None:
             print(path)
         return
     profile = load_profile(args.code)
-    configure_logging(f"municipal-{profile.code}", args.log_format)
+    var_dir = args.var / "municipal" / profile.code
+    if args.command == "migrate":
+        asyncio.run(migrate(var_dir / "register.db", var_dir, profile.code,
+                            f"{profile.prefecture}{profile.name}", Clock.from_env(),
+                            personas=not args.no_personas, synthetic=args.synthetic))
+        print(f"register ready: {var_dir / 'register.db'}")
+        return
+    configure_logging(f"municipal-{profile.code}" if args.worker_index is None
+                      else f"municipal-{profile.code}-{args.worker_index}", args.log_format)
+    if args.worker_index is None and (args.workers > 1 or args.no_migrate):
+        if not args.no_migrate:
+            asyncio.run(migrate(var_dir / "register.db", var_dir, profile.code,
+                                f"{profile.prefecture}{profile.name}", Clock.from_env(),
+                                personas=not args.no_personas, synthetic=args.synthetic))
+        if args.workers > 1:
+            sys.exit(supervise("municipal_server", sys.argv[1:], args.workers))
     port = args.port or profile.port
     admin_port = args.admin_port if args.admin_port is not None else (
         profile.admin_port or port + 100)
@@ -69,7 +109,11 @@ def main(argv: list[str] | None = None) -> None:
         profile=profile, var_dir=args.var / "municipal" / profile.code, pki_dir=args.var / "pki",
         host=args.host, port=port, center_url=args.center,
         seed_personas=not args.no_personas, synthetic_residents=args.synthetic,
-        admin_port=admin_port or None, dev=args.dev)
+        admin_port=admin_port or None, dev=args.dev,
+        # --no-migrate: `migrate` made the register; the server only opens it.
+        worker_index=args.worker_index if args.worker_index is not None
+        else (0 if args.no_migrate else None), health_port=args.health_port,
+        reuse_port=args.worker_index is not None)
     asyncio.run(serve_until_stopped(lambda: running_municipal_server(config)))
 
 

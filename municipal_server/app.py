@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from konbini.clock import Clock
+from konbini.health import all_ready, start_health_listener
 from konbini.http import (
     access_log_middleware,
     client_role_middleware,
@@ -29,10 +30,10 @@ from .admin_api import create_admin_app, load_or_create_token
 from .center_registration import CenterClient, register_with_center
 from .context import MUNICIPAL, MunicipalContext, context
 from .issuance import Issuer, warm_up
+from .migrate import migrate
 from .openapi import municipal_openapi
 from .profile import Profile
 from .register import Register
-from .seeding import refresh_personas, seed_personas
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class MunicipalConfig:
     synthetic_residents: int = 0
     admin_port: int | None = None  # the clerk's API on loopback; None: not served
     dev: bool = False  # test environments: honour the center's dev faults (dev_faults)
+    # A worker of `serve --workers N` (konbini/workers.py): the workers share the
+    # port and the admin port (SO_REUSEPORT) and only open the register.
+    worker_index: int | None = None
+    reuse_port: bool = False  # set by the supervisor's workers only
+    # A plain-HTTP listener with only /healthz and /readyz; worker i on + i.
+    health_port: int | None = None
 
     @property
     def admin_url(self) -> str:
@@ -70,6 +77,15 @@ class MunicipalConfig:
     @property
     def ca(self) -> Path:
         return self.pki_dir / "tls-ca.cert.pem"
+
+
+async def readiness(ctx: MunicipalContext, config: MunicipalConfig) -> dict[str, bool]:
+    """``GET /readyz``: the register answers; the TLS key pair is readable."""
+    async def tls() -> None:
+        for path in (config.cert, config.key, config.ca):
+            await asyncio.to_thread(path.read_bytes)
+
+    return await all_ready(("database", ctx.register.resident_count), ("tls", tls))
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -103,14 +119,11 @@ def create_app(ctx: MunicipalContext) -> web.Application:
 async def running_municipal_server(config: MunicipalConfig, clock: Clock | None = None
                                    ) -> AsyncIterator[MunicipalContext]:
     clock = clock or Clock.from_env()
-    register = await Register.open(config.var_dir / "register.db")
-    if config.seed_personas:
-        if await register.resident_count() == 0:
-            await seed_personas(
-                register, config.profile.code, clock.now().date(),
-                synthetic=config.synthetic_residents,
-                address_prefix=f"{config.profile.prefecture}{config.profile.name}")
-        await refresh_personas(register, config.profile.code, clock.now().date())
+    if config.worker_index is None:  # one process is its own migration step
+        await migrate(config.var_dir / "register.db", config.var_dir, config.profile.code,
+                      f"{config.profile.prefecture}{config.profile.name}", clock,
+                      personas=config.seed_personas, synthetic=config.synthetic_residents)
+    register = await Register.open(config.var_dir / "register.db", create=False)
     await asyncio.to_thread(warm_up, config.profile)
     center = CenterClient(config.center_url, client_context(config.cert, config.key, config.ca),
                           config.profile.code)
@@ -123,8 +136,15 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
                            dev=config.dev)
     runner = web.AppRunner(create_app(ctx), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, config.host, config.port,
+    reuse = config.reuse_port
+    await web.TCPSite(runner, config.host, config.port, reuse_port=reuse,
                       ssl_context=server_context(config.cert, config.key, config.ca)).start()
+    health_runner = None
+    if config.health_port is not None:
+        health_runner = await start_health_listener(
+            config.host, config.health_port + (config.worker_index or 0),
+            lambda: readiness(ctx, config), service=f"municipal-{config.profile.code}",
+            worker=config.worker_index)
     log.info("municipal server %s (%s) listening on %s", config.profile.code,
              config.profile.name, config.endpoint)
     admin_runner = None
@@ -134,7 +154,8 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
         admin_runner = web.AppRunner(
             create_admin_app(ctx, load_or_create_token(config.var_dir)), access_log=None)
         await admin_runner.setup()
-        await web.TCPSite(admin_runner, "127.0.0.1", config.admin_port).start()
+        await web.TCPSite(admin_runner, "127.0.0.1", config.admin_port,
+                          reuse_port=reuse).start()
         log.info("clerk's admin API on %s", config.admin_url)
     task = None
     if config.register_with_center:
@@ -147,6 +168,8 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
             task.cancel()
         if admin_runner is not None:
             await admin_runner.cleanup()
+        if health_runner is not None:
+            await health_runner.cleanup()
         await center.close()
         await runner.cleanup()
         await register.close()

@@ -15,7 +15,6 @@ import base64
 import functools
 import hashlib
 import io
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,6 +45,7 @@ from .eligibility import (
     resident_refusal,
     type_refusal,
 )
+from .issuance_claims import without_pdfs
 from .profile import Profile
 from .register import (
     MOVING_OUT,
@@ -105,10 +105,6 @@ class Issuer:
         # Issue 14: the key of the subject marks every page carries (None: no marks,
         # and the center refuses the certificates).
         self.subject_key = subject_key
-        # One lock per request id, so a retry that races its original waits for
-        # it and then returns the very same certificates.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary())
 
     # -- who is asking -------------------------------------------------------
     async def eligible_holder(self, resident_code: str, day: date
@@ -231,17 +227,11 @@ class Issuer:
         return functools.partial(subject_tag, self.subject_key, number)
 
     async def issue(self, request: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
-        """``fault``: a dev fault the center asked for (``dev_faults``), test servers only."""
-        request_id = request["request_id"]
-        lock = self._locks.setdefault(request_id, asyncio.Lock())
-        async with lock:
-            done = await self.register.issuance(request_id)
-            if done is not None:
-                if (done.resident_code, done.type, done.copies) != (
-                        request["resident_code"], request["type"], request["copies"]):
-                    raise Problem("conflict", "this request_id was used for another request")
-                return done.response
-            return await self._issue_new(request, fault)
+        """``fault``: a dev fault the center asked for (``dev_faults``), test servers only.
+        Once per request_id across every worker: a claim in the database
+        (municipal_server/issuance_claims.py), not a lock in this process."""
+        return await self.register.claims.issue_once(
+            request, lambda: self._issue_new(request, fault))
 
     async def _issue_new(self, request: dict[str, Any], fault: str | None = None
                          ) -> dict[str, Any]:
@@ -301,7 +291,7 @@ class Issuer:
         response = {"fee_yen": fee * copies, "certificates": certificates}
         await self.register.record_issuance(
             Issuance(request["request_id"], holder.resident_code, cert_type.value, copies,
-                     options, response),
+                     options, without_pdfs(response)),  # 交付履歴: numbers and digests
             datetime.now(TOKYO), request["kiosk"], numbers)
         return response
 

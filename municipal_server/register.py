@@ -17,6 +17,7 @@ from typing import Any
 
 from konbini.sqlite import Database, open_database
 
+from .issuance_claims import CLAIMS_SCHEMA, IssuanceClaims
 from .outcomes import summary
 
 SCHEMA = """
@@ -353,10 +354,16 @@ class Register:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._write_lock = asyncio.Lock()
+        # request_id claims: issuance once across workers (issuance_claims.py).
+        self.claims = IssuanceClaims(db, self._write_lock)
 
     @classmethod
-    async def open(cls, path: Path) -> Register:
-        db = await open_database(path, SCHEMA)
+    async def open(cls, path: Path, *, create: bool = True) -> Register:
+        """``create``: make and upgrade the tables (the migration step,
+        ``python -m municipal_server migrate``); a worker only opens."""
+        if not create:
+            return cls(await open_database(path))
+        db = await open_database(path, SCHEMA + CLAIMS_SCHEMA)
         async with db.execute("PRAGMA table_info(residents)") as cur:
             present = {row["name"] for row in await cur.fetchall()}
         for column, kind in RESIDENT_COLUMNS_ADDED:

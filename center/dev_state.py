@@ -1,0 +1,48 @@
+"""The test environment's clock and faults (``--dev``), shared by every worker.
+
+``PUT /v1/dev/clock`` or ``/v1/dev/faults`` reaches one worker; it writes the
+setting to the database (``dev_settings``) and every worker applies it before
+its next request and its next upkeep round, so a tester who moves the clock
+moves the whole center. The clock is kept as an offset from real time, which
+every process shares. ``python -m center migrate`` clears the settings: they
+belong to one run of a test environment."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .context import CenterContext, context
+
+CLOCK, FAULTS = "clock", "faults"
+
+
+async def save_clock(ctx: CenterContext) -> None:
+    await ctx.store.shared.set_dev_setting(CLOCK, {"offset_seconds": ctx.clock.offset_seconds})
+
+
+async def save_faults(ctx: CenterContext) -> None:
+    faults = ctx.municipal.faults
+    await ctx.store.shared.set_dev_setting(FAULTS, {
+        "down": sorted(faults.down), "slow": sorted(faults.slow),
+        "wrong_person": sorted(faults.wrong_person),
+        "foreign_page": sorted(faults.foreign_page), "endpoints": faults.endpoints})
+
+
+async def apply(ctx: CenterContext) -> None:
+    """Take the clock and faults another worker may have set."""
+    settings = await ctx.store.shared.dev_settings()
+    if CLOCK in settings:
+        ctx.clock.set_offset(float(settings[CLOCK]["offset_seconds"]))
+    if FAULTS in settings:
+        faults = settings[FAULTS]
+        ctx.municipal.faults.set(down=frozenset(faults["down"]), slow=frozenset(faults["slow"]),
+                                 endpoints=dict(faults["endpoints"]),
+                                 wrong_person=frozenset(faults.get("wrong_person", ())),
+                                 foreign_page=frozenset(faults.get("foreign_page", ())))
+
+
+@web.middleware
+async def dev_state_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Only on a center started with ``--dev``: one small read per request."""
+    await apply(context(request))
+    return await handler(request)

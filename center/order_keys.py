@@ -1,0 +1,125 @@
+"""``Idempotency-Key`` on ``POST /v1/sessions/{id}/orders``: a kiosk that
+lost the answer resends the order with the same key and gets the same
+order, never a second one — whichever worker receives the resend.
+
+The key is claimed before the order is made, with one conditional insert
+into ``order_keys`` whose primary key is (terminal, key): the unique
+constraint, not a lock in memory, decides who makes the order. The answer
+(order and certificate ids, digests, fees; no personal data) is recorded
+with the claim; a resend replays it. A resend that arrives while the first
+is still being made waits for it; a claim left by a worker that died is
+taken over once stale. A refusal releases the key, so the kiosk may try
+again. Keys are kept for 24 hours. The same key with another body (or
+another session) is 409 ``conflict``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from konbini.http import json_response, peer
+from konbini.problems import Problem, invalid_request
+from konbini.workers import holder_gone, holder_id
+
+from .context import context
+
+HEADER = "Idempotency-Key"
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+# An order takes at most the municipal timeout (15 s) and the finishing: a
+# claim without an answer after this long belongs to a worker that died.
+STALE_SECONDS = 60.0
+WAIT_SECONDS = 60.0
+HOLDER = holder_id()
+ORDER_ID = "konbini.order_id"  # request key: the order id claimed with the key
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+async def idempotent_order(request: web.Request, handler: Handler) -> web.Response:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return await handler(request)
+    if not KEY_PATTERN.match(key):
+        raise invalid_request([{"field": HEADER,
+                                "message": "1-128 printable ASCII characters"}])
+    shared = context(request).store.shared
+    terminal = peer(request).terminal_id
+    digest = hashlib.sha256(request.match_info["session_id"].encode() + b"\0"
+                            + await request.read()).hexdigest()
+    deadline = time.monotonic() + WAIT_SECONDS
+    delay = 0.05
+    while True:
+        now = time.time()
+        order_id = uuid.uuid4().hex
+        if await shared.claim_order_key(terminal, key, digest, order_id, HOLDER, now):
+            return await _make(request, handler, terminal, key, order_id)
+        claim = await shared.order_key(terminal, key)
+        if claim is None:
+            continue  # released by a refusal in between: claim it again
+        if claim.request_sha256 != digest:
+            raise Problem("conflict", "this Idempotency-Key was used for another order")
+        if claim.status is not None and claim.response is not None:
+            return web.Response(status=claim.status, text=claim.response,
+                                content_type="application/json",
+                                headers={"Idempotent-Replayed": "true"})
+        gone = claim.claimed_at < now - STALE_SECONDS or holder_gone(claim.claimed_by)
+        if gone and await shared.take_over_order_key(
+                terminal, key, claim, HOLDER, now):
+            # Its worker may have made the order and died before answering: the
+            # same order id finds it (and the municipal request_id is the same).
+            return await _make(request, handler, terminal, key, claim.order_id)
+        if time.monotonic() > deadline:
+            raise Problem("conflict", "an order with this Idempotency-Key is still being made")
+        await asyncio.sleep(delay)  # the first request is being answered: wait for it
+        delay = min(delay * 2, 0.5)
+
+
+def preassigned_order_id(request: web.Request) -> str | None:
+    """The order id the Idempotency-Key's claim holds, if the order has a key."""
+    return request.get(ORDER_ID)  # type: ignore[no-any-return]
+
+
+async def _make(request: web.Request, handler: Handler, terminal: str, key: str,
+                order_id: str) -> web.Response:
+    ctx = context(request)
+    shared = ctx.store.shared
+    response = await _existing_order(request, order_id)
+    if response is None:
+        request[ORDER_ID] = order_id
+        try:
+            response = await handler(request)
+        except sqlite3.IntegrityError:  # made meanwhile by the claim's first holder
+            response = await _existing_order(request, order_id)
+            if response is None:
+                raise
+        except BaseException:
+            await shared.release_order_key(terminal, key, HOLDER)
+            raise
+    assert response.text is not None
+    json.loads(response.text)  # only a JSON answer is replayed
+    await shared.answer_order_key(terminal, key, HOLDER, response.status, response.text)
+    return response
+
+
+async def _existing_order(request: web.Request, order_id: str) -> web.Response | None:
+    """The answer of an order already made under this key, from the database."""
+    store = context(request).store
+    order = await store.order(order_id)
+    if order is None or order.terminal_id != peer(request).terminal_id:
+        return None
+    certificates = await store.order_certificates(order_id)
+    return json_response({
+        "order_id": order_id, "type": order.type, "copies": order.copies,
+        "fee_yen": order.fee_yen,
+        "certificates": [{
+            "certificate_id": c.certificate_id, "certificate_number": c.certificate_number,
+            "pdf_url": f"/v1/orders/{order_id}/certificates/{c.certificate_id}.pdf",
+            "sha256": c.sha256} for c in certificates]}, status=201)

@@ -1,0 +1,138 @@
+"""The center's ``request_id`` is issued once, whichever worker receives it.
+
+A request claims its id with one conditional insert (the primary key is
+the guard, not a lock in memory). The winner renders and records; a retry
+that races it (on this worker or another) waits for the answer in the
+database and returns the very same certificates. The answer, PDFs
+included, is kept only for ``RESULT_RETENTION_SECONDS`` (a retry of the
+center's call comes within its 15-second timeout); after that the claim
+keeps the request's digest only, and the 交付履歴 keeps who, what, when, the
+numbers and each PDF's digest (never the PDF). A refusal releases the
+claim: a retry is judged afresh on the live register."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiosqlite
+
+from konbini.problems import Problem
+from konbini.sqlite import truncate_wal
+from konbini.workers import holder_gone, holder_id
+
+CLAIMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS issuance_claims (
+    request_id TEXT PRIMARY KEY, request_sha256 TEXT NOT NULL, claimed_by TEXT NOT NULL,
+    claimed_at REAL NOT NULL, response TEXT, keep_until REAL);
+"""
+RESULT_RETENTION_SECONDS = 60.0
+# A claim with no answer after this long belongs to a worker that died.
+STALE_CLAIM_SECONDS = 60.0
+WAIT_SECONDS = 30.0
+TRUNCATE_SECONDS = 10.0
+
+
+def request_digest(request: dict[str, Any]) -> str:
+    """What makes two requests the same request (the instant and kiosk may differ)."""
+    essence = {k: request.get(k) for k in ("resident_code", "type", "copies", "options",
+                                          "basis")}
+    return hashlib.sha256(json.dumps(essence, sort_keys=True).encode()).hexdigest()
+
+
+def without_pdfs(response: dict[str, Any]) -> dict[str, Any]:
+    """The answer as the 交付履歴 keeps it: numbers, digests and fees."""
+    return {**response, "certificates": [
+        {k: v for k, v in c.items() if k != "pdf"} for c in response["certificates"]]}
+
+
+class IssuanceClaims:
+    def __init__(self, db: aiosqlite.Connection, write_lock: asyncio.Lock) -> None:
+        self._db = db
+        self._write_lock = write_lock
+        self.holder = holder_id()
+        self._truncated_at = 0.0
+
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        async with self._write_lock:
+            try:
+                cur = await self._db.execute(sql, args)
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+            return cur.rowcount
+
+    async def _row(self, request_id: str) -> aiosqlite.Row | None:
+        async with self._db.execute("SELECT * FROM issuance_claims WHERE request_id = ?",
+                                    (request_id,)) as cur:
+            return await cur.fetchone()
+
+    async def issue_once(self, request: dict[str, Any],
+                         issue: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """``issue()`` at most once per ``request_id`` across every worker."""
+        request_id, digest = request["request_id"], request_digest(request)
+        deadline = time.monotonic() + WAIT_SECONDS
+        delay = 0.02
+        while True:
+            now = time.time()
+            won = await self._write(
+                "INSERT INTO issuance_claims (request_id, request_sha256, claimed_by, "
+                "claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (request_id, digest, self.holder, now)) == 1
+            row = None if won else await self._row(request_id)
+            if not won and row is not None and row["response"] is None and (
+                    row["claimed_at"] < now - STALE_CLAIM_SECONDS
+                    or holder_gone(row["claimed_by"])):
+                won = await self._write(  # its worker died mid-way: take it over
+                    "UPDATE issuance_claims SET claimed_by = ?, claimed_at = ? "
+                    "WHERE request_id = ? AND claimed_by = ? AND response IS NULL",
+                    (self.holder, now, request_id, row["claimed_by"])) == 1
+            if won:
+                return await self._issue_claimed(request_id, issue)
+            if row is None:
+                continue  # released by a refusal between our two statements: claim again
+            if row["request_sha256"] != digest:
+                raise Problem("conflict", "this request_id was used for another request")
+            if row["response"] is not None:
+                return json.loads(row["response"])
+            if row["keep_until"] is not None:
+                raise Problem("conflict", "this request_id was issued and delivered; "
+                                          "its certificates are no longer held")
+            if time.monotonic() > deadline:
+                raise Problem("conflict", "this request_id is still being issued")
+            await asyncio.sleep(delay)  # the first request is rendering: wait for it
+            delay = min(delay * 2, 0.25)
+
+    async def _issue_claimed(self, request_id: str,
+                             issue: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        try:
+            response = await issue()
+        except BaseException:
+            await self._write("DELETE FROM issuance_claims WHERE request_id = ? AND "
+                              "claimed_by = ? AND response IS NULL", (request_id, self.holder))
+            raise
+        await self._write(
+            "UPDATE issuance_claims SET response = ?, keep_until = ? WHERE request_id = ?",
+            (json.dumps(response), time.time() + RESULT_RETENTION_SECONDS, request_id))
+        await self.forget_delivered()
+        return response
+
+    async def forget_delivered(self, now: float | None = None) -> int:
+        """Drop the PDFs of answers past their retention (zeroed in place by
+        secure_delete; the WAL truncated so no old page keeps them)."""
+        now = time.time() if now is None else now
+        forgotten = await self._write(
+            "UPDATE issuance_claims SET response = NULL WHERE response IS NOT NULL "
+            "AND keep_until <= ?", (now,))
+        # A TRUNCATE checkpoint costs ~10 ms and waits for readers: at most one
+        # per TRUNCATE_SECONDS per process (a pace, not a correctness matter).
+        if forgotten and now - self._truncated_at >= TRUNCATE_SECONDS:
+            self._truncated_at = now
+            async with self._write_lock:
+                await truncate_wal(self._db)
+        return forgotten

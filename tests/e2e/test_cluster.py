@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -323,17 +324,21 @@ async def test_every_worker_signs_with_a_rotated_key_from_its_next_certificate(
 
 
 async def _once_more(step: Callable[[], Awaitable[T]], retried: list[str], name: str) -> T:
-    """A kiosk's way with a lost connection: try the call again, at most twice.
-    A connection HAProxy had just handed to the worker as it was killed (in its
-    accept queue) is reset, and so may the next be in the moment before HAProxy
-    marks the worker down; the one after goes to the other worker."""
-    for _ in range(2):
+    """A kiosk's way with a lost connection: try the call again, at most four
+    times, a little later each time. A connection HAProxy had just handed to the
+    worker as it was killed (in its accept queue) is reset, and so may the next be
+    in the moment before HAProxy marks the worker down; later ones go to the other
+    worker."""
+    for attempt in range(1, 5):
         try:
             return await step()
         except KioskProblem as exc:
             if exc.code != "network-error":
                 raise
             retried.append(name)
+            # HAProxy marks a dead worker down after two failed checks a second apart;
+            # until then a new connection may still be sent to it.
+            await asyncio.sleep(0.5 * attempt)
     return await step()
 
 
@@ -355,8 +360,10 @@ async def _order(kiosk: KioskClient, card: VirtualCard, run: KioskRun) -> dict[s
     session = await _once_more(authenticated, run.retried, "authenticate")
     menu = await _once_more(lambda: kiosk.menu(session["session_id"]), run.retried, "menu")
     fee = next(i["fee_yen"] for i in menu["items"] if i["type"] == "juminhyo")
-    # KioskClient.order resends once with the same Idempotency-Key itself.
-    order = await kiosk.order(session["session_id"], "juminhyo", 1, {}, fee)
+    # Every resend carries the same Idempotency-Key: one order, however often sent.
+    key = uuid.uuid4().hex
+    order = await _once_more(lambda: kiosk.order(session["session_id"], "juminhyo", 1, {}, fee,
+                                                 idempotency_key=key), run.retried, "order")
     order["session_id"] = session["session_id"]
     run.orders.append(order)
     return order

@@ -152,7 +152,7 @@ async def upkeep(ctx: CenterContext) -> None:
                 if status != found[1]:
                     await ctx.store.set_municipality_status(code, status, now)
             await ctx.store.shared.forget_order_keys(time.time() - 86400)
-            await ctx.store.scrub_deleted_pdfs()  # if a settlement's own truncation was busy
+            await ctx.store.scrub_deleted_pdfs()  # settled PDFs' pages leave the WAL file
         except Exception:
             log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)
@@ -210,7 +210,8 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
     reuse = config.reuse_port  # several workers share the port (SO_REUSEPORT)
     await web.TCPSite(api_runner, config.host, config.listen_api_port, ssl_context=tls,
                       reuse_port=reuse).start()
-    await web.TCPSite(public_runner, config.host, config.public_port, reuse_port=reuse).start()
+    await web.TCPSite(public_runner, config.host, config.listen_public_port,
+                      reuse_port=reuse).start()
     health_runner = None
     if config.listen_health_port is not None:
         health_runner = await start_health_listener(
@@ -226,7 +227,7 @@ async def running_center(config: CenterConfig, clock: Clock | None = None,
                  config.console_port, config.operator_token_file)
     task = asyncio.create_task(upkeep(ctx))
     log.info("center listening: API https://%s:%d (mutual TLS), public http://%s:%d%s",
-             config.host, config.listen_api_port, config.host, config.public_port,
+             config.host, config.listen_api_port, config.host, config.listen_public_port,
              "" if config.worker_index is None else f" (worker {config.worker_index})")
     try:
         yield ctx

@@ -56,7 +56,7 @@ class CenterConfig:
         return self.var_dir / "operator-token"
     # Several workers (``serve --workers N``, konbini/workers.py): this one's index;
     # worker i binds api_port + i with ``port_per_worker`` (a balancer in front),
-    # else every worker shares api_port (SO_REUSEPORT). The public port is shared.
+    # else every worker shares api_port (SO_REUSEPORT); the public port likewise.
     worker_index: int | None = None
     port_per_worker: bool = False
     # A plain-HTTP listener with only /healthz and /readyz; worker i on + i.
@@ -64,7 +64,11 @@ class CenterConfig:
 
     @property
     def listen_api_port(self) -> int:
-        return self.api_port + (self.worker_index or 0 if self.port_per_worker else 0)
+        return self.api_port + ((self.worker_index or 0) if self.port_per_worker else 0)
+
+    @property
+    def listen_public_port(self) -> int:
+        return self.public_port + ((self.worker_index or 0) if self.port_per_worker else 0)
 
     @property
     def listen_health_port(self) -> int | None:

@@ -36,7 +36,7 @@ HEALTH = {"type": "object", "required": ["status", "service", "pid"], "propertie
     "status": {"enum": ["ok"]}, "service": {"type": "string"},
     "worker": {"type": ["integer", "null"]}, "pid": {"type": "integer"}}}
 READINESS = {"type": "object", "required": ["status", "checks", "service", "pid"],
-             "properties": {"status": {"enum": ["ready", "not-ready"]},
+             "properties": {"status": {"const": "ready"},
                             "checks": {"type": "object",
                                        "additionalProperties": {"type": "boolean"}},
                             "service": {"type": "string"},
@@ -45,16 +45,14 @@ READINESS = {"type": "object", "required": ["status", "checks", "service", "pid"
 
 def openapi_paths() -> dict[str, dict[str, Any]]:
     """Public site (and each worker's --health-port); no client certificate."""
-    ready = operation(
-        "Addition: ready to serve — the database answers, the QR signing keys are loaded, "
-        "the TLS key pair is readable; 503 with the same body and the failing checks "
-        "otherwise (a balancer takes the worker out)", response=READINESS, security="")
-    ready["responses"]["503"] = {"description": "not ready", "content": {
-        "application/json": {"schema": READINESS}}}
     return {
         "/healthz": {"get": operation("Addition: the process is alive (no database call)",
-                                      response=HEALTH, security="")},
-        "/readyz": {"get": ready},
+                                      response=HEALTH, security="", tags=("public",))},
+        "/readyz": {"get": operation(
+            "Addition: ready to serve — the database answers, the QR signing keys are "
+            "loaded, the TLS key pair is readable; otherwise 503 not-ready with `checks` "
+            "(a balancer takes the worker out)", response=READINESS, security="",
+            problems=("not-ready",), tags=("public",))},
     }
 
 
@@ -67,4 +65,5 @@ def document_idempotency_key(paths: dict[str, dict[str, Any]]) -> None:
                        "the same order (201, same body, header Idempotent-Replayed: true), "
                        "never a second one; the same key with another body is 409 conflict",
         "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"}})
-    order["responses"].setdefault("409", {"description": "conflict"})
+    if "conflict" not in order["x-problem-codes"]:
+        order["x-problem-codes"].append("conflict")

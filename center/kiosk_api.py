@@ -48,7 +48,7 @@ from .fees import with_fees_in_force
 from .jpki import CARD_REVOKED_JA, CARD_SUSPENDED_JA
 from .model.orders import Copy, OrderStatus, ResultError, check_result, is_expired
 from .municipalities import Registration
-from .order_keys import idempotent_order
+from .order_keys import idempotent_order, preassigned_order_id
 from .qr_keys import NoCurrentKey
 from .refusals import note_municipality
 from .storage import CertificateRecord, OrderRecord, SessionRecord
@@ -348,7 +348,7 @@ async def _create_order(request: web.Request) -> web.Response:
                       fee_yen=fee)
 
     kiosk = peer(request)
-    order_id = uuid.uuid4().hex
+    order_id = preassigned_order_id(request) or uuid.uuid4().hex  # order_keys.py
     # Reconciliation: should the center die before the order is recorded, the
     # municipality still learns that this request was never delivered.
     request[ORDER_IN_FLIGHT] = (order_id, registration.code, now)

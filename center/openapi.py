@@ -424,8 +424,8 @@ def center_openapi(dev_mode: bool = False) -> dict[str, Any]:
         **operations_api.openapi_paths(),
         **incident_api.openapi_paths(),
         **terminal_api.openapi_paths(),
-        **jwks.openapi_paths(),
         **health.openapi_paths(),
+        **jwks.openapi_paths(),
     }
     health.document_idempotency_key(paths)
     if dev_mode:

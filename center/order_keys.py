@@ -18,12 +18,14 @@ import asyncio
 import hashlib
 import json
 import re
+import sqlite3
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from konbini.http import peer
+from konbini.http import json_response, peer
 from konbini.problems import Problem, invalid_request
 from konbini.workers import holder_gone, holder_id
 
@@ -36,6 +38,7 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 STALE_SECONDS = 60.0
 WAIT_SECONDS = 60.0
 HOLDER = holder_id()
+ORDER_ID = "konbini.order_id"  # request key: the order id claimed with the key
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -55,8 +58,9 @@ async def idempotent_order(request: web.Request, handler: Handler) -> web.Respon
     delay = 0.05
     while True:
         now = time.time()
-        if await shared.claim_order_key(terminal, key, digest, HOLDER, now):
-            return await _make(request, handler, terminal, key)
+        order_id = uuid.uuid4().hex
+        if await shared.claim_order_key(terminal, key, digest, order_id, HOLDER, now):
+            return await _make(request, handler, terminal, key, order_id)
         claim = await shared.order_key(terminal, key)
         if claim is None:
             continue  # released by a refusal in between: claim it again
@@ -69,22 +73,53 @@ async def idempotent_order(request: web.Request, handler: Handler) -> web.Respon
         gone = claim.claimed_at < now - STALE_SECONDS or holder_gone(claim.claimed_by)
         if gone and await shared.take_over_order_key(
                 terminal, key, claim, HOLDER, now):
-            return await _make(request, handler, terminal, key)
+            # Its worker may have made the order and died before answering: the
+            # same order id finds it (and the municipal request_id is the same).
+            return await _make(request, handler, terminal, key, claim.order_id)
         if time.monotonic() > deadline:
             raise Problem("conflict", "an order with this Idempotency-Key is still being made")
         await asyncio.sleep(delay)  # the first request is being answered: wait for it
         delay = min(delay * 2, 0.5)
 
 
-async def _make(request: web.Request, handler: Handler, terminal: str,
-                key: str) -> web.Response:
-    shared = context(request).store.shared
-    try:
-        response = await handler(request)
-    except BaseException:
-        await shared.release_order_key(terminal, key, HOLDER)
-        raise
+def preassigned_order_id(request: web.Request) -> str | None:
+    """The order id the Idempotency-Key's claim holds, if the order has a key."""
+    return request.get(ORDER_ID)  # type: ignore[no-any-return]
+
+
+async def _make(request: web.Request, handler: Handler, terminal: str, key: str,
+                order_id: str) -> web.Response:
+    ctx = context(request)
+    shared = ctx.store.shared
+    response = await _existing_order(request, order_id)
+    if response is None:
+        request[ORDER_ID] = order_id
+        try:
+            response = await handler(request)
+        except sqlite3.IntegrityError:  # made meanwhile by the claim's first holder
+            response = await _existing_order(request, order_id)
+            if response is None:
+                raise
+        except BaseException:
+            await shared.release_order_key(terminal, key, HOLDER)
+            raise
     assert response.text is not None
     json.loads(response.text)  # only a JSON answer is replayed
     await shared.answer_order_key(terminal, key, HOLDER, response.status, response.text)
     return response
+
+
+async def _existing_order(request: web.Request, order_id: str) -> web.Response | None:
+    """The answer of an order already made under this key, from the database."""
+    store = context(request).store
+    order = await store.order(order_id)
+    if order is None or order.terminal_id != peer(request).terminal_id:
+        return None
+    certificates = await store.order_certificates(order_id)
+    return json_response({
+        "order_id": order_id, "type": order.type, "copies": order.copies,
+        "fee_yen": order.fee_yen,
+        "certificates": [{
+            "certificate_id": c.certificate_id, "certificate_number": c.certificate_number,
+            "pdf_url": f"/v1/orders/{order_id}/certificates/{c.certificate_id}.pdf",
+            "sha256": c.sha256} for c in certificates]}, status=201)

@@ -3,15 +3,14 @@ conditional statements, never in one process's memory.
 
 - ``leases``: a job (the upkeep) runs in one worker at a time; the holder is
   the worker whose conditional upsert took the row, until it lapses.
-- ``rate_buckets``: the per-terminal token bucket, one conditional upsert
-  per request whichever worker receives it.
 - ``order_keys``: a kiosk's ``Idempotency-Key`` on ``POST …/orders``,
   unique per terminal, claimed before the order is made.
 - ``dev_settings``: the test environment's clock and faults (``--dev``).
 
-Times here are wall-clock epoch seconds (``time.time()``): leases and rate
-budgets are about real time across processes, not the dev clock. The tables
-are in center/storage/tables.py; the statements are portable SQL (SQLite and
+Times here are wall-clock epoch seconds (``time.time()``): leases are about
+real time across processes, not the dev clock. (Request budgets are in
+``request_budgets``, center/rate_limit.py and center/storage/.) The tables are
+in center/storage/tables.py; the statements are portable SQL (SQLite and
 PostgreSQL), run in the store's unit of work when it has one."""
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ class OrderKey:
     """An ``Idempotency-Key`` claim: pending (``status`` None) or answered."""
 
     request_sha256: str
+    order_id: str  # given to the order before it is made: a takeover finds it
     claimed_by: str
     claimed_at: float
     status: int | None
@@ -41,10 +41,6 @@ class SharedState(Repository):
         async with self.writing() as db:
             cur = await db.execute(sql, args)
         return int(cur.rowcount)
-
-    def _least_greatest(self) -> tuple[str, str]:
-        """Two-argument minimum and maximum: SQLite's MIN/MAX, PostgreSQL's LEAST/GREATEST."""
-        return ("MIN", "MAX") if self.database.is_sqlite else ("LEAST", "GREATEST")
 
     # -- leases ---------------------------------------------------------------
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
@@ -67,41 +63,14 @@ class SharedState(Repository):
         row = rows[0] if rows else None
         return None if row is None else (row["holder"], row["expires_at"], row["rounds"])
 
-    # -- rate limits ------------------------------------------------------------
-    async def take_token(self, terminal_id: str, now: float, rate: float,
-                         burst: float) -> float:
-        """Take one token from the terminal's bucket: 0.0 if there was one,
-        else the seconds until there is. The refill and the take are one
-        conditional upsert, so two workers cannot spend the same token."""
-        least, greatest = self._least_greatest()
-        refilled = (f"{least}(?, rate_buckets.tokens + "
-                    f"{greatest}(0, excluded.updated - rate_buckets.updated) * ?)")
-        async with self.writing() as db:
-            cur = await db.execute(
-                "INSERT INTO rate_buckets (terminal_id, tokens, updated) "
-                "VALUES (?, ? - 1, ?) ON CONFLICT(terminal_id) DO UPDATE SET "
-                f"tokens = {refilled} - 1, "
-                f"updated = {greatest}(rate_buckets.updated, excluded.updated) "
-                f"WHERE {refilled} >= 1 RETURNING tokens",
-                (terminal_id, burst, now, burst, rate, burst, rate))
-            taken = await cur.fetchone()
-        if taken is not None:
-            return 0.0
-        rows = await self.fetch("SELECT tokens, updated FROM rate_buckets WHERE terminal_id = ?",
-                                (terminal_id,))
-        row = rows[0] if rows else None
-        tokens = 0.0 if row is None else min(
-            burst, row["tokens"] + max(0.0, now - row["updated"]) * rate)
-        return max(0.0, (1.0 - tokens) / rate)
-
     # -- Idempotency-Key of orders ------------------------------------------------
     async def claim_order_key(self, terminal_id: str, key: str, request_sha256: str,
-                              holder: str, now: float) -> bool:
+                              order_id: str, holder: str, now: float) -> bool:
         """True when this request may make the order (the key was free)."""
         return await self._write_sql(
-            "INSERT INTO order_keys (terminal_id, idempotency_key, request_sha256, "
-            "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (terminal_id, key, request_sha256, holder, now)) == 1
+            "INSERT INTO order_keys (terminal_id, idempotency_key, request_sha256, order_id, "
+            "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (terminal_id, key, request_sha256, order_id, holder, now)) == 1
 
     async def take_over_order_key(self, terminal_id: str, key: str, previous: OrderKey,
                                   holder: str, now: float) -> bool:
@@ -118,8 +87,8 @@ class SharedState(Repository):
         row = rows[0] if rows else None
         if row is None:
             return None
-        return OrderKey(row["request_sha256"], row["claimed_by"], row["claimed_at"],
-                        row["status"], row["response"])
+        return OrderKey(row["request_sha256"], row["order_id"], row["claimed_by"],
+                        row["claimed_at"], row["status"], row["response"])
 
     async def answer_order_key(self, terminal_id: str, key: str, holder: str, status: int,
                                response: str) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from konbini.health import add_health_routes, all_ready
 from konbini.http import (
     json_response,
     problem_middleware,
@@ -422,7 +423,20 @@ def create_app(ctx: KioskContext) -> web.Application:
     prints = "/api/kiosks/{kiosk_id}/prints/{token:[A-Za-z0-9_-]{1,64}}/{number:[0-9]{1,2}}"
     app.router.add_get(prints + "/page-{page:[0-9]{1,2}}.png", printed)
     app.router.add_get(prints + ".pdf", printed)
+    add_health_routes(app, lambda: _readiness(ctx), service="kiosk")  # /healthz, /readyz
     return app
+
+
+async def _readiness(ctx: KioskContext) -> dict[str, bool]:
+    """The wallet and the terminal certificates can be read (the kiosk UI keeps
+    its kiosks in memory: it is one process by nature, a simulated machine)."""
+    async def files() -> None:
+        await asyncio.to_thread(ctx.wallet.directory.stat)
+        for store in ctx.stores:
+            terminal = ctx.terminal(store)
+            await asyncio.to_thread(terminal.cert.read_bytes)
+
+    return await all_ready(("files", files))
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -81,6 +81,11 @@ class KioskClient:
         if self._session is not None:
             await self._session.close()
 
+    async def _reconnect(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        await self.__aenter__()
+
     async def request(self, method: str, path: str, body: dict[str, Any] | None = None,
                       *, request_id: str | None = None, headers: dict[str, str] | None = None,
                       ) -> tuple[int, Any, CIMultiDict[str]]:
@@ -96,6 +101,9 @@ class KioskClient:
                 status = response.status
                 response_headers = CIMultiDict(response.headers)
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
+            # The kept-alive connections may all lead to the same dead server (through a
+            # balancer, each TCP connection is bound to one worker): start afresh.
+            await self._reconnect()
             raise KioskProblem({"type": "about:blank", "title": "Network error", "status": 0,
                                 "code": "network-error",
                                 "detail": f"the center cannot be reached: {type(exc).__name__}"}

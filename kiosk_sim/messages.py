@@ -115,6 +115,8 @@ PROBLEMS: dict[str, Text] = {
     "internal-error": _t("システムエラーが発生しました。", "A system error occurred."),
     "image-too-large": _t("画像が大きすぎます。", "The image is too large."),
     "unauthorized": _t("認証されていません。", "Not authorised."),
+    "not-ready": _t("ただいま混み合っています。しばらくしてからもう一度お試しください。",
+                    "The service is busy. Please try again in a moment."),
     # The kiosk's own.
     "network-error": _t("通信が切断されました。", "The connection to the center was lost."),
     "download-corrupt": _t("証明書のデータが壊れていました。",

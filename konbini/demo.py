@@ -81,8 +81,10 @@ Try:  .venv/bin/python -m kiosk_sim issue --persona kasumi-taro --pin 1234 \\
 Ctrl-C stops everything.""", flush=True)
         if cluster:
             ports = ClusterPorts()
-            print(f"""  cluster: HAProxy :{topology.ports.center_api} (TCP; mutual TLS passes) ->
-    center workers :{ports.center_workers_api} :{ports.center_workers_api + 1} \
+            print(f"""  cluster: HAProxy :{topology.ports.center_api} and \
+:{topology.ports.center_public} (TCP; mutual TLS passes) ->
+    center workers :{ports.center_workers_api} :{ports.center_workers_api + 1}, public \
+:{ports.center_workers_public} :{ports.center_workers_public + 1} \
 (health http://127.0.0.1:{ports.center_health}/readyz, :{ports.center_health + 1})
     千代田区 workers share :9101 \
 (health http://127.0.0.1:{ports.municipal_health["131016"]}/readyz, \

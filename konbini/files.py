@@ -13,7 +13,8 @@ from pathlib import Path
 def write_private_file(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` in one step; readers see the old or the new
     file, never half of one, and the file is never readable by others."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # A directory made here is private too (0700): keys, tokens and cards live there.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)  # before any byte is written
@@ -32,7 +33,7 @@ def write_private_file(path: Path, data: bytes, mode: int = 0o600) -> None:
 def directory_lock(directory: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``directory`` across processes (several
     services may start at once and each make sure its keys exist)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -4,9 +4,10 @@ TCP mode: HAProxy passes the TLS bytes through, so mutual TLS still ends at
 the center and the center still sees the terminal's certificate. Each
 worker listens on its own port; HAProxy checks each worker's plain-HTTP
 ``GET /readyz`` (its health port) every second and takes a worker out after
-two failures (a worker killed with -9 fails at once: connection refused), and
-a connection that cannot reach its worker is sent to another (``option
-redispatch``). Used by ``make demo-cluster`` and tests/e2e/test_cluster.py."""
+two failures, or at once when live traffic finds its port refusing
+connections (a worker killed with -9), and a connection that cannot reach its
+worker is sent to the next (``option redispatch``, round robin). Used by
+``make demo-cluster`` and tests/e2e/test_cluster.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+OBSERVE = "observe layer4 error-limit 1 on-error mark-down"
+# No "on-marked-down shutdown-sessions": the connections of a worker that died
+# are gone with it, and the option would also cut a connection HAProxy is just
+# redispatching from the dead worker to a live one.
+
 
 @dataclass(frozen=True)
 class Backend:
@@ -25,12 +31,30 @@ class Backend:
     name: str
     port: int
     health_port: int
+    public_port: int | None = None  # the worker's public site (inquiry), if balanced too
 
 
 def config_text(listen_port: int, backends: Sequence[Backend], *,
-                host: str = "127.0.0.1", check_interval_ms: int = 1000) -> str:
+                host: str = "127.0.0.1", check_interval_ms: int = 1000,
+                public_port: int | None = None) -> str:
     servers = "\n".join(
         f"    server {b.name} {host}:{b.port} check port {b.health_port}" for b in backends)
+    public = "" if public_port is None else f"""
+# The public site: one client stays with one worker (balance source), because a
+# recovered front (GET /v1/verify/fronts/…) lives in the memory of the worker
+# that read the upload, for 10 minutes, and nowhere else.
+frontend center_public
+    bind {host}:{public_port}
+    default_backend center_public_workers
+
+backend center_public_workers
+    balance source
+    hash-type consistent
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
+""" + "\n".join(f"    server {b.name} {host}:{b.public_port} check port {b.health_port}"
+                 for b in backends if b.public_port is not None) + "\n"
     return f"""# Written by konbini/haproxy.py; regenerated at every start.
 global
     maxconn 4096
@@ -42,7 +66,7 @@ defaults
     timeout client 120s
     timeout server 120s
     # A connection refused by a dead worker is tried again on another.
-    retries 3
+    retries 5
     option redispatch 1
 
 frontend center_api
@@ -50,12 +74,16 @@ frontend center_api
     default_backend center_workers
 
 backend center_workers
-    balance leastconn
+    # Round robin: a retry after a refused connection goes to the next worker
+    # (leastconn would pick the dead one again, it has no connections).
+    balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter {check_interval_ms} fall 2 rise 2 on-marked-down shutdown-sessions
+    # A connection refused on live traffic marks the worker down at once, before
+    # the next check would.
+    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
 {servers}
-"""
+{public}"""
 
 
 def haproxy_binary() -> str:
@@ -68,12 +96,14 @@ def haproxy_binary() -> str:
 
 
 def start_haproxy(directory: Path, listen_port: int, backends: Sequence[Backend], *,
-                  log_file: Path | None = None) -> subprocess.Popen[bytes]:
+                  log_file: Path | None = None,
+                  public_port: int | None = None) -> subprocess.Popen[bytes]:
     """Write ``directory/haproxy.cfg``, check it, and start HAProxy in the
     foreground (``-db``); stop it with :func:`stop_haproxy`."""
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "haproxy.cfg"
-    config.write_text(config_text(listen_port, backends), encoding="utf-8")
+    config.write_text(config_text(listen_port, backends, public_port=public_port),
+                      encoding="utf-8")
     binary = haproxy_binary()
     subprocess.run([binary, "-c", "-q", "-f", str(config)], check=True)
     out = log_file.open("ab") if log_file is not None else None

@@ -2,7 +2,8 @@
 
 ``GET /healthz``: the process is alive and its event loop answers.
 ``GET /readyz``: it can do its work now (database reachable, keys loaded);
-503 with the failing checks otherwise, so a balancer takes it out.
+otherwise 503 ``not-ready`` (a problem document with the failing checks), so
+a balancer takes it out.
 
 The API listeners demand a client certificate at the TLS layer, so these
 live on plain-HTTP listeners: the center's public site, and a health
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .http import json_response
+from .problems import Problem, problem_response
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,12 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception:  # a readiness probe reports, it never fails with a 500
         log.exception("readiness check failed")
         checks = {"checks": False}
-    ready = all(checks.values())
-    return json_response({"status": "ready" if ready else "not-ready", "checks": checks,
-                          **request.app[HEALTH_INFO], "pid": os.getpid()},
-                         status=200 if ready else 503)
+    if not all(checks.values()):
+        return problem_response(Problem(
+            "not-ready", "not ready: " + ", ".join(n for n, ok in checks.items() if not ok),
+            checks=checks, **request.app[HEALTH_INFO], pid=os.getpid()))
+    return json_response({"status": "ready", "checks": checks,
+                          **request.app[HEALTH_INFO], "pid": os.getpid()})
 
 
 def add_health_routes(app: web.Application, checks: ReadinessChecks, **info: object) -> None:

@@ -54,6 +54,7 @@ PROBLEM_STATUS: dict[str, int] = {
     "internal-error": 500,  # a defect: never expected, always logged
     "unauthorized": 401,  # the clerk's admin API: missing or wrong token
     "image-too-large": 413,  # inquiry upload: more pixels than a 600 dpi A4 scan
+    "not-ready": 503,  # GET /readyz: a worker that cannot serve now (database, keys)
     # The terminal registry (center/terminals.py): who is at the other end.
     "terminal-not-enrolled": 403,  # a kiosk certificate the center has not enrolled
     "terminal-suspended": 403,  # its enrolment is suspended (may be reinstated)

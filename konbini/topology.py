@@ -151,11 +151,12 @@ class Topology:
                        str(self.ports.center_console), "--no-migrate",
                        *self.database_args("center")]
         self._spawn("center", center_args + (["--dev"] if self.dev_mode else [])
-                    + cluster.center_arguments(self.center_workers, self.cluster_ports))
+                    + cluster.center_arguments(self.center_workers, self.cluster_ports,
+                                               self.ports.center_public))
         if self.cluster_ports is not None:
             self.processes["haproxy"] = cluster.start_balancer(
                 self.var, self.ports.center_api, self.center_workers, self.cluster_ports,
-                self.log_dir)
+                self.log_dir, self.ports.center_public)
         for code, port in self.ports.municipal.items():
             self._spawn(f"municipal-{code}", [
                 "municipal_server", "serve", "--code", code, "--var", str(self.var),
@@ -201,9 +202,10 @@ class Topology:
             if pending:
                 time.sleep(0.2)
         if self.cluster_ports is not None:  # every worker, not only the first to answer
-            cluster.wait_healthy(cluster.health_urls(
+            cluster.wait_healthy([*cluster.health_urls(
                 self.center_workers, {c: self.municipal_workers.get(c, 1)
                                       for c in self.ports.municipal}, self.cluster_ports),
+                f"{self.public_url}/readyz"],  # and HAProxy has them up
                 max(1.0, deadline - time.monotonic()))
 
     def stop_service(self, name: str) -> None:

@@ -51,6 +51,7 @@ class MunicipalConfig:
     seed_personas: bool = True
     synthetic_residents: int = 0
     admin_port: int | None = None  # the clerk's API on loopback; None: not served
+    dev: bool = False  # test environments: honour the center's dev faults (dev_faults)
     # A worker of `serve --workers N` (konbini/workers.py): the workers share the
     # port and the admin port (SO_REUSEPORT) and only open the register.
     worker_index: int | None = None
@@ -63,7 +64,6 @@ class MunicipalConfig:
     @property
     def database_url_resolved(self) -> str:
         return resolve_url(self.database_url, self.var_dir / "register.db")
-    dev: bool = False  # test environments: honour the center's dev faults (dev_faults)
 
     @property
     def admin_url(self) -> str:

@@ -269,6 +269,8 @@ order_keys = Table(
     Column("claimed_at", Double, nullable=False),
     Column("status", Integer),
     Column("response", Text),
+    # the order's id, given before the order is made: a takeover finds it (c0005)
+    Column("order_id", Text),
     PrimaryKeyConstraint("terminal_id", "idempotency_key"))
 
 dev_settings = Table(

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +30,7 @@ from kiosk_sim.card import VirtualCard
 from kiosk_sim.client import KioskClient, KioskProblem, Terminal
 from konbini.b64 import b64url_decode, b64url_encode
 from konbini.clock import Clock, parse_instant
-from konbini.cluster import ClusterPorts, free_port, worker_health
+from konbini.cluster import ClusterPorts, free_port_run, worker_health
 from konbini.devpki import DevPki, issue_tls_client_cert
 from konbini.persona_cards import issue_card
 from konbini.personas import persona_card
@@ -34,10 +38,11 @@ from konbini.tls import client_context
 from konbini.topology import Ports, Topology
 from municipal_server.personas import resident_code, synthetic_household
 from tests.conftest import BASE_CLOCK, Raw
-from tests.support import pdf_pages_text
+from tests.support import pdf_pages_text, pdf_qr_codes
 
 CODE = "131016"
 KIOSKS = 16
+RATE_PER_MINUTE = 600
 T = TypeVar("T")
 
 
@@ -76,11 +81,19 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     var = tmp_path_factory.mktemp("cluster-var")
-    ports = Ports(free_port(), free_port(), free_port(), {CODE: free_port()},
-                  {CODE: free_port()})
-    cluster_ports = ClusterPorts.free((CODE,))
+    chosen: set[int] = set()
+
+    def pick() -> int:
+        port = free_port_run(1, chosen)  # outside the ephemeral range, each its own
+        return port
+
+    ports = Ports(pick(), pick(), pick(), {CODE: pick()}, {CODE: pick()},
+                  center_console=pick())
+    cluster_ports = ClusterPorts.free((CODE,), avoid=chosen)
     topology = Topology(var=var, ports=ports, log_dir=var / "logs", with_kiosk_ui=False,
-                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1"},
+                        env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
+                             # 10 a second, 100 at once: the budget test below.
+                             "KONBINI_RATE_LIMIT_PER_MINUTE": str(RATE_PER_MINUTE)},
                         synthetic_residents=KIOSKS, center_workers=2,
                         municipal_workers={CODE: 2}, cluster_ports=cluster_ports)
     topology.start(timeout=120)
@@ -154,10 +167,11 @@ async def test_a_challenge_is_consumed_once_whichever_worker_gets_it(
     finally:
         for raw in raws:
             await raw.close()
-    statuses = sorted(status for status, _, _ in answers)
-    assert statuses == [200, 410], answers
-    refused = next(b for s, b, _ in answers if s == 410)
-    assert refused["code"] == "challenge-expired"
+    # One authenticates; the other is refused: challenge-expired if it came while
+    # the first was being checked, already-authenticated if after.
+    assert sorted(status for status, _, _ in answers)[0] == 200, answers
+    (refused,) = [body for status, body, _ in answers if status != 200]
+    assert refused["code"] in ("challenge-expired", "already-authenticated"), answers
 
 
 async def test_the_dev_clock_moves_every_worker(cluster: Cluster) -> None:
@@ -185,6 +199,30 @@ async def test_the_dev_clock_moves_every_worker(cluster: Cluster) -> None:
         await raws[1].call("PUT", "/v1/dev/clock", json_body={"now": BASE_CLOCK})
         for raw in raws:
             await raw.close()
+
+
+async def test_a_terminals_budget_is_one_across_the_workers(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """A terminal flooding both workers directly gets one budget (burst 100,
+    10 a second), not one per worker."""
+    import time
+
+    (terminal,) = _terminals(cluster, tmp_path, 1, "flood")
+    raws = [Raw(cluster.worker_url(i), terminal.ssl_context()) for i in range(2)]
+    try:
+        started = time.monotonic()
+        answers = [await raws[i % 2].call("GET", "/v1/dev/clock") for i in range(300)]
+        elapsed = time.monotonic() - started
+    finally:
+        for raw in raws:
+            await raw.close()
+    admitted = sum(status == 200 for status, _, _ in answers)
+    limited = [body for status, body, _ in answers if status == 429]
+    assert limited and limited[0]["code"] == "rate-limited"
+    burst, rate = RATE_PER_MINUTE // 6, RATE_PER_MINUTE / 60
+    # Per-worker buckets would let through up to twice this.
+    assert admitted <= burst + rate * elapsed + 2, (admitted, elapsed)
+    assert admitted >= burst  # the burst itself is never refused
 
 
 async def test_a_resent_order_with_the_same_idempotency_key_is_the_same_order(
@@ -249,16 +287,59 @@ async def test_a_municipal_request_id_is_issued_once_across_its_workers(
     assert '"pdf"' not in rows[0][0]  # the history keeps numbers and digests, not the PDF
 
 
+async def test_every_worker_signs_with_a_rotated_key_from_its_next_certificate(
+        cluster: Cluster) -> None:
+    rotated = subprocess.run(
+        [sys.executable, "-m", "center", "keys", "rotate", "--var", str(cluster.topology.var)],
+        env={**os.environ, "KONBINI_CLOCK": BASE_CLOCK}, check=True, capture_output=True,
+        text=True).stdout
+    kid = rotated.split()[2]  # "new key <kid> signs from now on …"
+    cards = await _cards(cluster, 2)
+    for index, (card, name) in enumerate(cards):  # each worker, past HAProxy
+        terminal = Terminal.from_pki(cluster.pki, "kiosk-0001", cluster.worker_url(index))
+        async with KioskClient(terminal) as kiosk:
+            run = KioskRun()
+            order = await _order(kiosk, card, run)
+            pdf = await kiosk.download(order["certificates"][0])
+            await kiosk.report_result(order["order_id"],
+                                      [order["certificates"][0]["certificate_id"]])
+        (token,) = pdf_qr_codes(pdf)
+        header = json.loads(b64url_decode(token.split(".")[0]))
+        assert header["kid"] == kid, (index, header)
+        assert name in pdf_pages_text(pdf)[0]
+    # The inquiry site behind HAProxy: the recovered front stays reachable from
+    # every new connection (it lives in the memory of the worker that read it).
+    form = aiohttp.FormData()
+    form.add_field("file", pdf, filename="c.pdf", content_type="application/pdf")
+    public = cluster.topology.public_url
+    async with aiohttp.ClientSession() as session, session.post(
+            f"{public}/v1/verify", data=form) as response:
+        verified = await response.json()
+    assert verified["status"] == "valid" and verified["front_image_url"], verified
+    for _ in range(6):
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session, session.get(
+                public + verified["front_image_url"]) as response:
+            assert response.status == 200
+
+
 async def _once_more(step: Callable[[], Awaitable[T]], retried: list[str], name: str) -> T:
-    """A kiosk's way with a lost connection: try the call once more. The
-    second try must succeed (the other worker answers)."""
-    try:
-        return await step()
-    except KioskProblem as exc:
-        if exc.code != "network-error":
-            raise
-        retried.append(name)
-        return await step()
+    """A kiosk's way with a lost connection: try the call again, at most four
+    times, a little later each time. A connection HAProxy had just handed to the
+    worker as it was killed (in its accept queue) is reset, and so may the next be
+    in the moment before HAProxy marks the worker down; later ones go to the other
+    worker."""
+    for attempt in range(1, 5):
+        try:
+            return await step()
+        except KioskProblem as exc:
+            if exc.code != "network-error":
+                raise
+            retried.append(name)
+            # HAProxy marks a dead worker down after two failed checks a second apart;
+            # until then a new connection may still be sent to it.
+            await asyncio.sleep(0.5 * attempt)
+    return await step()
 
 
 @dataclass
@@ -279,8 +360,10 @@ async def _order(kiosk: KioskClient, card: VirtualCard, run: KioskRun) -> dict[s
     session = await _once_more(authenticated, run.retried, "authenticate")
     menu = await _once_more(lambda: kiosk.menu(session["session_id"]), run.retried, "menu")
     fee = next(i["fee_yen"] for i in menu["items"] if i["type"] == "juminhyo")
-    # KioskClient.order resends once with the same Idempotency-Key itself.
-    order = await kiosk.order(session["session_id"], "juminhyo", 1, {}, fee)
+    # Every resend carries the same Idempotency-Key: one order, however often sent.
+    key = uuid.uuid4().hex
+    order = await _once_more(lambda: kiosk.order(session["session_id"], "juminhyo", 1, {}, fee,
+                                                 idempotency_key=key), run.retried, "order")
     order["session_id"] = session["session_id"]
     run.orders.append(order)
     return order
@@ -352,9 +435,9 @@ async def test_kill_a_center_worker_while_sixteen_kiosks_issue(
     assert sorted(e[0] for e in entries) == sorted(certificates)
     assert {e[2] for e in entries} == {"charge"}
     assert sum(e[3] for e in entries) == sum(paid.values())
-    # At most one retry per call, and only where the kill cut a connection.
+    # Retries only where the kill cut connections: a few per kiosk at most.
     for run in runs:
-        assert len(run.retried) <= 4, run.retried
+        assert len(run.retried) <= 6, run.retried
 
 
 async def test_the_upkeep_runs_in_one_worker_and_survives_its_death(

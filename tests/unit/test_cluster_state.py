@@ -1,6 +1,6 @@
 """Cross-worker state, without a server: two connections to one SQLite file
-stand for two worker processes. Leases, the per-terminal token bucket,
-Idempotency-Key claims, request_id claims, the supervisor's command line,
+stand for two worker processes. Leases, Idempotency-Key
+claims, request_id claims, the supervisor's command line,
 HAProxy's configuration, private database files."""
 
 from __future__ import annotations
@@ -61,36 +61,14 @@ async def test_one_lease_holder_at_a_time(two_centers: tuple[CenterStore, Center
     assert (holder, expires_at, rounds) == ("B", 1070.0, 3)
 
 
-async def test_the_token_bucket_is_shared_by_every_worker(
-        two_centers: tuple[CenterStore, CenterStore]) -> None:
-    first, second = two_centers
-    rate, burst = 1.0, 4.0  # 60 a minute, 4 at once
-    waits = [await (first if i % 2 else second).shared.take_token("kiosk-0001", 500.0, rate,
-                                                                 burst) for i in range(6)]
-    assert waits[:4] == [0.0] * 4  # the burst, spent alternately on both workers
-    assert waits[4] == pytest.approx(1.0) and waits[5] == pytest.approx(1.0)
-    assert await first.shared.take_token("kiosk-0002", 500.0, rate, burst) == 0.0  # its own
-    assert await second.shared.take_token("kiosk-0001", 501.5, rate, burst) == 0.0  # refilled
-    assert await first.shared.take_token("kiosk-0001", 501.5, rate, burst) == pytest.approx(0.5)
-
-
-async def test_two_workers_concurrently_spend_each_token_once(
-        two_centers: tuple[CenterStore, CenterStore]) -> None:
-    first, second = two_centers
-    waits = await asyncio.gather(*(
-        store.shared.take_token("kiosk-0003", 700.0, 0.001, 10.0)
-        for _ in range(15) for store in (first, second)))
-    assert sum(1 for w in waits if w == 0.0) == 10
-
-
 async def test_an_idempotency_key_is_claimed_once(
         two_centers: tuple[CenterStore, CenterStore]) -> None:
     first, second = two_centers
-    assert await first.shared.claim_order_key("kiosk-0001", "k1", "digest", "A", 10.0)
-    assert not await second.shared.claim_order_key("kiosk-0001", "k1", "digest", "B", 10.5)
-    assert await second.shared.claim_order_key("kiosk-0002", "k1", "digest", "B", 10.5)
+    assert await first.shared.claim_order_key("kiosk-0001", "k1", "digest", "o1", "A", 10.0)
+    assert not await second.shared.claim_order_key("kiosk-0001", "k1", "digest", "o2", "B", 10.5)
+    assert await second.shared.claim_order_key("kiosk-0002", "k1", "digest", "o3", "B", 10.5)
     pending = await second.shared.order_key("kiosk-0001", "k1")
-    assert pending is not None and pending.status is None
+    assert pending is not None and pending.status is None and pending.order_id == "o1"
     await first.shared.answer_order_key("kiosk-0001", "k1", "A", 201, '{"order_id": "o1"}')
     done = await second.shared.order_key("kiosk-0001", "k1")
     assert done is not None and (done.status, done.response) == (201, '{"order_id": "o1"}')
@@ -104,7 +82,7 @@ async def test_an_idempotency_key_is_claimed_once(
 async def test_a_dead_holders_claim_is_taken_over_once(
         two_centers: tuple[CenterStore, CenterStore]) -> None:
     first, second = two_centers
-    await first.shared.claim_order_key("kiosk-0001", "k2", "d", "dead", 10.0)
+    await first.shared.claim_order_key("kiosk-0001", "k2", "d", "o4", "dead", 10.0)
     claim = await first.shared.order_key("kiosk-0001", "k2")
     assert claim is not None
     results = await asyncio.gather(
@@ -191,10 +169,22 @@ async def test_database_files_are_private(tmp_path: Path) -> None:
         await database.close()
 
 
+def test_worker_ports() -> None:
+    from center.config import CenterConfig
+
+    shared = CenterConfig(api_port=8443, public_port=8080, worker_index=1, health_port=9000)
+    assert (shared.listen_api_port, shared.listen_public_port) == (8443, 8080)
+    assert shared.listen_health_port == 9001 and shared.reuse_port
+    own = CenterConfig(api_port=18443, public_port=18080, worker_index=1, port_per_worker=True)
+    assert (own.listen_api_port, own.listen_public_port) == (18444, 18081)
+    assert not CenterConfig().reuse_port and CenterConfig().listen_health_port is None
+
+
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
 def test_haproxy_accepts_its_configuration(tmp_path: Path) -> None:
-    text = config_text(8443, [Backend("center-0", 18443, 18100),
-                              Backend("center-1", 18444, 18101)])
+    text = config_text(8443, [Backend("center-0", 18443, 18100, 18080),
+                              Backend("center-1", 18444, 18101, 18081)], public_port=8080)
+    assert "balance source" in text and "server center-1 127.0.0.1:18081" in text
     assert "mode tcp" in text and "option httpchk GET /readyz" in text
     assert "server center-1 127.0.0.1:18444 check port 18101" in text
     config = tmp_path / "haproxy.cfg"

@@ -140,7 +140,7 @@ async def prepare(size: int, work: Path, profile: Profile, today: date) -> Targe
     """Seed a register of ``size`` residents (timed) and pick who asks."""
     var_dir = work / f"n{size}" / "municipal" / CODE
     db = var_dir / "register.db"
-    register = await Register.open(db)
+    register = await Register.open(db, migrate=True)
     started = time.perf_counter()
     await seed_synthetic(register, profile, today, size)
     seconds = time.perf_counter() - started

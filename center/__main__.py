@@ -49,6 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        default=os.environ.get("KONBINI_DEV", "") == "1",
                        help="test environment: allow moving the clock over the API")
         add_worker_arguments(p)
+        add_database_argument(p)
         p.add_argument("--console-port", type=int, default=8090,
                        help="the operator's console on --console-host (default 8090; 0: off)")
         p.add_argument("--console-host", default="127.0.0.1",
@@ -72,10 +73,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "migrate", help="create or upgrade the database and keys, once, before the workers")
     migrate.add_argument("--var", type=Path, default=Path(os.environ.get("KONBINI_VAR", "var")),
                          help="state directory (default: var)")
+    add_database_argument(migrate)
     from .operator_cli import add_parsers  # terminals, report incidents
 
     add_parsers(sub, Path(os.environ.get("KONBINI_VAR", "var")))
     return parser.parse_args(argv)
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", metavar="URL",
+                        help="postgresql://user@host:port/db or sqlite:///path (default: "
+                             "KONBINI_DATABASE_URL, else SQLite in VAR/center/center.db)")
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("center" if args.worker_index is None
                       else f"center-{args.worker_index}", args.log_format)
     config = CenterConfig(var_dir=args.var / "center", pki_dir=args.var / "pki",
+                          database_url=args.database_url,
                           host=args.host, api_port=args.api_port,
                           public_port=args.public_port, dev_mode=args.dev,
                           public_url=args.public_url,
@@ -129,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
                           worker_index=args.worker_index,
                           port_per_worker=args.port_per_worker, health_port=args.health_port)
     if args.command == "migrate":
-        asyncio.run(migrate(config, Clock.from_env()))
-        print(f"center database ready: {config.database}")
+        before, after = asyncio.run(migrate(config, Clock.from_env()))
+        print(f"center database at revision {after} (was {before or 'un-versioned'})")
         return
     if args.worker_index is None and not args.no_migrate:
         asyncio.run(migrate(config, Clock.from_env()))

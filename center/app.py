@@ -105,8 +105,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def build_context(config: CenterConfig, clock: Clock) -> CenterContext:
     ca_key, ca_certificate = load_jpki_ca(config.pki_dir)
-    # A worker of `serve --workers N` only opens; `python -m center migrate` made the tables.
-    store = await CenterStore.open(config.database, create=config.worker_index is None)
+    store = await CenterStore.open(config.database_url_resolved)
     municipal = MunicipalClient(client_context(config.tls_cert, config.tls_key, config.tls_ca),
                                 timeout_seconds=config.municipal_timeout_seconds)
     await municipal.start()

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from konbini.db import resolve_url
+
 from .rate_limit import TERMINAL, UPLOAD, Budget
 
 # The inquiry site (照会サイト) of the demo's center, printed on every certificate's back.
@@ -46,6 +48,8 @@ class CenterConfig:
     # The operator's console (運用コンソール): its own listener, loopback by default.
     console_port: int | None = None
     console_host: str = "127.0.0.1"
+    # The database: --database-url / KONBINI_DATABASE_URL, else SQLite in var_dir.
+    database_url: str | None = None
 
     @property
     def operator_token_file(self) -> Path:
@@ -81,6 +85,10 @@ class CenterConfig:
     @property
     def database(self) -> Path:
         return self.var_dir / "center.db"
+
+    @property
+    def database_url_resolved(self) -> str:
+        return resolve_url(self.database_url, self.database)
 
     @property
     def qr_key_dir(self) -> Path:

@@ -24,8 +24,8 @@ async def save_faults(ctx: CenterContext) -> None:
     faults = ctx.municipal.faults
     await ctx.store.shared.set_dev_setting(FAULTS, {
         "down": sorted(faults.down), "slow": sorted(faults.slow),
-        "wrong_person": sorted(faults.wrong_person),
-        "foreign_page": sorted(faults.foreign_page), "endpoints": faults.endpoints})
+        "endpoints": faults.endpoints, "wrong_person": sorted(faults.wrong_person),
+        "foreign_page": sorted(faults.foreign_page)})
 
 
 async def apply(ctx: CenterContext) -> None:

@@ -181,9 +181,8 @@ async def update_status(store: CenterStore, incident_id: str, municipality_code:
     async with store.writing() as db:
         cur = await db.execute(
             f"UPDATE incidents SET status=?, {stamp}=?, updated_at=?, "
-            "note=CASE WHEN ? IS NULL THEN note ELSE ? END "
-            "WHERE incident_id=? AND status=?",
-            (new.value, ts(now), ts(now), note, note, incident_id, found.status.value))
+            "note=COALESCE(?, note) WHERE incident_id=? AND status=?",
+            (new.value, ts(now), ts(now), note, incident_id, found.status.value))
         changed = cur.rowcount == 1
     if not changed:  # another update came first: judge against what it left
         again = await incident(store, incident_id)

@@ -59,7 +59,8 @@ def add_parsers(sub: argparse._SubParsersAction, var_default: Path) -> None:  # 
 async def run(args: argparse.Namespace) -> int:
     """Run one operator command; print JSON; 0 on success, 2 on a refusal."""
     config = CenterConfig(var_dir=args.var / "center")
-    store = await CenterStore.open(config.database)
+    # May run before the center ever has (enrolling terminals): the schema first.
+    store = await CenterStore.open(config.database_url_resolved, migrate=True)
     # KONBINI_CLOCK, as the center itself: a demo's clock may stand elsewhere.
     now = Clock.from_env().now()
     try:

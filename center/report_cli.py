@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from konbini.db import resolve_url
+
 from .history import MunicipalityTerms, generate
 from .model.orders import CertificateStatus, EntryKind, OrderStatus
 from .model.settlement import (
@@ -92,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     database = args.var / "center" / "center.db"
-    if not database.exists():
+    url = resolve_url(None, database)  # KONBINI_DATABASE_URL, else the SQLite file
+    if url.startswith("sqlite") and not database.exists():
         raise CliError(f"no center database at {database} (start the center once)")
-    store = await CenterStore.open(database)
+    store = await CenterStore.open(url)
     try:
         if args.command == "report" and args.report == "statement":
             return await _statement(store, args)

@@ -158,7 +158,7 @@ async def enrol(store: CenterStore, certificate_pem: bytes, *, address: str = ""
              identity.terminal_id, identity.chain, identity.store_id))
         written = cur.rowcount == 1
         if written:
-            await db.execute("INSERT OR IGNORE INTO chains VALUES (?,?,?,?)",
+            await db.execute("INSERT INTO chains VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
                              (identity.chain, "", int(identity.chain in SMARTPHONE_CHAINS_2024),
                               ts(now)))
     if not written:  # say why, from what the write found

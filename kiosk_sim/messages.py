@@ -101,6 +101,8 @@ PROBLEMS: dict[str, Text] = {
                              "This machine is out of service. Please tell the staff."),
     "terminal-revoked": _t("この端末はご利用いただけません。店員にお知らせください。",
                            "This machine can no longer be used. Please tell the staff."),
+    "database-unavailable": _t("ただいま混み合っています。しばらくしてからもう一度お試しください。",
+                               "The service is busy. Please try again in a moment."),
     "chain-mismatch": _t("他のチェーンの端末は管理できません。",
                          "A chain may only manage its own terminals."),
     "resident-not-found": _t("住民記録が見つかりません。お住まいの市区町村窓口にお問い合わせ"

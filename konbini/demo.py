@@ -14,10 +14,15 @@ from typing import Any
 from .clock import Clock
 from .cluster import ClusterPorts
 from .persona_cards import load_persona_cards
+from .postgres import PostgresServer
 from .topology import Topology
 
-# `make demo-cluster`: the same ports and personas, several workers. (On SQLite
-# for now; PostgreSQL under var/postgres comes with the storage layer on it.)
+# `make demo-cluster`: the same ports and personas, several workers, every
+# service on a real PostgreSQL server of its own under var/postgres (port 5433),
+# one database per service.
+POSTGRES_PORT = 5433
+DATABASES = {"center": "center", "131016": "municipal_131016",
+             "452017": "municipal_452017", "141003": "municipal_141003"}
 CLUSTER: dict[str, Any] = {"center_workers": 2, "municipal_workers": {"131016": 2},
                            "cluster_ports": ClusterPorts()}
 
@@ -45,8 +50,19 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(var: Path, *, cluster: bool = False) -> None:
     started = time.monotonic()
-    topology = Topology(var=var.resolve(), **(CLUSTER if cluster else {}))
-    topology.start(timeout=120 if cluster else 60)
+    postgres = None
+    urls: dict[str, str] = {}
+    if cluster:
+        postgres = PostgresServer((var / "postgres").resolve(), POSTGRES_PORT)
+        postgres.start()
+        urls = {service: postgres.create_database(name) for service, name in DATABASES.items()}
+    topology = Topology(var=var.resolve(), database_urls=urls, **(CLUSTER if cluster else {}))
+    try:
+        topology.start(timeout=120 if cluster else 60)
+    except BaseException:
+        if postgres is not None:
+            postgres.stop()
+        raise
     try:
         added = asyncio.run(load_persona_cards(topology.center_url, topology.pki,
                                                topology.wallet_dir, Clock.from_env()))
@@ -72,7 +88,9 @@ Ctrl-C stops everything.""", flush=True)
 (health http://127.0.0.1:{ports.center_health}/readyz, :{ports.center_health + 1})
     千代田区 workers share :9101 \
 (health http://127.0.0.1:{ports.municipal_health["131016"]}/readyz, \
-:{ports.municipal_health["131016"] + 1})""", flush=True)
+:{ports.municipal_health["131016"] + 1})
+    PostgreSQL {var / "postgres"} on 127.0.0.1:{POSTGRES_PORT}: {", ".join(urls.values())}""",
+                  flush=True)
         stop = False
 
         def on_signal(*_: object) -> None:
@@ -88,6 +106,8 @@ Ctrl-C stops everything.""", flush=True)
             time.sleep(0.5)
     finally:
         topology.stop()
+        if postgres is not None:
+            postgres.stop()
         print("demo stopped", flush=True)
 
 

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
+from .db import RETRY_AFTER_SECONDS as DATABASE_RETRY_AFTER_SECONDS
+from .db import is_invalid_text
+from .db import is_unavailable as is_database_unavailable
 from .problems import Problem, problem_response
 from .tls import PeerIdentity, PeerRole, peer_identity
 from .wire import REQUEST_ID_HEADER
@@ -121,7 +124,20 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             detail = "request body too large (limit 1 MiB)"
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return problem_response(Problem(code, detail, status=exc.status), headers)
-    except Exception:
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            # PostgreSQL restarting, the network to it down, the pool exhausted: a
+            # clear 503 the client may retry, never a 500 (the pool reconnects by itself).
+            log.warning("database unavailable on %s %s: %s", request.method,
+                        request.rel_url.path, type(exc).__name__)
+            return problem_response(
+                Problem("database-unavailable", "the database cannot be reached; try again",
+                        retry_after_seconds=DATABASE_RETRY_AFTER_SECONDS),
+                {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+        if is_invalid_text(exc):  # PostgreSQL holds no NUL character: nothing was written
+            return problem_response(Problem("invalid-request", "text with a NUL character",
+                                            errors=[{"field": "", "message":
+                                                     "a NUL character is not allowed"}]))
         log.exception("unhandled error on %s %s", request.method, request.rel_url.path)
         return problem_response(Problem("internal-error", "internal error"))
 

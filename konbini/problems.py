@@ -60,6 +60,9 @@ PROBLEM_STATUS: dict[str, int] = {
     "terminal-suspended": 403,  # its enrolment is suspended (may be reinstated)
     "terminal-revoked": 403,  # its enrolment is revoked (final)
     "chain-mismatch": 403,  # a chain may only manage its own terminals
+    # The service's own database cannot be reached now (PostgreSQL restarting):
+    # ``retry_after_seconds`` and a Retry-After header say when to try again.
+    "database-unavailable": 503,
 }
 
 

@@ -61,6 +61,9 @@ class Topology:
     center_workers: int = 1
     municipal_workers: dict[str, int] = field(default_factory=dict)
     cluster_ports: cluster.ClusterPorts | None = None
+    # A database URL per service ("center", or a municipality code), e.g. each its
+    # own database on one PostgreSQL server; a service not listed uses SQLite in var/.
+    database_urls: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _commands: dict[str, list[str]] = field(default_factory=dict)
 
@@ -84,6 +87,10 @@ class Topology:
     def wallet_dir(self) -> Path:
         return self.var / "kiosk" / "wallet"
 
+    def database_args(self, service: str) -> list[str]:
+        url = self.database_urls.get(service)
+        return [] if url is None else ["--database-url", url]
+
     def ensure_pki(self) -> None:
         ensure_dev_pki(self.pki, municipalities=MUNICIPALITY_CODES, terminals=DEFAULT_TERMINALS)
 
@@ -97,6 +104,8 @@ class Topology:
         for certificate in certificates:
             args += ["--cert", str(certificate)]
         env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var)}
+        if "center" in self.database_urls:
+            env["KONBINI_DATABASE_URL"] = self.database_urls["center"]
         subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
 
     def _spawn(self, name: str, args: list[str]) -> None:
@@ -116,10 +125,12 @@ class Topology:
         """The databases made or upgraded once, before any worker starts
         (``python -m center migrate``, ``python -m municipal_server migrate``)."""
         env = {**os.environ, **self.env, "KONBINI_VAR": str(self.var)}
-        steps = {"center": ["center", "migrate", "--var", str(self.var)]}
+        steps = {"center": ["center", "migrate", "--var", str(self.var),
+                            *self.database_args("center")]}
         for code in self.ports.municipal:
             steps[f"municipal-{code}"] = [
                 "municipal_server", "migrate", "--code", code, "--var", str(self.var),
+                *self.database_args(code),
                 "--synthetic", str(self.synthetic_residents if code == "131016" else 0)]
         running = {name: subprocess.Popen([sys.executable, "-m", *args], env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -137,7 +148,8 @@ class Topology:
         center_args = ["center", "serve", "--var", str(self.var), "--api-port",
                        str(self.ports.center_api), "--public-port",
                        str(self.ports.center_public), "--console-port",
-                       str(self.ports.center_console), "--no-migrate"]
+                       str(self.ports.center_console), "--no-migrate",
+                       *self.database_args("center")]
         self._spawn("center", center_args + (["--dev"] if self.dev_mode else [])
                     + cluster.center_arguments(self.center_workers, self.cluster_ports,
                                                self.ports.center_public))
@@ -152,7 +164,7 @@ class Topology:
                 "--admin-port", str(self.ports.municipal_admin[code]),
                 "--synthetic", str(self.synthetic_residents if code == "131016" else 0),
                 *(["--dev"] if self.dev_mode else []),
-                "--no-migrate", *cluster.municipal_arguments(
+                "--no-migrate", *self.database_args(code), *cluster.municipal_arguments(
                     code, self.municipal_workers.get(code, 1), self.cluster_ports)])
         if self.with_kiosk_ui:
             self._spawn("kiosk", ["kiosk_sim", "serve", "--var", str(self.var), "--port",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from konbini.clock import Clock
+from konbini.db import resolve_url
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 from konbini.workers import supervise
@@ -40,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="the clerk's admin API on 127.0.0.1 (default: the profile's "
                             "admin_port, else the port + 100; 0 to turn it off)")
     add_worker_arguments(serve)
+    add_database_argument(serve)
     migrate_parser = sub.add_parser(
         "migrate", help="create or upgrade the register and seed it, once, before the workers")
     migrate_parser.add_argument("--code", required=True,
@@ -48,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 default=Path(os.environ.get("KONBINI_VAR", "var")))
     migrate_parser.add_argument("--no-personas", action="store_true",
                                 help="do not seed the demo personas into an empty register")
+    add_database_argument(migrate_parser)
     migrate_parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                                 help="also seed N numbered one-person households")
     add_log_format_argument(serve)
@@ -60,6 +63,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     samples.add_argument("--out", type=Path, default=Path("docs/formats"))
     samples.add_argument("--dpi", type=float, default=100)
     return parser.parse_args(argv)
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", metavar="URL",
+                        help="postgresql://user@host:port/db or sqlite:///path (default: "
+                             "KONBINI_DATABASE_URL, else SQLite in VAR/municipal/CODE/"
+                             "register.db); each municipality needs its own database")
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,17 +97,18 @@ def main(argv: list[str] | None = None) -> None:
         return
     profile = load_profile(args.code)
     var_dir = args.var / "municipal" / profile.code
+    url = resolve_url(args.database_url, var_dir / "register.db")
     if args.command == "migrate":
-        asyncio.run(migrate(var_dir / "register.db", var_dir, profile.code,
-                            f"{profile.prefecture}{profile.name}", Clock.from_env(),
-                            personas=not args.no_personas, synthetic=args.synthetic))
-        print(f"register ready: {var_dir / 'register.db'}")
+        before, after = asyncio.run(migrate(
+            url, var_dir, profile.code, f"{profile.prefecture}{profile.name}",
+            Clock.from_env(), personas=not args.no_personas, synthetic=args.synthetic))
+        print(f"register {profile.code} at revision {after} (was {before or 'un-versioned'})")
         return
     configure_logging(f"municipal-{profile.code}" if args.worker_index is None
                       else f"municipal-{profile.code}-{args.worker_index}", args.log_format)
     if args.worker_index is None and (args.workers > 1 or args.no_migrate):
         if not args.no_migrate:
-            asyncio.run(migrate(var_dir / "register.db", var_dir, profile.code,
+            asyncio.run(migrate(url, var_dir, profile.code,
                                 f"{profile.prefecture}{profile.name}", Clock.from_env(),
                                 personas=not args.no_personas, synthetic=args.synthetic))
         if args.workers > 1:
@@ -109,11 +120,11 @@ def main(argv: list[str] | None = None) -> None:
         profile=profile, var_dir=args.var / "municipal" / profile.code, pki_dir=args.var / "pki",
         host=args.host, port=port, center_url=args.center,
         seed_personas=not args.no_personas, synthetic_residents=args.synthetic,
-        admin_port=admin_port or None, dev=args.dev,
+        admin_port=admin_port or None, database_url=args.database_url,
         # --no-migrate: `migrate` made the register; the server only opens it.
         worker_index=args.worker_index if args.worker_index is not None
         else (0 if args.no_migrate else None), health_port=args.health_port,
-        reuse_port=args.worker_index is not None)
+        reuse_port=args.worker_index is not None, dev=args.dev)
     asyncio.run(serve_until_stopped(lambda: running_municipal_server(config)))
 
 

@@ -48,6 +48,7 @@ from .register import (
     Household,
     IssuedCard,
     KosekiEntry,
+    Register,
     Resident,
     SealRegistration,
     UnknownRecord,
@@ -181,9 +182,11 @@ def _serial(request: web.Request) -> str:
     return serial
 
 
-async def _audit(request: web.Request, action: str, target: str) -> None:
+async def _audit(request: web.Request, action: str, target: str,
+                 register: Register | None = None) -> None:
+    """The audit entry, in the clerk's change's unit of work when given one."""
     ctx = context(request)
-    await ctx.register.log(ctx.clock.now(), action, target)
+    await (register or ctx.register).log(ctx.clock.now(), action, target)
     log.info("clerk: %s %s", action, target)
 
 
@@ -278,8 +281,9 @@ async def add_household(request: web.Request) -> web.Response:
     household = Household("h-" + uuid.uuid4().hex[:16], body["address"])
     members = [_new_resident(await _fresh_resident_code(ctx), household.household_id, m, n,
                              today) for n, m in enumerate(body["members"])]
-    await ctx.register.add_household(household, members)
-    await _audit(request, "add-household", household.household_id)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.add_household(household, members)
+        await _audit(request, "add-household", household.household_id, register)
     return json_response({"household_id": household.household_id,
                           "residents": [_resident_view(r) for r in members]}, status=201)
 
@@ -295,8 +299,9 @@ async def add_member(request: web.Request) -> web.Response:
     order = len(await ctx.register.household_members(household_id))
     resident = _new_resident(await _fresh_resident_code(ctx), household_id, body, order,
                              _today(request))
-    await ctx.register.add_member(resident)
-    await _audit(request, "add-member", resident.resident_code)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.add_member(resident)
+        await _audit(request, "add-member", resident.resident_code, register)
     return json_response(_resident_view(resident), status=201)
 
 
@@ -309,8 +314,9 @@ async def move_out(request: web.Request) -> web.Response:
     if resident.status == DECEASED:
         raise Problem("conflict", "a deceased resident cannot move out")
     status = MOVED_OUT if body.get("completed") else MOVING_OUT
-    await ctx.register.set_status(resident.resident_code, status, _date(body, "on"))
-    await _audit(request, status, resident.resident_code)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.set_status(resident.resident_code, status, _date(body, "on"))
+        await _audit(request, status, resident.resident_code, register)
     return json_response(_resident_view(await _resident(request)))
 
 
@@ -321,12 +327,16 @@ async def death(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, DEATH)
     resident = await _resident(request)
-    await ctx.register.set_status(resident.resident_code, DECEASED, _date(body, "on"))
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.set_status(resident.resident_code, DECEASED, _date(body, "on"))
+        await _audit(request, "death", resident.resident_code, register)
+    # Not inside that transaction: a call over the network must not hold the
+    # register's write lock. Revoking is idempotent; the clerk may repeat it.
     revoked = await ctx.center.set_resident_cards_status(resident.resident_code, "revoked",
                                                          "死亡 (deceased)")
-    for serial in revoked:
-        await ctx.register.set_card_status(serial, "revoked", "死亡")
-    await _audit(request, "death", resident.resident_code)
+    async with ctx.register.unit_of_work() as register:
+        for serial in revoked:
+            await register.set_card_status(serial, "revoked", "死亡")
     return json_response({**_resident_view(await _resident(request)),
                           "revoked_certificates": revoked})
 
@@ -337,9 +347,10 @@ async def support_measure(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, SUPPORT_MEASURE)
     resident = await _resident(request)
-    await ctx.register.set_support_measure(resident.resident_code, body["active"])
-    await _audit(request, "support-measure-" + ("set" if body["active"] else "clear"),
-                 resident.resident_code)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.set_support_measure(resident.resident_code, body["active"])
+        await _audit(request, "support-measure-" + ("set" if body["active"] else "clear"),
+                     resident.resident_code, register)
     return json_response(_resident_view(await _resident(request)))
 
 
@@ -370,9 +381,10 @@ async def register_seal(request: web.Request) -> web.Response:
         if not image:  # a seal holds at most 6 characters: the clerk sends the 印影
             raise invalid_request([{"field": "image_png", "message":
                                     "required: the surname does not fit a seal"}])
-    await ctx.register.register_seal(SealRegistration(
-        resident.resident_code, image, "active", _date(body, "registered_on", _today(request))))
-    await _audit(request, "seal-register", resident.resident_code)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.register_seal(SealRegistration(
+            resident.resident_code, image, "active", _date(body, "registered_on", _today(request))))
+        await _audit(request, "seal-register", resident.resident_code, register)
     return json_response({"resident_code": resident.resident_code, "seal": "active"})
 
 
@@ -382,10 +394,11 @@ async def abolish_seal(request: web.Request) -> web.Response:
     ctx = context(request)
     resident = await _resident(request)
     try:
-        await ctx.register.abolish_seal(resident.resident_code, _today(request))
+        async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+            await register.abolish_seal(resident.resident_code, _today(request))
+            await _audit(request, "seal-abolish", resident.resident_code, register)
     except UnknownRecord as exc:
         raise Problem("not-found", "this resident has no active seal registration") from exc
-    await _audit(request, "seal-abolish", resident.resident_code)
     return json_response({"resident_code": resident.resident_code, "seal": "abolished"})
 
 
@@ -400,10 +413,11 @@ async def issue_card(request: web.Request) -> web.Response:
         raise Problem("conflict", "cards are issued to current residents only")
     issued = await ctx.center.issue_card_certificate(resident.resident_code, body["public_key"],
                                                      body["credential"])
-    await ctx.register.record_card(IssuedCard(issued["serial"], resident.resident_code,
-                                              body["credential"], "valid",
-                                              ctx.clock.now().isoformat()))
-    await _audit(request, "card-issue", resident.resident_code)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.record_card(IssuedCard(issued["serial"], resident.resident_code,
+                                                  body["credential"], "valid",
+                                                  ctx.clock.now().isoformat()))
+        await _audit(request, "card-issue", resident.resident_code, register)
     return json_response(issued, status=201)
 
 
@@ -414,8 +428,9 @@ async def card_status(request: web.Request) -> web.Response:
     body = await read_json(request, CARD_STATUS_CHANGE)
     serial = _serial(request)
     await ctx.center.set_card_status(serial, body["status"], body.get("reason", ""))
-    await ctx.register.set_card_status(serial, body["status"], body.get("reason", ""))
-    await _audit(request, f"card-{body['status']}", serial)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.set_card_status(serial, body["status"], body.get("reason", ""))
+        await _audit(request, f"card-{body['status']}", serial, register)
     return json_response({"serial": serial, "status": body["status"]})
 
 
@@ -449,8 +464,9 @@ async def record_tax(request: web.Request) -> web.Response:
                     other_income=tuple((k, v) for k, v in body.get("other_income", [])),
                     spouse=body.get("spouse", False), dependents=body.get("dependents", 0),
                     social_insurance=body.get("social_insurance"))
-    await ctx.register.record_tax(record)
-    await _audit(request, "tax-record", f"{resident.resident_code}/{year}")
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.record_tax(record)
+        await _audit(request, "tax-record", f"{resident.resident_code}/{year}", register)
     return json_response({
         "resident_code": resident.resident_code, "fiscal_year": year,
         "total_income": record.total_income, "taxable_income": record.taxable_income,
@@ -480,8 +496,9 @@ async def add_family_register(request: web.Request) -> web.Response:
                   for e in p.get("events", [])),
             p.get("removed", False), code,
             tuple((a, _date({"d": d}, "d")) for a, d in p.get("addresses", []))))
-    await ctx.register.add_family_register(register, persons)
-    await _audit(request, "family-register", register.register_id)
+    async with ctx.register.unit_of_work() as uow:  # the change and its audit entry
+        await uow.add_family_register(register, persons)
+        await _audit(request, "family-register", register.register_id, uow)
     return json_response({"register_id": register.register_id,
                           "persons": [p.person_id for p in persons]}, status=201)
 
@@ -492,8 +509,9 @@ async def add_disaster(request: web.Request) -> web.Response:
     ctx = context(request)
     body = await read_json(request, DISASTER)
     disaster = Disaster("d-" + uuid.uuid4().hex[:12], body["name"], _date(body, "occurred_on"))
-    await ctx.register.add_disaster(disaster)
-    await _audit(request, "disaster", disaster.disaster_id)
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.add_disaster(disaster)
+        await _audit(request, "disaster", disaster.disaster_id, register)
     return json_response({"disaster_id": disaster.disaster_id, "name": disaster.name,
                           "occurred_on": disaster.occurred_on.isoformat()}, status=201)
 
@@ -510,10 +528,11 @@ async def record_damage(request: web.Request) -> web.Response:
     household = await ctx.register.household(request.match_info["household_id"][:64])
     if household is None:
         raise Problem("not-found", "no such household")
-    await ctx.register.record_damage(DamageReport(
-        disaster, household.household_id, household.address, body["damage_level"],
-        body.get("flooding"), _date(body, "surveyed_on", _today(request))))
-    await _audit(request, "damage", f"{disaster_id}/{household.household_id}")
+    async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+        await register.record_damage(DamageReport(
+            disaster, household.household_id, household.address, body["damage_level"],
+            body.get("flooding"), _date(body, "surveyed_on", _today(request))))
+        await _audit(request, "damage", f"{disaster_id}/{household.household_id}", register)
     return json_response({"disaster_id": disaster_id, "household_id": household.household_id,
                           "damage_level": body["damage_level"]})
 

@@ -16,7 +16,7 @@ from konbini.schemas import obj
 from konbini.validation import BodySchema, read_json
 
 from .context import context
-from .register import USE_REGISTERED
+from .register import USE_REGISTERED, Register
 
 DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 NOTIFICATION = BodySchema(obj({"kind": {"type": "string", "minLength": 1, "maxLength": 40},
@@ -39,9 +39,11 @@ def _day(request: web.Request, body: dict[str, Any], field: str) -> date:
         raise invalid_request([{"field": field, "message": "not a date (YYYY-MM-DD)"}]) from exc
 
 
-async def _audit(request: web.Request, action: str, target: str) -> None:
+async def _audit(request: web.Request, action: str, target: str,
+                 register: Register | None = None) -> None:
+    """The audit entry, in the clerk's change's unit of work when given one."""
     ctx = context(request)
-    await ctx.register.log(ctx.clock.now(), action, target)
+    await (register or ctx.register).log(ctx.clock.now(), action, target)
 
 
 @routes.get(USE_PATH)
@@ -60,8 +62,9 @@ async def approve_use_registration(request: web.Request) -> web.Response:
     if status is None:
         raise Problem("not-found", "no use registration for this resident code")
     if status != USE_REGISTERED:
-        await ctx.register.approve_use_registration(code, ctx.clock.now())
-        await _audit(request, "approve-use-registration", code)
+        async with ctx.register.unit_of_work() as register:  # the change and its audit entry
+            await register.approve_use_registration(code, ctx.clock.now())
+            await _audit(request, "approve-use-registration", code, register)
     return json_response({"resident_code": code, "status": USE_REGISTERED})
 
 
@@ -79,9 +82,10 @@ async def file_notification(request: web.Request) -> web.Response:
     """A 届出 received: 戸籍証明書 of this register wait until it is entered."""
     body = await read_json(request, NOTIFICATION)
     register_id = await _family_register(request)
-    number = await context(request).register.file_notification(
-        register_id, body["kind"], _day(request, body, "filed_on"))
-    await _audit(request, "file-notification", register_id)
+    async with context(request).register.unit_of_work() as register:
+        number = await register.file_notification(register_id, body["kind"],
+                                                  _day(request, body, "filed_on"))
+        await _audit(request, "file-notification", register_id, register)
     return json_response({"register_id": register_id, "notification_id": number,
                           "pending": True}, status=201)
 
@@ -91,9 +95,9 @@ async def reflect_notifications(request: web.Request) -> web.Response:
     """The filed 届出 are entered in the 戸籍 (戸籍に記載): kiosks issue it again."""
     body = await read_json(request, REFLECT)
     register_id = await _family_register(request)
-    await context(request).register.reflect_notifications(register_id,
-                                                          _day(request, body, "on"))
-    await _audit(request, "reflect-notifications", register_id)
+    async with context(request).register.unit_of_work() as register:
+        await register.reflect_notifications(register_id, _day(request, body, "on"))
+        await _audit(request, "reflect-notifications", register_id, register)
     return json_response({"register_id": register_id, "pending": False})
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from konbini.clock import Clock
+from konbini.db import resolve_url
 from konbini.health import all_ready, start_health_listener
 from konbini.http import (
     access_log_middleware,
@@ -57,6 +58,12 @@ class MunicipalConfig:
     reuse_port: bool = False  # set by the supervisor's workers only
     # A plain-HTTP listener with only /healthz and /readyz; worker i on + i.
     health_port: int | None = None
+    # The register's database: --database-url / KONBINI_DATABASE_URL, else SQLite in var_dir.
+    database_url: str | None = None
+
+    @property
+    def database_url_resolved(self) -> str:
+        return resolve_url(self.database_url, self.var_dir / "register.db")
 
     @property
     def admin_url(self) -> str:
@@ -120,10 +127,10 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
                                    ) -> AsyncIterator[MunicipalContext]:
     clock = clock or Clock.from_env()
     if config.worker_index is None:  # one process is its own migration step
-        await migrate(config.var_dir / "register.db", config.var_dir, config.profile.code,
+        await migrate(config.database_url_resolved, config.var_dir, config.profile.code,
                       f"{config.profile.prefecture}{config.profile.name}", clock,
                       personas=config.seed_personas, synthetic=config.synthetic_residents)
-    register = await Register.open(config.var_dir / "register.db", create=False)
+    register = await Register.open(config.database_url_resolved)
     await asyncio.to_thread(warm_up, config.profile)
     center = CenterClient(config.center_url, client_context(config.cert, config.key, config.ca),
                           config.profile.code)

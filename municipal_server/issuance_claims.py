@@ -8,7 +8,8 @@ included, is kept only for ``RESULT_RETENTION_SECONDS`` (a retry of the
 center's call comes within its 15-second timeout); after that the claim
 keeps the request's digest only, and the 交付履歴 keeps who, what, when, the
 numbers and each PDF's digest (never the PDF). A refusal releases the
-claim: a retry is judged afresh on the live register."""
+claim: a retry is judged afresh on the live register. The table is in
+municipal_server/storage/tables.py; the statements are portable SQL."""
 
 from __future__ import annotations
 
@@ -19,17 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiosqlite
-
+from konbini.db import Database, Repository, SqlRow
 from konbini.problems import Problem
-from konbini.sqlite import truncate_wal
 from konbini.workers import holder_gone, holder_id
 
-CLAIMS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS issuance_claims (
-    request_id TEXT PRIMARY KEY, request_sha256 TEXT NOT NULL, claimed_by TEXT NOT NULL,
-    claimed_at REAL NOT NULL, response TEXT, keep_until REAL);
-"""
 RESULT_RETENTION_SECONDS = 60.0
 # A claim with no answer after this long belongs to a worker that died.
 STALE_CLAIM_SECONDS = 60.0
@@ -50,27 +44,21 @@ def without_pdfs(response: dict[str, Any]) -> dict[str, Any]:
         {k: v for k, v in c.items() if k != "pdf"} for c in response["certificates"]]}
 
 
-class IssuanceClaims:
-    def __init__(self, db: aiosqlite.Connection, write_lock: asyncio.Lock) -> None:
-        self._db = db
-        self._write_lock = write_lock
+class IssuanceClaims(Repository):
+    def __init__(self, database: Database, connection: Any = None) -> None:
+        super().__init__(database, connection)
         self.holder = holder_id()
         self._truncated_at = 0.0
 
-    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
-        async with self._write_lock:
-            try:
-                cur = await self._db.execute(sql, args)
-                await self._db.commit()
-            except BaseException:
-                await self._db.rollback()
-                raise
-            return cur.rowcount
+    async def _write_sql(self, sql: str, args: tuple[Any, ...]) -> int:
+        async with self.writing() as db:
+            cur = await db.execute(sql, args)
+        return int(cur.rowcount)
 
-    async def _row(self, request_id: str) -> aiosqlite.Row | None:
-        async with self._db.execute("SELECT * FROM issuance_claims WHERE request_id = ?",
-                                    (request_id,)) as cur:
-            return await cur.fetchone()
+    async def _row(self, request_id: str) -> SqlRow | None:
+        rows = await self.fetch("SELECT * FROM issuance_claims WHERE request_id = ?",
+                                (request_id,))
+        return rows[0] if rows else None
 
     async def issue_once(self, request: dict[str, Any],
                          issue: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -80,7 +68,7 @@ class IssuanceClaims:
         delay = 0.02
         while True:
             now = time.time()
-            won = await self._write(
+            won = await self._write_sql(
                 "INSERT INTO issuance_claims (request_id, request_sha256, claimed_by, "
                 "claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (request_id, digest, self.holder, now)) == 1
@@ -88,7 +76,7 @@ class IssuanceClaims:
             if not won and row is not None and row["response"] is None and (
                     row["claimed_at"] < now - STALE_CLAIM_SECONDS
                     or holder_gone(row["claimed_by"])):
-                won = await self._write(  # its worker died mid-way: take it over
+                won = await self._write_sql(  # its worker died mid-way: take it over
                     "UPDATE issuance_claims SET claimed_by = ?, claimed_at = ? "
                     "WHERE request_id = ? AND claimed_by = ? AND response IS NULL",
                     (self.holder, now, request_id, row["claimed_by"])) == 1
@@ -113,10 +101,10 @@ class IssuanceClaims:
         try:
             response = await issue()
         except BaseException:
-            await self._write("DELETE FROM issuance_claims WHERE request_id = ? AND "
+            await self._write_sql("DELETE FROM issuance_claims WHERE request_id = ? AND "
                               "claimed_by = ? AND response IS NULL", (request_id, self.holder))
             raise
-        await self._write(
+        await self._write_sql(
             "UPDATE issuance_claims SET response = ?, keep_until = ? WHERE request_id = ?",
             (json.dumps(response), time.time() + RESULT_RETENTION_SECONDS, request_id))
         await self.forget_delivered()
@@ -126,13 +114,12 @@ class IssuanceClaims:
         """Drop the PDFs of answers past their retention (zeroed in place by
         secure_delete; the WAL truncated so no old page keeps them)."""
         now = time.time() if now is None else now
-        forgotten = await self._write(
+        forgotten = await self._write_sql(
             "UPDATE issuance_claims SET response = NULL WHERE response IS NOT NULL "
             "AND keep_until <= ?", (now,))
         # A TRUNCATE checkpoint costs ~10 ms and waits for readers: at most one
         # per TRUNCATE_SECONDS per process (a pace, not a correctness matter).
         if forgotten and now - self._truncated_at >= TRUNCATE_SECONDS:
             self._truncated_at = now
-            async with self._write_lock:
-                await truncate_wal(self._db)
+            await self.database.checkpoint()
         return forgotten

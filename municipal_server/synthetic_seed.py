@@ -29,6 +29,7 @@ from typing import Any
 from PIL import Image
 
 from konbini.clock import TOKYO, Clock
+from konbini.db import resolve_url
 from konbini.problems import Problem
 
 from . import synthetic
@@ -238,7 +239,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     clock = Clock.from_env()
     today = clock.now().astimezone(TOKYO).date()
     cards = min(args.residents, DEFAULT_CARDS) if args.cards is None else args.cards
-    register = await Register.open(args.var / "municipal" / profile.code / "register.db")
+    register = await Register.open(
+        resolve_url(None, args.var / "municipal" / profile.code / "register.db"), migrate=True)
     try:
         summary, holders = await seed_synthetic(
             register, profile, today, args.residents, seed=args.seed,

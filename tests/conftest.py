@@ -17,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import shutil
 import ssl
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +38,7 @@ from konbini.clock import Clock, parse_instant
 from konbini.devpki import DEFAULT_TERMINALS, DevPki, issue_tls_client_cert, kiosk_subject
 from konbini.persona_cards import issue_card, load_persona_cards
 from konbini.personas import persona_card
+from konbini.postgres import PostgresServer, free_port
 from konbini.tls import client_context
 from konbini.topology import Ports, Topology
 
@@ -57,9 +61,40 @@ TEST_BUDGETS = " ".join([
 _terminal_numbers = itertools.count(1)
 
 
+# KONBINI_TEST_DATABASE=postgresql: the services run on a real PostgreSQL
+# server (Debian's package, konbini/postgres.py) in a temporary directory, one
+# database per service; otherwise on their embedded SQLite files.
+TEST_DATABASE = os.environ.get("KONBINI_TEST_DATABASE", "sqlite")
+DATABASE_NAMES = {"center": "center", **{code: f"municipal_{code}"
+                                         for code in ("131016", "452017", "141003")}}
+
+
 @dataclass
 class System:
     topology: Topology
+    postgres: PostgresServer | None = None
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.postgres is not None
+
+    def database(self, service: str) -> Path | str:
+        """A service's database as tests/support.py reads it: a file or a URL."""
+        url = self.topology.database_urls.get(service)
+        if url is not None:
+            return url
+        if service == "center":
+            return self.var / "center" / "center.db"
+        return self.var / "municipal" / service / "register.db"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment of a command line run beside the system on a service's
+        database ("center" or a municipality code)."""
+        url = self.topology.database_urls.get(service)
+        return {**os.environ, **({"KONBINI_DATABASE_URL": url} if url else {})}
+
+    def center_env(self) -> dict[str, str]:
+        return self.service_env("center")
 
     @property
     def var(self) -> Path:
@@ -78,11 +113,11 @@ class System:
         return self.topology.public_url
 
     @property
-    def center_db(self) -> Path:
-        return self.var / "center" / "center.db"
+    def center_db(self) -> Path | str:
+        return self.database("center")
 
-    def municipal_db(self, code: str) -> Path:
-        return self.var / "municipal" / code / "register.db"
+    def municipal_db(self, code: str) -> Path | str:
+        return self.database(code)
 
     def municipal_url(self, code: str) -> str:
         return f"https://127.0.0.1:{self.topology.ports.municipal[code]}"
@@ -122,10 +157,39 @@ class System:
         return client_context(None, None, self.pki / "tls-ca.cert.pem")
 
 
+def start_test_postgres() -> PostgresServer:
+    """A real PostgreSQL server in a directory under /tmp (when the tests run as
+    root the server runs as the ``postgres`` user, who cannot enter pytest's
+    private temporary directory), one database per service."""
+    base = Path(tempfile.mkdtemp(prefix="konbini-test-pg-"))
+    base.chmod(0o755)
+    server = PostgresServer(base / "data", free_port())
+    server.start()
+    return server
+
+
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def test_postgres() -> Iterator[PostgresServer | None]:
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    server = start_test_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory,
+           test_postgres: PostgresServer | None) -> Iterator[System]:
     var = tmp_path_factory.mktemp("var")
+    urls = {} if test_postgres is None else {
+        service: test_postgres.create_database(name)
+        for service, name in DATABASE_NAMES.items()}
     topology = Topology(var=var, ports=Ports.free(), log_dir=var / "logs",
+                        database_urls=urls,
                         env={"KONBINI_CLOCK": BASE_CLOCK, "KONBINI_UPKEEP_SECONDS": "1",
                              "KONBINI_BUDGETS": TEST_BUDGETS,
                              # every service logs JSON lines (test_observability reads them)
@@ -136,7 +200,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     try:
         asyncio.run(load_persona_cards(topology.center_url, topology.pki, topology.wallet_dir,
                                        Clock(parse_instant(BASE_CLOCK))))
-        yield System(topology)
+        yield System(topology, test_postgres)
     finally:
         topology.stop()
 

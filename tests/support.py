@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import io
+import itertools
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import zxingcpp
 
@@ -48,20 +51,94 @@ def embedded_font_files(pdf: bytes) -> int:
     return count
 
 
-def table_count(database: Path, table: str) -> int:
+# The databases of the system under test: a SQLite file (the default) or a
+# PostgreSQL URL (KONBINI_TEST_DATABASE=postgresql), read-only from the tests.
+Database = Path | str
+
+
+def _on_postgres(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``work(connection)`` against PostgreSQL from synchronous test code
+    (which may itself run inside pytest's event loop: a thread of its own)."""
+    import asyncpg
+
+    async def run() -> Any:
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            return await work(connection)
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def _dollar(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2 …``."""
+    numbers = itertools.count(1)
+    return re.sub(r"\?", lambda _m: f"${next(numbers)}", sql)
+
+
+def query_rows(database: Database, sql: str, *params: object) -> list[dict[str, Any]]:
+    if isinstance(database, str):
+        async def rows(connection: Any) -> list[dict[str, Any]]:
+            return [dict(r) for r in await connection.fetch(_dollar(sql), *params)]
+        return list(_on_postgres(database, rows))
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute(sql, params).fetchall()]
 
 
-def database_dump(database: Path) -> str:
+def table_count(database: Database, table: str) -> int:
+    return int(query_one(database, f"SELECT COUNT(*) FROM {table}") or 0)
+
+
+def database_dump(database: Database) -> str:
+    """Every row of every table, in a stable order."""
+    if isinstance(database, str):
+        async def dump(connection: Any) -> str:
+            tables = [r["tablename"] for r in await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+            lines = []
+            for table in tables:
+                rows = await connection.fetch(f'SELECT * FROM "{table}"')
+                lines += sorted(f"{table} {tuple(r.values())!r}" for r in rows)
+            return "\n".join(lines)
+        return str(_on_postgres(database, dump))
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         return "\n".join(db.iterdump())
 
 
-def query_one(database: Path, sql: str, *params: object) -> object:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        row = db.execute(sql, params).fetchone()
-    return None if row is None else row[0]
+def query_one(database: Database, sql: str, *params: object) -> object:
+    rows = query_rows(database, sql, *params)
+    return None if not rows else next(iter(rows[0].values()))
+
+
+def copy_database(source: Database, target: Database) -> None:
+    """Every row of ``source`` into ``target`` (made by the same migrations)."""
+    if isinstance(source, Path):
+        with sqlite3.connect(source) as db, sqlite3.connect(target) as copy:
+            db.backup(copy)
+        return
+    tables = [r["tablename"] for r in query_rows(
+        source, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> 'alembic_version' ORDER BY 1")]
+
+    async def copy(connection: Any) -> None:
+        # A superuser's copy: rows in any order, foreign keys checked by the source.
+        await connection.execute("SET session_replication_role = replica")
+        for table in tables:
+            rows = query_rows(source, f'SELECT * FROM "{table}"')
+            if rows:
+                await connection.copy_records_to_table(
+                    table, records=[tuple(r.values()) for r in rows], columns=list(rows[0]))
+        # Serial columns go on from the copied rows' greatest value.
+        for table, column in await connection.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND column_default LIKE 'nextval%'"):
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)')
+    _on_postgres(str(target), copy)
 
 
 # Waiting for something another process does (the center's upkeep, a server

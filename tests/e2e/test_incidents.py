@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -314,7 +313,7 @@ async def test_the_operator_report_lists_incidents_open_for_a_day(
         done = subprocess.run(
             [sys.executable, "-m", "center", "report", "incidents", "--var", str(system.var),
              *args], capture_output=True, text=True, timeout=120,
-            env={**os.environ, "KONBINI_CLOCK": clock})
+            env={**system.center_env(), "KONBINI_CLOCK": clock})
         assert done.returncode == 0, done.stderr
         return [i for i in json.loads(done.stdout)["incidents"]
                 if i["order_id"] == order["order_id"]]

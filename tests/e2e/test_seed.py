@@ -4,7 +4,6 @@ up the generated residents with no restart, and their cards work at a kiosk."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 async def test_seeded_residents_get_a_juminhyo_from_the_running_system(
         system: System, tmp_path: Path) -> None:
     wallet_dir = tmp_path / "wallet"
-    env = {**os.environ, "KONBINI_CLOCK": BASE_CLOCK}
+    env = {**system.service_env("131016"), "KONBINI_CLOCK": BASE_CLOCK}
     done = subprocess.run(
         [sys.executable, "-m", "municipal_server", "seed", "--code", "131016",
          "--residents", "12", "--seed", "7", "--cards", "2", "--var", str(system.var),

@@ -5,7 +5,7 @@ boundary; refusals counted; bad input changes nothing."""
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,22 +18,22 @@ from center.history import FY2023
 from kiosk_sim.client import KioskClient, KioskProblem
 from kiosk_sim.wallet import Wallet
 from tests.conftest import Raw, System
-from tests.support import eventually, pdf_pages_text
+from tests.support import copy_database, eventually, pdf_pages_text, query_rows
 
 CHIYODA = "131016"
 COMMISSION = 10 + 115  # the contract this module sets for 千代田区 (center + store)
 
 
-def cli(system: System, *args: str, var: Path | None = None) -> subprocess.CompletedProcess:
+def cli(system: System, *args: str, var: Path | None = None,
+        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = system.center_env() if var is None else {**os.environ, **(extra_env or {})}
     return subprocess.run([sys.executable, "-m", "center", *args, "--var",
                            str(var or system.var)], capture_output=True, text=True,
-                          timeout=300, check=False)
+                          timeout=300, check=False, env=env)
 
 
-def ledger_rows(system: System, sql: str, *params: Any) -> list[sqlite3.Row]:
-    with sqlite3.connect(system.center_db) as db:
-        db.row_factory = sqlite3.Row
-        return db.execute(sql, params).fetchall()
+def ledger_rows(system: System, sql: str, *params: Any) -> list[dict[str, Any]]:
+    return query_rows(system.center_db, sql, *params)
 
 
 @pytest.fixture
@@ -278,7 +278,8 @@ async def test_refusals_are_counted_by_code_and_reason(
         await kiosk.issue(wallet.get("yokohama"), "1234", "juminhyo")
     assert refused.value.code == "municipality-unavailable"
     assert unavailable() == before_yokohama + 1
-    dump = "\n".join(str(tuple(r)) for r in ledger_rows(system, "SELECT * FROM refusals"))
+    dump = "\n".join(str(tuple(r.values()))
+                     for r in ledger_rows(system, "SELECT * FROM refusals"))
     assert "霞" not in dump and "次郎" not in dump
 
 
@@ -329,18 +330,23 @@ async def test_bad_input_gets_a_problem_and_changes_nothing(
 def test_simulated_history_follows_the_fy2023_mix(system: System, tmp_path: Path) -> None:
     var = tmp_path / "var"
     (var / "center").mkdir(parents=True)
-    with sqlite3.connect(system.center_db) as source, \
-            sqlite3.connect(var / "center" / "center.db") as copy:
-        source.backup(copy)
+    env: dict[str, str] = {}
+    if system.postgres is not None:  # a database of its own, the same schema, a copy of the rows
+        url = system.postgres.create_database("center_simulated")
+        env = {"KONBINI_DATABASE_URL": url}
+        assert cli(system, "migrate", var=var, extra_env=env).returncode == 0
+        copy_database(system.center_db, url)
+    else:
+        copy_database(system.center_db, var / "center" / "center.db")
     scale = 0.0005
     done = cli(system, "simulate-history", "--fiscal-year", "2023", "--scale", str(scale),
-               "--seed", "7", var=var)
+               "--seed", "7", var=var, extra_env=env)
     assert done.returncode == 0, done.stderr
     again = cli(system, "simulate-history", "--fiscal-year", "2023", "--scale", str(scale),
-                "--seed", "7", var=var)
+                "--seed", "7", var=var, extra_env=env)
     assert again.returncode == 2  # already filled: nothing added twice
     stats = json.loads(cli(system, "report", "statistics", "--fiscal-year", "2023", "--json",
-                           var=var).stdout)
+                           var=var, extra_env=env).stdout)
     for group, national in FY2023.items():
         assert stats["by_group"][group] == round(national * scale), group
     assert stats["total"] == sum(round(n * scale) for n in FY2023.values())

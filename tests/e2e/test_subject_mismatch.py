@@ -41,10 +41,7 @@ async def faults(as_kiosk: Raw) -> AsyncIterator[Raw]:
 
 
 def _incidents(system: System, kind: str) -> int:
-    # The incidents table is created with the first incident.
-    if not query_one(system.center_db,
-                     "SELECT count(*) FROM sqlite_master WHERE name = 'incidents'"):
-        return 0
+    # The migration step made the incidents table (revision c0002).
     return int(query_one(system.center_db, "SELECT count(*) FROM incidents WHERE kind = ?",
                          kind))  # type: ignore[arg-type]
 

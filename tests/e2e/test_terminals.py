@@ -40,7 +40,7 @@ def raw(system: System, terminal: Terminal) -> Raw:
 def operator(system: System, *args: str) -> tuple[int, dict[str, Any]]:
     done = subprocess.run([sys.executable, "-m", "center", "terminals", *args,
                            "--var", str(system.var)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=system.center_env())
     return done.returncode, json.loads(done.stdout)
 
 

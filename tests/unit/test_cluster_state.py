@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from center.storage import CenterStore
+from konbini.db import Database, sqlite_url
 from konbini.haproxy import Backend, config_text
 from konbini.problems import Problem
-from konbini.sqlite import open_database
 from konbini.workers import holder_gone, holder_id, worker_argv
 from municipal_server.register import Register
 
@@ -26,8 +26,8 @@ from municipal_server.register import Register
 @pytest.fixture
 async def two_centers(tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "center" / "center.db"
-    first = await CenterStore.open(path)
-    second = await CenterStore.open(path, create=False)
+    first = await CenterStore.open(path, migrate=True)
+    second = await CenterStore.open(path)
     yield first, second
     await first.close()
     await second.close()
@@ -93,8 +93,8 @@ async def test_a_dead_holders_claim_is_taken_over_once(
 
 async def test_a_request_id_is_issued_once_across_two_registers(tmp_path: Path) -> None:
     path = tmp_path / "municipal" / "register.db"
-    first = await Register.open(path)
-    second = await Register.open(path, create=False)
+    first = await Register.open(path, migrate=True)
+    second = await Register.open(path)
     rendered: list[str] = []
     request = {"request_id": "r-1", "resident_code": "12345678901", "type": "juminhyo",
                "copies": 1, "options": {}}
@@ -133,31 +133,23 @@ async def test_a_request_id_is_issued_once_across_two_registers(tmp_path: Path) 
         await second.close()
 
 
-async def test_a_write_waits_for_a_read_left_open_on_its_connection(tmp_path: Path) -> None:
-    """Another process commits while this connection holds a read snapshot
-    (a cursor between fetchone and close): the write is retried, not lost."""
+async def test_a_write_waits_for_a_read_left_open_in_another_worker(tmp_path: Path) -> None:
+    """Another process writes while this one holds a read snapshot: writes
+    begin IMMEDIATE and wait on the busy timeout, so none is lost."""
     path = tmp_path / "shared" / "x.db"
-    one = await open_database(path, "PRAGMA journal_mode = WAL; "
-                                    "CREATE TABLE t (k INTEGER PRIMARY KEY);"
-                                    "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 "
-                                    "FROM n WHERE k < 200) INSERT INTO t SELECT k FROM n;")
-    other = await open_database(path)
+    one, other = Database.open(sqlite_url(path)), Database.open(sqlite_url(path))
     try:
-        cursor = await one.execute("SELECT k FROM t")  # more rows than are prefetched
-        await cursor.fetchone()  # a snapshot stays open
-        await other.execute("INSERT INTO t VALUES (1000)")
-        await other.commit()
-
-        async def close_reader_soon() -> None:
-            await asyncio.sleep(0.1)
-            await cursor.close()
-
-        closer = asyncio.create_task(close_reader_soon())
-        await one.execute("INSERT INTO t VALUES (1001)")
-        await one.commit()
-        await closer
-        async with other.execute("SELECT COUNT(*) FROM t") as cur:
-            assert (await cur.fetchone())[0] == 202
+        async with one.write() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            await connection.exec_driver_sql("INSERT INTO t VALUES (1), (2)")
+        async with one.read() as reading:
+            assert len((await reading.exec_driver_sql("SELECT k FROM t")).all()) == 2
+            async with other.write() as connection:
+                await connection.exec_driver_sql("INSERT INTO t VALUES (3)")
+        async with one.write() as connection:
+            await connection.exec_driver_sql("INSERT INTO t VALUES (4)")
+        async with other.read() as connection:
+            assert (await connection.exec_driver_sql("SELECT COUNT(*) FROM t")).scalar() == 4
     finally:
         await one.close()
         await other.close()
@@ -165,15 +157,16 @@ async def test_a_write_waits_for_a_read_left_open_on_its_connection(tmp_path: Pa
 
 async def test_database_files_are_private(tmp_path: Path) -> None:
     path = tmp_path / "municipal" / "131016" / "register.db"
-    db = await open_database(path, "PRAGMA journal_mode = WAL; CREATE TABLE t (x);")
+    database = Database.open(sqlite_url(path))
     try:
-        await db.execute("INSERT INTO t VALUES (1)")
-        await db.commit()
+        async with database.write() as connection:
+            await connection.exec_driver_sql("CREATE TABLE t (x)")
+            await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
         for file in (path, path.with_name("register.db-wal")):
             assert stat.S_IMODE(file.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     finally:
-        await db.close()
+        await database.close()
 
 
 def test_worker_ports() -> None:

@@ -116,7 +116,7 @@ def test_validation_names_the_fields() -> None:
 
 async def test_rate_limiter(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The token bucket, in the center's database as every worker shares it."""
-    store = await CenterStore.open(tmp_path / "center.db")
+    store = await CenterStore.open(tmp_path / "center.db", migrate=True)
     now = [0.0]
     try:
         limiter = RateLimiter(store, {"k": Budget.of(per_minute=60, burst=2)},

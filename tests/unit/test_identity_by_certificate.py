@@ -52,7 +52,7 @@ def test_the_budget_is_the_certificates() -> None:
 
 def test_a_copied_cn_spends_its_own_budget_not_the_real_terminals(tmp_path: Path) -> None:
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db")
+        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
         try:
             # One request a minute, no burst: a second request of one certificate waits.
             ctx = SimpleNamespace(limiter=RateLimiter(store, {"terminal": Budget.of(1, 1)}))
@@ -80,7 +80,7 @@ def test_a_refusal_is_counted_for_the_session_of_the_very_certificate(tmp_path: 
         raise Problem("service-closed", "closed")
 
     async def scenario() -> list[tuple[str, str | None]]:
-        store = await CenterStore.open(tmp_path / "center.db")
+        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
         try:
             await store.create_session("s-1", "kiosk-0001", "seven-eleven", "store-0001",
                                        "card", b"c" * 32, NOW,

@@ -92,7 +92,7 @@ def test_the_municipal_history_summarises_each_copy() -> None:
 
 def test_incidents_are_stored_filtered_and_escalated(tmp_path: Path) -> None:
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db")
+        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
         try:
             old = await incidents.record_incident(
                 store, kind=IncidentKind.UPSTREAM_TIMEOUT, municipality_code="131016",
@@ -140,7 +140,7 @@ def _kiosk_pem(cn: str, chain: str, store: str) -> bytes:
 
 def test_the_registry_knows_a_terminal_by_its_certificate(tmp_path: Path) -> None:
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db")
+        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
         try:
             first = await terminals.enrol(store, _kiosk_pem("k-1", "lawson", "s-1"),
                                           address="東京都（見本）", hours="24h", now=NOW)
@@ -180,7 +180,7 @@ def test_a_later_outcome_waits_for_an_earlier_one_of_the_same_request(tmp_path: 
     import aiohttp
 
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db")
+        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
         try:
             async with store.writing() as db:  # a municipal server nobody answers at
                 await db.execute(
@@ -221,7 +221,7 @@ def test_two_simultaneous_enrolments_of_one_terminal_id_at_two_stores(tmp_path: 
     registry holds one store for the id. Several rounds, so an interleaving that a
     read-then-write would lose is all but certain to come up."""
     async def scenario() -> None:
-        first = await CenterStore.open(tmp_path / "center.db")
+        first = await CenterStore.open(tmp_path / "center.db", migrate=True)
         second = await CenterStore.open(tmp_path / "center.db")
         try:
             for round_ in range(8):

@@ -29,7 +29,7 @@ async def _order(store: CenterStore, order_id: str, copies: int = 2) -> list[str
 
 async def test_a_result_and_the_void_settle_an_order_once(tmp_path: Path) -> None:
     path = tmp_path / "center.db"
-    first, second = await CenterStore.open(path), await CenterStore.open(path)
+    first, second = await CenterStore.open(path, migrate=True), await CenterStore.open(path)
     try:
         await first.ledger.set_contract(Contract(None, date(2026, 4, 1), 10, 115, 0), NOW)
         for n in range(10):
@@ -63,7 +63,7 @@ async def test_a_result_and_the_void_settle_an_order_once(tmp_path: Path) -> Non
 
 async def test_overlapping_fee_periods_cannot_both_get_in(tmp_path: Path) -> None:
     path = tmp_path / "center.db"
-    first, second = await CenterStore.open(path), await CenterStore.open(path)
+    first, second = await CenterStore.open(path, migrate=True), await CenterStore.open(path)
     try:
         a = FeePeriod("131016", "juminhyo", 10, date(2026, 12, 1), date(2026, 12, 31))
         b = FeePeriod("131016", "juminhyo", 100, date(2026, 12, 31), date(2027, 1, 31))

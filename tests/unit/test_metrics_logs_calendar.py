@@ -103,7 +103,7 @@ async def test_latency_by_route_template_and_refusals_by_code(aiohttp_client) ->
 
 
 async def test_open_sessions_are_read_from_the_database(tmp_path: Path) -> None:
-    store = await CenterStore.open(tmp_path / "center.db")
+    store = await CenterStore.open(tmp_path / "center.db", migrate=True)
     try:
         metrics = CenterMetrics()
 
@@ -125,7 +125,7 @@ async def test_open_sessions_are_read_from_the_database(tmp_path: Path) -> None:
 
 
 async def test_upstream_failures_are_counted_per_municipality(tmp_path: Path) -> None:
-    store = await CenterStore.open(tmp_path / "center.db")
+    store = await CenterStore.open(tmp_path / "center.db", migrate=True)
     client = MunicipalClient(None, timeout_seconds=1)  # type: ignore[arg-type]
     await client.start()
     try:
@@ -198,7 +198,7 @@ def test_json_log_lines_carry_the_request_id() -> None:
 
 
 async def test_calendar_lists_upcoming_windows_in_jst(tmp_path: Path) -> None:
-    store = await CenterStore.open(tmp_path / "center.db")
+    store = await CenterStore.open(tmp_path / "center.db", migrate=True)
     try:
         await store.upsert_municipality(
             Registration("141003", "横浜市", "神奈川県", "https://127.0.0.1:9"), [], "active",

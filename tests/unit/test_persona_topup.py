@@ -14,7 +14,7 @@ TODAY = date(2026, 11, 24)
 
 
 async def test_missing_personas_join_an_older_register_once(tmp_path: Path) -> None:
-    register = await Register.open(tmp_path / "register.db")
+    register = await Register.open(tmp_path / "register.db", migrate=True)
     try:
         seeded = await seed_personas(register, CHIYODA, TODAY)
         assert await register.resident_count() == seeded
@@ -27,8 +27,8 @@ async def test_missing_personas_join_an_older_register_once(tmp_path: Path) -> N
                     "DELETE FROM family_registers WHERE register_id = 'k-sasaki'",
                     f"DELETE FROM residents WHERE resident_code = '{code}'",
                     "DELETE FROM households WHERE household_id = 'h-koseki-pending'"):
-            await register._db.execute(sql)
-        await register._db.commit()
+            async with register.database.write() as connection:
+                await connection.exec_driver_sql(sql)
         assert await register.resident(code) is None
 
         await refresh_personas(register, CHIYODA, TODAY)

@@ -228,7 +228,7 @@ async def test_seeding_waits_for_another_writer_instead_of_failing(tmp_path: Pat
     from municipal_server.synthetic_seed import seed_synthetic
 
     path = tmp_path / "register.db"
-    register = await Register.open(path)
+    register = await Register.open(path, migrate=True)
     other = sqlite3.connect(path, timeout=5, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # holds the write lock
     released = threading.Event()

@@ -1,0 +1,537 @@
+"""The center's storage interface over SQLite or PostgreSQL (SQLAlchemy Core).
+
+Every method is one transaction of its own, or part of the unit of work it
+was given (``async with store.unit_of_work() as uow``). Correctness comes from
+the database, never from a lock in one process: a challenge is consumed and an
+order settled by conditional writes (``UPDATE … WHERE … RETURNING``), so two
+workers (or the kiosk's result and the 10-minute void) can never both win."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Double, case, delete, func, literal, select, union_all, update
+from sqlalchemy.engine import RowMapping
+
+from konbini.db import Database, Repository, SqlConnection, insert, sqlite_url
+from konbini.migrations import upgrade
+
+from ..calendar import MaintenanceWindow
+from ..model import orders as order_model
+from ..model.settlement import jst_date
+from ..municipalities import Registration, parse_services
+from ..shared_state import SharedState
+from . import tables as t
+from .ledger import EntryContext, LedgerStore
+
+
+def ts(value: datetime) -> float:
+    """An instant as stored: epoch seconds."""
+    return value.timestamp()
+
+
+def dt(value: float) -> datetime:
+    """A stored instant as a timezone-aware datetime (UTC)."""
+    return datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    serial: str
+    municipality_code: str
+    resident_code: str
+    credential: str
+    status: str
+    not_after: datetime
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    session_id: str
+    terminal_id: str
+    chain: str
+    store_id: str
+    credential: str
+    challenge: bytes | None
+    challenge_issued_at: datetime
+    last_seen_at: datetime
+    authenticated: bool
+    serial: str | None
+    municipality_code: str | None
+    resident_code: str | None
+    closed: bool
+    terminal_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    order_id: str
+    session_id: str
+    terminal_id: str
+    municipality_code: str
+    type: str
+    copies: int
+    fee_yen: int
+    status: str
+    download_until: datetime
+    charged_yen: int | None
+    refunded_yen: int | None
+    terminal_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class TerminalRecord:
+    """A kiosk terminal as the center has seen it (the operator's console)."""
+
+    terminal_id: str
+    chain: str
+    store_id: str
+    last_seen_at: datetime
+    sessions: int
+    open_sessions: int
+    printed: int
+
+
+@dataclass(frozen=True)
+class OperationalGauges:
+    """States the metrics read at each scrape (never counted in a process)."""
+
+    open_sessions: int
+    orders_awaiting_result: int
+    municipalities_by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    certificate_id: str
+    order_id: str
+    certificate_number: str
+    type: str
+    municipality_code: str
+    sha256: str
+    front_sha256: str
+    fee_yen: int
+    status: str
+    issued_at: datetime
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def migrate_database(url: str) -> tuple[str | None, str | None]:
+    """Create or upgrade the center's database to the newest revision, in place."""
+    return await upgrade(url, MIGRATIONS)
+
+
+COUNTABLE = {"orders": t.orders, "certificates": t.certificates, "sessions": t.sessions,
+             "order_pdfs": t.order_pdfs, "jpki_certificates": t.jpki_certificates,
+             "municipalities": t.municipalities,
+             "maintenance_windows": t.maintenance_windows}
+
+
+def _certificate(row: RowMapping) -> CertificateRecord:
+    return CertificateRecord(row["certificate_id"], row["order_id"], row["certificate_number"],
+                             row["type"], row["municipality_code"], row["sha256"],
+                             row["front_sha256"], row["fee_yen"], row["status"],
+                             dt(row["issued_at"]))
+
+
+class CenterStore(Repository):
+    """The center's database: municipalities, JPKI registry, sessions, orders,
+    certificates, and (``ledger``) the settlement ledger."""
+
+    def __init__(self, database: Database, connection: Any = None) -> None:
+        super().__init__(database, connection)
+        # The settlement ledger, contracts, fee periods and refusals, in the same
+        # unit of work as this store when it has one.
+        self.ledger = LedgerStore(database, connection)
+        # Leases, rate budgets, Idempotency-Keys, dev settings: what every worker shares.
+        self.shared = SharedState(database, connection)
+
+    @classmethod
+    async def open(cls, target: str | Path, *, migrate: bool = False) -> CenterStore:
+        """Open the database at ``target`` (a URL, or a SQLite file). The schema
+        is made by ``python -m center migrate``; ``migrate=True`` runs that
+        first (tests and tools working on a database of their own)."""
+        url = sqlite_url(target) if isinstance(target, Path) else target
+        if migrate:
+            await migrate_database(url)
+        return cls(Database.open(url))
+
+    async def close(self) -> None:
+        await self.database.close()
+
+    async def ping(self) -> None:
+        """One round trip to the database (``GET /readyz``); raises when unreachable."""
+        await self._scalar(select(literal(1)))
+
+    async def scrub_deleted_pdfs(self) -> bool:
+        """After PDFs were deleted (zeroed in place by SQLite's secure_delete),
+        truncate the WAL, which still holds the pages they were written in.
+        PostgreSQL: nothing to do here (its files are the server's)."""
+        return await self.database.checkpoint()
+
+    # -- municipalities ---------------------------------------------------
+    async def upsert_municipality(self, registration: Registration, services: list[dict],
+                                  status: str, now: datetime) -> bool:
+        """Insert or update; True when the municipality is new."""
+        async with self._write() as connection:
+            existed = (await connection.execute(
+                select(literal(1)).where(t.municipalities.c.code == registration.code))
+            ).first() is not None
+            statement = insert(connection, t.municipalities).values(
+                code=registration.code, name=registration.name,
+                prefecture=registration.prefecture, endpoint=registration.endpoint,
+                services=json.dumps(services, ensure_ascii=False), status=status,
+                registered_at=ts(now), updated_at=ts(now))
+            await connection.execute(statement.on_conflict_do_update(
+                index_elements=["code"],
+                set_={c: statement.excluded[c] for c in (
+                    "name", "prefecture", "endpoint", "services", "status", "updated_at")}))
+        return not existed
+
+    async def municipality(self, code: str) -> tuple[Registration, str] | None:
+        row = await self._one(select(t.municipalities).where(t.municipalities.c.code == code))
+        if row is None:
+            return None
+        registration = Registration(row["code"], row["name"], row["prefecture"],
+                                    row["endpoint"], parse_services(json.loads(row["services"])))
+        return registration, row["status"]
+
+    async def set_municipality_status(self, code: str, status: str, now: datetime) -> None:
+        await self._run(update(t.municipalities).where(t.municipalities.c.code == code)
+                        .values(status=status, updated_at=ts(now)))
+
+    async def municipality_codes(self) -> list[str]:
+        rows = await self._all(select(t.municipalities.c.code)
+                               .order_by(t.municipalities.c.code))
+        return [row["code"] for row in rows]
+
+    async def delete_municipality(self, code: str) -> bool:
+        async with self._write() as connection:
+            result = await connection.execute(
+                delete(t.municipalities).where(t.municipalities.c.code == code))
+            await connection.execute(delete(t.maintenance_windows).where(
+                t.maintenance_windows.c.municipality_code == code))
+        return result.rowcount > 0
+
+    async def add_maintenance(self, municipality_code: str | None,
+                              window: MaintenanceWindow) -> int:
+        async with self._write() as connection:
+            result = await connection.execute(
+                t.maintenance_windows.insert().values(
+                    municipality_code=municipality_code, starts_at=ts(window.starts_at),
+                    ends_at=ts(window.ends_at), reason=window.reason)
+                .returning(t.maintenance_windows.c.id))
+            return int(result.scalar_one())
+
+    async def maintenance(self, municipality_code: str | None,
+                          now: datetime) -> list[MaintenanceWindow]:
+        """Windows not yet over: the municipality's, or center-wide ones for None."""
+        w = t.maintenance_windows
+        whose = (w.c.municipality_code.is_(None) if municipality_code is None
+                 else w.c.municipality_code == municipality_code)
+        rows = await self._all(select(w).where(w.c.ends_at > ts(now), whose)
+                               .order_by(w.c.starts_at))
+        return [MaintenanceWindow(dt(r["starts_at"]), dt(r["ends_at"]), r["reason"])
+                for r in rows]
+
+    # -- JPKI registry ----------------------------------------------------
+    async def add_card(self, serial: str, municipality_code: str, resident_code: str,
+                       credential: str, not_before: datetime, not_after: datetime,
+                       now: datetime) -> None:
+        await self._run(t.jpki_certificates.insert().values(
+            serial=serial, municipality_code=municipality_code, resident_code=resident_code,
+            credential=credential, status="valid", reason="", not_before=ts(not_before),
+            not_after=ts(not_after), issued_at=ts(now), updated_at=ts(now)))
+
+    async def card(self, serial: str) -> CardRecord | None:
+        row = await self._one(select(t.jpki_certificates)
+                              .where(t.jpki_certificates.c.serial == serial))
+        if row is None:
+            return None
+        return CardRecord(row["serial"], row["municipality_code"], row["resident_code"],
+                          row["credential"], row["status"], dt(row["not_after"]))
+
+    async def set_card_status(self, serial: str, status: str, reason: str,
+                              now: datetime) -> None:
+        await self._run(update(t.jpki_certificates)
+                        .where(t.jpki_certificates.c.serial == serial)
+                        .values(status=status, reason=reason, updated_at=ts(now)))
+
+    async def resident_cards(self, municipality_code: str, resident_code: str) -> list[str]:
+        """Serials of every certificate issued to one resident, in issue order."""
+        c = t.jpki_certificates.c
+        rows = await self._all(select(c.serial).where(
+            c.municipality_code == municipality_code, c.resident_code == resident_code)
+            .order_by(c.issued_at))
+        return [row["serial"] for row in rows]
+
+    # -- use registrations (本籍地の利用登録): card → the municipality of its 本籍 ---
+    async def add_use_registration(self, serial: str, domicile_code: str,
+                                   now: datetime) -> None:
+        async with self._write() as connection:
+            await connection.execute(insert(connection, t.use_registrations).values(
+                serial=serial, domicile_code=domicile_code, registered_at=ts(now))
+                .on_conflict_do_nothing())
+
+    async def use_registrations(self, serial: str) -> list[str]:
+        """The domicile municipalities this card is registered with."""
+        c = t.use_registrations.c
+        rows = await self._all(select(c.domicile_code).where(c.serial == serial)
+                               .order_by(c.registered_at))
+        return [row["domicile_code"] for row in rows]
+
+    # -- sessions -----------------------------------------------------------
+    async def create_session(self, session_id: str, terminal_id: str, chain: str,
+                             store_id: str, credential: str, challenge: bytes,
+                             now: datetime, terminal_fingerprint: str | None = None) -> None:
+        await self._run(t.sessions.insert().values(
+            session_id=session_id, terminal_id=terminal_id, chain=chain, store_id=store_id,
+            credential=credential, challenge=challenge, challenge_issued_at=ts(now),
+            created_at=ts(now), last_seen_at=ts(now),
+            terminal_fingerprint=terminal_fingerprint))
+
+    async def session(self, session_id: str) -> SessionRecord | None:
+        row = await self._one(select(t.sessions).where(t.sessions.c.session_id == session_id))
+        if row is None:
+            return None
+        return SessionRecord(
+            row["session_id"], row["terminal_id"], row["chain"], row["store_id"],
+            row["credential"], None if row["challenge"] is None else bytes(row["challenge"]),
+            dt(row["challenge_issued_at"]), dt(row["last_seen_at"]),
+            row["authenticated_at"] is not None, row["serial"], row["municipality_code"],
+            row["resident_code"], row["closed_at"] is not None, row["terminal_fingerprint"])
+
+    async def consume_challenge(self, session_id: str) -> bool:
+        """Atomically take the session's challenge; False if it was already used
+        (by this worker or another)."""
+        c = t.sessions.c
+        result = await self._run(update(t.sessions).where(
+            c.session_id == session_id, c.challenge.is_not(None)).values(challenge=None))
+        return result.rowcount == 1
+
+    async def authenticate_session(self, session_id: str, serial: str, municipality_code: str,
+                                   resident_code: str, credential: str, now: datetime) -> None:
+        await self._run(update(t.sessions).where(t.sessions.c.session_id == session_id).values(
+            authenticated_at=ts(now), serial=serial, municipality_code=municipality_code,
+            resident_code=resident_code, credential=credential, last_seen_at=ts(now)))
+
+    async def touch_session(self, session_id: str, now: datetime) -> None:
+        await self._run(update(t.sessions).where(t.sessions.c.session_id == session_id)
+                        .values(last_seen_at=ts(now)))
+
+    async def close_session(self, session_id: str, now: datetime) -> None:
+        """The card was removed: forget whose session it was."""
+        await self._run(update(t.sessions).where(t.sessions.c.session_id == session_id)
+                        .values(closed_at=ts(now), resident_code=None, challenge=None))
+
+    async def close_idle_sessions(self, idle_before: datetime, now: datetime) -> int:
+        c = t.sessions.c
+        result = await self._run(update(t.sessions).where(
+            c.closed_at.is_(None), c.last_seen_at < ts(idle_before))
+            .values(closed_at=ts(now), resident_code=None, challenge=None))
+        return result.rowcount
+
+    # -- orders -------------------------------------------------------------
+    async def create_order(self, order: OrderRecord, request_id: str, now: datetime,
+                           certificates: Iterable[tuple[CertificateRecord, bytes]],
+                           also: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+        """Record an issued order with its certificates and their PDFs, in one
+        transaction; ``also``: portable textual statements of other modules that
+        belong to the same use case (the order's intent dropped from the outbox)."""
+        also = list(also)
+        certificates = list(certificates)
+        async with self._write() as connection:
+            await connection.execute(t.orders.insert().values(
+                order_id=order.order_id, session_id=order.session_id,
+                terminal_id=order.terminal_id, request_id=request_id,
+                municipality_code=order.municipality_code, type=order.type,
+                copies=order.copies, fee_yen=order.fee_yen, status=order.status,
+                created_at=ts(now), download_until=ts(order.download_until),
+                terminal_fingerprint=order.terminal_fingerprint))
+            for sql, params in also:
+                await SqlConnection(connection).execute(sql, params)
+            if not certificates:
+                return
+            await connection.execute(t.certificates.insert(), [
+                {"certificate_id": c.certificate_id, "order_id": c.order_id,
+                 "certificate_number": c.certificate_number, "type": c.type,
+                 "municipality_code": c.municipality_code, "sha256": c.sha256,
+                 "front_sha256": c.front_sha256, "fee_yen": c.fee_yen, "status": c.status,
+                 "void_reason": None, "issued_at": ts(c.issued_at)}
+                for c, _ in certificates])
+            await connection.execute(t.order_pdfs.insert(), [
+                {"certificate_id": c.certificate_id, "order_id": c.order_id, "pdf": pdf,
+                 "expires_at": ts(order.download_until)} for c, pdf in certificates])
+
+    async def order(self, order_id: str) -> OrderRecord | None:
+        row = await self._one(select(t.orders).where(t.orders.c.order_id == order_id))
+        if row is None:
+            return None
+        return OrderRecord(row["order_id"], row["session_id"], row["terminal_id"],
+                           row["municipality_code"], row["type"], row["copies"], row["fee_yen"],
+                           row["status"], dt(row["download_until"]), row["charged_yen"],
+                           row["refunded_yen"], row["terminal_fingerprint"])
+
+    async def order_certificates(self, order_id: str) -> list[CertificateRecord]:
+        rows = await self._all(select(t.certificates)
+                               .where(t.certificates.c.order_id == order_id)
+                               .order_by(t.certificates.c.certificate_number))
+        return [_certificate(row) for row in rows]
+
+    async def certificate(self, certificate_id: str) -> CertificateRecord | None:
+        found = await self.certificate_with_void_reason(certificate_id)
+        return None if found is None else found[0]
+
+    async def certificate_with_void_reason(
+            self, certificate_id: str) -> tuple[CertificateRecord, str | None] | None:
+        """The certificate and, if void, why (the inquiry site's record check)."""
+        row = await self._one(select(t.certificates)
+                              .where(t.certificates.c.certificate_id == certificate_id))
+        return None if row is None else (_certificate(row), row["void_reason"])
+
+    async def order_pdf(self, certificate_id: str) -> bytes | None:
+        row = await self._one(select(t.order_pdfs.c.pdf)
+                              .where(t.order_pdfs.c.certificate_id == certificate_id))
+        return None if row is None else bytes(row["pdf"])
+
+    async def settle_order(self, order_id: str, printed: set[str],
+                           failed: dict[str, str], now: datetime) -> tuple[int, int] | None:
+        """Record the print result once: charge the printed copies, void and
+        refund the rest. None if the order was already settled or voided."""
+        # The WAL keeps the deleted PDF's pages until the upkeep's checkpoint
+        # (scrub_deleted_pdfs, once a round: one per settlement cost 10-12 ms).
+        return await self._settle(order_id, printed, failed, now)
+
+    async def _settle(self, order_id: str, printed: set[str], failed: dict[str, str],
+                      now: datetime, final_status: str = "settled") -> tuple[int, int] | None:
+        """Settle with a conditional write: ``UPDATE … WHERE status = 'issued'
+        RETURNING`` takes the order, so a kiosk's result and the 10-minute void
+        (in this worker or another) can never both settle it; the loser gets None.
+        The order, its certificates, the ledger entries and the deletion of the
+        PDFs commit together."""
+        async with self.unit_of_work() as uow:
+            connection = uow._connection
+            copies = [order_model.Copy(c.certificate_id, c.fee_yen)
+                      for c in await uow.order_certificates(order_id)]
+            settlement = (order_model.void(copies)
+                          if final_status == order_model.OrderStatus.VOIDED
+                          else order_model.settle(copies, printed, failed))
+            o = t.orders.c
+            taken = (await connection.execute(
+                update(t.orders).where(o.order_id == order_id,
+                                       o.status == order_model.OrderStatus.ISSUED.value)
+                .values(status=settlement.status.value, charged_yen=settlement.charged_yen,
+                        refunded_yen=settlement.refunded_yen, settled_at=ts(now))
+                .returning(o.municipality_code, o.session_id, o.terminal_id, o.type,
+                           o.created_at))).mappings().first()
+            if taken is None:
+                return None  # settled or voided already: nothing written
+            session = (await connection.execute(
+                select(t.sessions.c.chain, t.sessions.c.store_id)
+                .where(t.sessions.c.session_id == taken["session_id"]))).mappings().first()
+            for copy in settlement.copies:
+                await connection.execute(
+                    update(t.certificates)
+                    .where(t.certificates.c.certificate_id == copy.certificate_id)
+                    .values(status=copy.status.value, void_reason=copy.void_reason))
+            contract = await uow.ledger.contract_for(taken["municipality_code"],
+                                                     jst_date(dt(taken["created_at"])))
+            await uow.ledger.book(EntryContext(
+                order_id, taken["municipality_code"], (session or {}).get("chain") or "",
+                (session or {}).get("store_id") or "", taken["terminal_id"], taken["type"],
+                taken["created_at"]), settlement.copies, contract, ts(now))
+            await connection.execute(delete(t.order_pdfs)
+                                     .where(t.order_pdfs.c.order_id == order_id))
+        return settlement.charged_yen, settlement.refunded_yen
+
+    async def expire_orders(self, now: datetime) -> list[str]:
+        """Void and refund orders whose result never came within the window; each
+        in its own transaction, each a conditional write (another worker may be
+        settling the same order this instant)."""
+        o = t.orders.c
+        rows = await self._all(select(o.order_id).where(
+            o.status == order_model.OrderStatus.ISSUED.value, o.download_until <= ts(now)))
+        voided = []
+        for row in rows:
+            if await self._settle(row["order_id"], set(), {}, now,
+                                  final_status=order_model.OrderStatus.VOIDED) is not None:
+                voided.append(row["order_id"])
+        await self._run(delete(t.order_pdfs).where(t.order_pdfs.c.expires_at <= ts(now)))
+        return voided
+
+    # -- request budgets (center/rate_limit.py) ------------------------------
+    async def take_token(self, key: str, per_second: float, burst: float, now: float) -> float:
+        """Refill ``key``'s bucket for the time passed and take one token, in one
+        statement (atomic across processes): 0.0 if taken, else seconds to wait."""
+        b = t.request_budgets.c
+        least, greatest = ((func.min, func.max) if self.database.is_sqlite
+                           else (func.least, func.greatest))
+        refilled = least(literal(burst, Double),
+                         b.tokens + greatest(literal(0.0, Double), now - b.updated_at)
+                         * per_second)
+        taken = case((refilled >= 1, 1), else_=0)
+        async with self._write() as connection:
+            statement = insert(connection, t.request_budgets).values(
+                key=key, tokens=burst - 1, updated_at=now, allowed=1)
+            row = (await connection.execute(statement.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"tokens": refilled - taken, "allowed": taken,
+                      "updated_at": greatest(b.updated_at, literal(now, Double))})
+                .returning(b.tokens, b.allowed))).mappings().one()
+        return 0.0 if row["allowed"] else (1.0 - float(row["tokens"])) / per_second
+
+    async def forget_idle_budgets(self, idle_before: float) -> None:
+        """Drop buckets untouched since ``idle_before`` (they would be full again)."""
+        await self._run(delete(t.request_budgets)
+                        .where(t.request_budgets.c.updated_at < idle_before))
+
+    async def count(self, table: str) -> int:
+        if table not in COUNTABLE:
+            raise ValueError(table)
+        return int(await self._scalar(select(func.count()).select_from(COUNTABLE[table])) or 0)
+
+    async def operational_gauges(self, idle_after: datetime) -> OperationalGauges:
+        """Open sessions seen since ``idle_after``, orders awaiting their print
+        result, municipalities by status."""
+        s, o, m = t.sessions.c, t.orders.c, t.municipalities.c
+        async with self._read() as connection:
+            sessions = (await connection.execute(select(func.count()).where(
+                s.closed_at.is_(None), s.last_seen_at >= ts(idle_after)))).scalar()
+            awaiting = (await connection.execute(select(func.count()).where(
+                o.status == order_model.OrderStatus.ISSUED.value))).scalar()
+            by_status = {r.status: int(r.n) for r in await connection.execute(
+                select(m.status, func.count().label("n")).group_by(m.status))}
+        return OperationalGauges(int(sessions or 0), int(awaiting or 0), by_status)
+
+    async def terminals(self, limit: int = 200) -> list[TerminalRecord]:
+        """Terminals from their sessions and the ledger's charged copies, by id."""
+        s, e = t.sessions.c, t.ledger_entries.c
+        seen = union_all(
+            select(s.terminal_id, s.chain, s.store_id, s.last_seen_at.label("seen"),
+                   literal(1).label("sessions"),
+                   case((s.closed_at.is_(None), 1), else_=0).label("open"),
+                   literal(0).label("printed")),
+            select(e.terminal_id, e.chain, e.store_id, e.issued_at, literal(0), literal(0),
+                   literal(1)).where(e.kind == "charge")).subquery()
+        rows = await self._all(
+            select(seen.c.terminal_id, func.max(seen.c.chain).label("chain"),
+                   func.max(seen.c.store_id).label("store_id"),
+                   func.max(seen.c.seen).label("seen"),
+                   func.sum(seen.c.sessions).label("sessions"),
+                   func.sum(seen.c.open).label("open"),
+                   func.sum(seen.c.printed).label("printed"))
+            .group_by(seen.c.terminal_id).order_by(seen.c.terminal_id).limit(limit))
+        return [TerminalRecord(r["terminal_id"], r["chain"] or "", r["store_id"] or "",
+                               dt(r["seen"]), int(r["sessions"]), int(r["open"]),
+                               int(r["printed"])) for r in rows]
+
+
+__all__ = ["CardRecord", "CenterStore", "CertificateRecord", "EntryContext", "OperationalGauges",
+           "OrderRecord", "SessionRecord", "TerminalRecord", "dt", "ts"]

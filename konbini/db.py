@@ -1,0 +1,410 @@
+"""A service's database, SQLite (the embedded default) or PostgreSQL, behind
+one query layer: SQLAlchemy 2 Core on asyncio (aiosqlite, asyncpg).
+
+The engine is chosen per service by a URL: ``--database-url`` or
+``KONBINI_DATABASE_URL``, else the SQLite file under ``var/``. The schema is
+not created here: Alembic migrations do that, once, as a step of their own
+(``python -m center migrate``); a worker only opens.
+
+SQLite: WAL (readers never wait for the writer), foreign keys, a busy timeout
+(several worker processes write the same file), ``secure_delete`` (a settled
+order's PDF does not survive in free pages), the file 0600 in a 0700
+directory (the resident register is personal data). A transaction that writes
+starts with ``BEGIN IMMEDIATE``, so two writers queue on the busy timeout
+instead of one failing when it upgrades its read lock.
+
+PostgreSQL: asyncpg's pool with ``pool_pre_ping`` (after a server restart the
+next checkout reconnects), connect and command timeouts (never a hang). When
+the database cannot be reached the HTTP edge answers 503
+``database-unavailable`` with ``retry_after_seconds`` (:func:`is_unavailable`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Executable, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, RowMapping, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+ENV_DATABASE_URL = "KONBINI_DATABASE_URL"
+# A writer waits this long for another process's write before SQLITE_BUSY; the
+# transactions are milliseconds long, so it is reached only when something is wrong.
+BUSY_TIMEOUT_SECONDS = 30.0
+PRIVATE_DIRECTORY, PRIVATE_FILE = 0o700, 0o600
+# PostgreSQL: how long to wait for a connection or a statement before giving up
+# with 503 rather than leaving a kiosk hanging.
+CONNECT_TIMEOUT_SECONDS = 5.0
+COMMAND_TIMEOUT_SECONDS = 30.0
+# What a client is told to wait while the database is unreachable (a restart
+# of PostgreSQL takes a few seconds).
+RETRY_AFTER_SECONDS = 5
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def resolve_url(explicit: str | None, default_path: Path) -> str:
+    """``--database-url``, else ``KONBINI_DATABASE_URL``, else the SQLite file."""
+    url = explicit or os.environ.get(ENV_DATABASE_URL) or sqlite_url(default_path)
+    return normalise_url(url)
+
+
+def normalise_url(url: str) -> str:
+    """Plain ``postgresql://`` and ``sqlite://`` URLs get their asyncio driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError(f"unsupported database URL: {parsed.drivername} "
+                         "(sqlite:///path or postgresql://…)")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_private(path: Path) -> None:
+    """The SQLite file (and its -wal/-shm companions) 0600 in a 0700 directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, PRIVATE_DIRECTORY)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    for companion in (path, path.with_name(path.name + "-wal"),
+                      path.with_name(path.name + "-shm")):
+        if companion.exists():
+            os.chmod(companion, PRIVATE_FILE)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling off: SQLAlchemy's "begin" event
+    # below emits BEGIN (IMMEDIATE for writers) itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode = WAL", "foreign_keys = ON",
+                   f"busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}",
+                   "secure_delete = ON", "synchronous = NORMAL"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _on_sqlite_begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get("konbini_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """An engine and the two ways of using it: a read, or a write transaction
+    (a unit of work: everything in it commits together or not at all)."""
+
+    def __init__(self, engine: AsyncEngine, path: Path | None = None) -> None:
+        self.engine = engine
+        self.path = path  # the SQLite file, None for PostgreSQL
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @classmethod
+    def open(cls, url: str, *, pool_size: int = 5) -> Database:
+        url = normalise_url(url)
+        parsed = make_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            if not parsed.database or parsed.database == ":memory:":
+                raise ValueError("SQLite needs a file (sqlite:///path/to/file.db)")
+            path = Path(parsed.database)
+            make_private(path)
+            engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=5, pool_pre_ping=False,
+                connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+            event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+            event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+            database = cls(engine, path)
+        else:
+            engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
+                pool_timeout=CONNECT_TIMEOUT_SECONDS, pool_recycle=1800,
+                connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
+                              "command_timeout": COMMAND_TIMEOUT_SECONDS})
+            database = cls(engine)
+        return database
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction that writes: commit on success, roll back on any error."""
+        async with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection = await connection.execution_options(konbini_write=True)
+            async with connection.begin():
+                yield connection
+        if self.path is not None:
+            make_private(self.path)  # the first write made the -wal and -shm files
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    async def ping(self) -> bool:
+        """Whether the database answers now (``/readyz``)."""
+        try:
+            async with self.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")),
+                                       CONNECT_TIMEOUT_SECONDS)
+            return True
+        except Exception:  # any failure is "not ready"; the reason is logged by the caller
+            return False
+
+    async def checkpoint(self) -> bool:
+        """SQLite: copy the WAL into the database and truncate it, so the pages
+        of deleted rows (a settled order's PDF) leave the WAL file too. False
+        when a reader kept it from finishing; PostgreSQL: nothing to do."""
+        if not self.is_sqlite:
+            return True
+        async with self.engine.connect() as connection:
+            result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = result.fetchone()
+        return row is not None and row[0] == 0
+
+    async def vacuum(self) -> None:
+        """SQLite: rewrite the file, so pages deleted rows spilled into are gone
+        (outside any transaction, as VACUUM must be). PostgreSQL: nothing."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached now (connection
+    refused or lost, pool exhausted, timed out): the caller may try again."""
+    if isinstance(exc, PoolTimeout | asyncio.TimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return True
+        if isinstance(exc, OperationalError):
+            original = getattr(exc, "orig", None)
+            # SQLite's "database is locked" after the busy timeout is also "try again".
+            if isinstance(original, sqlite3.OperationalError):
+                return "locked" in str(original) or "busy" in str(original)
+            return True
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        name = type(cause).__name__ if cause is not None else ""
+        return name in ("CannotConnectNowError", "ConnectionDoesNotExistError",
+                        "InterfaceError", "ConnectionFailureError", "AdminShutdownError")
+    return isinstance(exc, OSError)
+
+
+class InvalidText(ValueError):
+    """Text the database cannot hold: PostgreSQL's text has no NUL character."""
+
+
+def is_invalid_text(exc: BaseException) -> bool:
+    """PostgreSQL refused a parameter with a NUL character (SQLSTATE 22021)."""
+    if isinstance(exc, InvalidText):
+        return True
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return False
+    original = exc.orig.__cause__ or exc.orig
+    return getattr(original, "sqlstate", None) == "22021" or (
+        type(original).__name__ == "CharacterNotInRepertoireError")
+
+
+def insert(connection: AsyncConnection, table: Table) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` and
+    ``on_conflict_do_update`` on both engines."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class Repository:
+    """Base of the storage classes: each method runs in the unit of work it was
+    given (``unit_of_work()``), else in a transaction of its own."""
+
+    def __init__(self, database: Database, connection: AsyncConnection | None = None) -> None:
+        self.database = database
+        self._connection = connection
+
+    def _bound(self, connection: AsyncConnection) -> Any:
+        return type(self)(self.database, connection)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[Any]:
+        """The same interface, every call in one transaction that commits at the
+        end of the block (or rolls back on an exception)."""
+        if self._connection is not None:
+            yield self
+            return
+        async with self.database.write() as connection:
+            yield self._bound(connection)
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        if self._connection is not None:
+            yield self._connection
+        else:
+            async with self.database.write() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        if self._connection is not None:
+            yield self._connection
+        else:
+            async with self.database.read() as connection:
+                yield connection
+
+    async def _one(self, statement: Executable,
+                   params: Mapping[str, Any] | None = None) -> RowMapping | None:
+        rows = await self._all(statement, params)
+        return rows[0] if rows else None
+
+    async def _all(self, statement: Executable,
+                   params: Mapping[str, Any] | None = None) -> list[RowMapping]:
+        try:
+            async with self._read() as connection:
+                result = await connection.execute(statement, params)
+                return list(result.mappings().all())
+        except DBAPIError as exc:
+            # A key with a NUL character (malformed input) is in no PostgreSQL
+            # table: nothing found, as on SQLite. In a unit of work the
+            # transaction is spoilt: the caller's error stands.
+            if self._connection is None and is_invalid_text(exc):
+                return []
+            raise
+
+    async def _scalar(self, statement: Executable,
+                      params: Mapping[str, Any] | None = None) -> Any:
+        rows = await self._all(statement, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    @asynccontextmanager
+    async def writing(self, *, durable: bool = True) -> AsyncIterator[SqlConnection]:
+        """A unit of work for portable textual SQL (domain modules with tables
+        of their own): committed on exit, rolled back on any error. ``durable``
+        is accepted for the callers that mark bookkeeping a power cut may lose;
+        SQLite here runs WAL with ``synchronous = NORMAL`` (a commit does not
+        wait for the disk anyway) and PostgreSQL's commits are the server's."""
+        del durable
+        async with self._write() as connection:
+            yield SqlConnection(connection)
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
+        try:
+            async with self._read() as connection:
+                cursor = await SqlConnection(connection).execute(sql, params)
+        except DBAPIError as exc:
+            if self._connection is None and is_invalid_text(exc):
+                return []  # a NUL character matches nothing (see _all)
+            raise
+        return await cursor.fetchall()
+
+    async def _run(self, statement: Executable,
+                   params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+                   ) -> CursorResult[Any]:
+        """One statement that writes, in the unit of work or its own transaction."""
+        async with self._write() as connection:
+            return await connection.execute(statement, params)
+
+
+# -- textual SQL for domain modules that keep small tables of their own ----------
+_QMARK = re.compile(r"\?")
+
+
+def qmark_to_named(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``?`` placeholders (the form the domain modules write) to named binds,
+    so the same statement runs on SQLite and PostgreSQL."""
+    names = iter(range(len(params)))
+    named = _QMARK.sub(lambda _m: f":p{next(names)}", sql)
+    return named, {f"p{i}": value for i, value in enumerate(params)}
+
+
+class SqlRow(Mapping[str, Any]):
+    """A row by column name or by position."""
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+        self._mapping = row._mapping
+
+    def __getitem__(self, key: str | int) -> Any:  # type: ignore[override]
+        return self._row[key] if isinstance(key, int) else self._mapping[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping.keys())
+
+    def __len__(self) -> int:
+        return len(self._mapping)
+
+
+class SqlCursor:
+    def __init__(self, result: CursorResult[Any]) -> None:
+        self.rowcount = result.rowcount
+        self._rows = [SqlRow(r) for r in result.all()] if result.returns_rows else []
+        self.lastrowid = getattr(result, "lastrowid", None)
+
+    async def fetchone(self) -> SqlRow | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[SqlRow]:
+        return list(self._rows)
+
+
+class _Pending:
+    """``await db.execute(…)`` and ``async with db.execute(…) as cur`` both work."""
+
+    def __init__(self, coroutine: Any) -> None:
+        self._coroutine = coroutine
+
+    def __await__(self) -> Any:
+        return self._coroutine.__await__()
+
+    async def __aenter__(self) -> SqlCursor:
+        return await self._coroutine
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+class SqlConnection:
+    """Portable textual SQL (``?`` placeholders) in a unit of work."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Pending:
+        return _Pending(self._execute(sql, params))
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> SqlCursor:
+        named, binds = qmark_to_named(sql, tuple(params))
+        return SqlCursor(await self.connection.execute(text(named), binds))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        named, _ = qmark_to_named(sql, rows[0])
+        await self.connection.execute(
+            text(named), [qmark_to_named(sql, tuple(r))[1] for r in rows])

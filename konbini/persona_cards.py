@@ -8,6 +8,8 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography import x509
+
 from kiosk_sim.card import CardError, VirtualCard
 from kiosk_sim.wallet import Wallet
 from municipal_server.center_registration import CenterClient
@@ -61,12 +63,14 @@ async def issue_card(center_url: str, pki: Path, card_spec: PersonaCard, clock: 
 
 async def load_persona_cards(center_url: str, pki: Path, wallet_dir: Path,
                              clock: Clock) -> list[str]:
-    """Put every persona's card in the wallet, skipping those already there."""
+    """Put every persona's card in the wallet, skipping those already there and
+    known to this center (a wallet kept from a demo on another database, say the
+    SQLite demo's before ``make demo-cluster``, gets new cards)."""
     wallet = Wallet(wallet_dir)
     labels = persona_labels(clock)
     added = []
     for spec in PERSONA_CARDS:
-        if spec.key in wallet:
+        if spec.key in wallet and await _known_to_center(center_url, pki, wallet, spec):
             continue
         card, _ = await issue_card(center_url, pki, spec, clock)
         wallet.put(spec.key, card, label=labels.get(spec.key, spec.key),
@@ -74,3 +78,21 @@ async def load_persona_cards(center_url: str, pki: Path, wallet_dir: Path,
                    resident_code=resident_code(spec.municipality_code, spec.key))
         added.append(spec.key)
     return added
+
+
+async def _known_to_center(center_url: str, pki: Path, wallet: Wallet,
+                           card_spec: PersonaCard) -> bool:
+    """Whether the center's JPKI registry holds the wallet card's certificate."""
+    card = wallet.get(card_spec.key)
+    if not card.has_certificate:
+        return False
+    serial = format(x509.load_der_x509_certificate(card.certificate_der()).serial_number, "x")
+    code = card_spec.municipality_code
+    ssl_context = client_context(pki / "municipal" / f"{code}.cert.pem",
+                                 pki / "municipal" / f"{code}.key.pem", pki / "tls-ca.cert.pem")
+    client = CenterClient(center_url, ssl_context, code)
+    try:
+        status, _ = await client.call("GET", f"/v1/jpki/certificates/{serial}")
+    finally:
+        await client.close()
+    return status == 200

@@ -140,8 +140,13 @@ async def upkeep(ctx: CenterContext) -> None:
                 log.info("voided %d orders without a result", len(voided))
             # Incidents for the voids, and the outcomes owed to municipal servers.
             await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
-            await ctx.store.close_idle_sessions(now - timedelta(seconds=SESSION_IDLE_SECONDS),
-                                                now)
+            # The round may have waited on municipal servers meanwhile: a tester who moved
+            # the clock back must not see a session made since closed as idle.
+            if ctx.config.dev_mode:
+                await dev_state.apply(ctx)
+            idle_now = min(now, ctx.clock.now())
+            await ctx.store.close_idle_sessions(
+                idle_now - timedelta(seconds=SESSION_IDLE_SECONDS), idle_now)
             await ctx.store.forget_idle_budgets(time.time() - BUDGET_IDLE_SECONDS)
             for code in await ctx.store.municipality_codes():
                 found = await ctx.store.municipality(code)

@@ -29,6 +29,9 @@ class CenterContext:
     metrics: CenterMetrics = field(default_factory=CenterMetrics)
     # Issue 14: the secret the municipalities' subject-binding keys derive from.
     subject_secret: bytes | None = None
+    # Bumped whenever this process sets its dev clock or faults, so that a read of
+    # the shared settings begun before cannot put the old ones back (center/dev_state.py).
+    dev_generation: int = 0
 
 
 CENTER = web.AppKey("center", CenterContext)

@@ -17,20 +17,27 @@ CLOCK, FAULTS = "clock", "faults"
 
 
 async def save_clock(ctx: CenterContext) -> None:
+    ctx.dev_generation += 1
     await ctx.store.shared.set_dev_setting(CLOCK, {"offset_seconds": ctx.clock.offset_seconds})
+    ctx.dev_generation += 1  # a read made while the write was under way saw the old value
 
 
 async def save_faults(ctx: CenterContext) -> None:
+    ctx.dev_generation += 1
     faults = ctx.municipal.faults
     await ctx.store.shared.set_dev_setting(FAULTS, {
         "down": sorted(faults.down), "slow": sorted(faults.slow),
         "endpoints": faults.endpoints, "wrong_person": sorted(faults.wrong_person),
         "foreign_page": sorted(faults.foreign_page)})
+    ctx.dev_generation += 1
 
 
 async def apply(ctx: CenterContext) -> None:
     """Take the clock and faults another worker may have set."""
+    generation = ctx.dev_generation
     settings = await ctx.store.shared.dev_settings()
+    if ctx.dev_generation != generation:
+        return  # this process set newer ones while the read was under way
     if CLOCK in settings:
         ctx.clock.set_offset(float(settings[CLOCK]["offset_seconds"]))
     if FAULTS in settings:

@@ -33,9 +33,9 @@ from konbini.db import resolve_url
 from konbini.problems import Problem
 
 from . import synthetic
-from .eligibility import resident_refusal
+from .eligibility import HolderFacts, resident_refusal, type_refusal
 from .profile import Profile, load_profile
-from .register import Register, SealRegistration
+from .register import MOVING_OUT, Register, Resident, SealRegistration
 from .render.seal import personal_seal_png
 from .seeding import seed_personas
 from .tax import offered_fiscal_years
@@ -126,6 +126,19 @@ async def next_index(register: Register) -> int:
     return 0 if index is None else index + 1
 
 
+def _juminhyo_holders(household: synthetic.SyntheticHousehold,
+                      today: date) -> list[Resident]:
+    """The members who could have a 住民票の写し at a kiosk today: a card is of
+    use to a tester only if it gets the most common certificate (a household
+    in the middle of a move is refused it, whoever holds the card)."""
+    facts = HolderFacts(household_moving_out=any(
+        m.status == MOVING_OUT for m in household.members))
+    if type_refusal("juminhyo", facts) is not None:
+        return []
+    return [r for r in household.members
+            if resident_refusal(r, household.household.address, today) is None]
+
+
 async def seed_synthetic(register: Register, profile: Profile, today: date, residents: int,
                          *, seed: int = 1, personas: bool = True,
                          wanted_cards: int = 0) -> tuple[SeedSummary,
@@ -165,10 +178,9 @@ async def seed_synthetic(register: Register, profile: Profile, today: date, resi
         summary.add(household, today)
         count += len(household.members)
         if len(card_holders) < wanted_cards:
-            for r in household.members:
+            for r in _juminhyo_holders(household, today):
                 index = synthetic.index_of(r.resident_code)
-                if (index is not None and len(card_holders) < wanted_cards
-                        and resident_refusal(r, household.household.address, today) is None):
+                if index is not None and len(card_holders) < wanted_cards:
                     card_holders.append((synthetic.card_key(index), r.resident_code, r.name))
         if count >= BATCH_RESIDENTS:
             await flush()

@@ -17,7 +17,7 @@ import pytest
 
 from municipal_server import personas, synthetic
 from municipal_server.eligibility import resident_refusal, unsupported_characters
-from municipal_server.register import Register
+from municipal_server.register import MOVING_OUT, Register
 from municipal_server.synthetic import (
     GAIJI_SURNAMES,
     INTENDED_SHARES,
@@ -250,3 +250,24 @@ async def test_seeding_waits_for_another_writer_instead_of_failing(tmp_path: Pat
     assert await register.resident_count() == 300
     await register.close()
     await asyncio.sleep(0)
+
+
+async def test_cards_go_only_to_residents_who_can_have_a_juminhyo(tmp_path: Path) -> None:
+    """A tester's card must get a 住民票の写し: never one in a household where
+    someone is moving out (the kiosk refuses the whole household that), whatever
+    register the seeder continues."""
+    from municipal_server.profile import load_profile
+    from municipal_server.synthetic_seed import seed_synthetic
+
+    register = await Register.open(tmp_path / "register.db", migrate=True)
+    try:
+        _, holders = await seed_synthetic(register, load_profile("131016"), TODAY, 2000,
+                                          personas=False, wanted_cards=2000)
+    finally:
+        await register.close()
+    households = sample(2000)
+    moving = {r.resident_code for h in households
+              if any(m.status == MOVING_OUT for m in h.members) for r in h.members}
+    assert moving, "the sample has no household in the middle of a move"
+    codes = {code for _, code, _ in holders}
+    assert len(codes) > 1000 and not codes & moving

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from center.antiforgery import optics, tint  # noqa: E402
+from center.antiforgery import optics, tint
 
 SIGMA = optics.mm_to_px(optics.COPIER_SIGMA_MM, 600)  # in 600 dpi dots
 CPD_PER_CYCLE_PER_DOT = 600 / optics.MM_PER_INCH * optics.mm_per_degree()
@@ -84,6 +84,49 @@ def optimise(mean: float, threshold: float = 0.689, need: float = 0.265,
             grain, black, _ = grain_and_copy(cell, threshold)
             if black >= need - 0.005 and (best is None or grain < best[0]):
                 best = (grain, cell.copy())
+    return best
+
+
+def negative_pair(mean: float = 0.75, dark: float = 0.683, need: float = 0.27,
+                  lightest: float = 0.79, seed: int = 0, steps: int = 2500
+                  ) -> tuple[float, np.ndarray] | None:
+    """A word cell W whose ground is its tone negative 2·mean − W: the same power
+    spectrum, so the same grain to the eye, but dark specks where the ground has light
+    ones. Least grain with the copier blackening ``need`` of W at ``dark`` and seeing
+    no part of W lighter than ``lightest`` (so no part of the ground darker than
+    2·mean − lightest)."""
+    eye, copier = filters(6)
+    floor = 2 * mean - 1
+
+    def fit(c: np.ndarray) -> np.ndarray:
+        lo, hi = -1.0, 1.0
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if np.clip(c + mid, floor, 1).mean() < mean else (lo, mid)
+        return np.clip(c + (lo + hi) / 2, floor, 1)
+
+    def conv(c: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.fft.ifft2(np.fft.fft2(c) * k).real
+
+    rng = np.random.default_rng(seed)
+    cell = fit(mean + 0.15 * rng.normal(size=(6, 6)))
+    best: tuple[float, np.ndarray] | None = None
+    for i in range(steps):
+        seen = conv(cell, eye)
+        grad = 2 * conv(seen - seen.mean(), eye) / cell.size
+        scanned = conv(cell, copier)
+        soft = 1 / (1 + np.exp(-(dark - scanned) / 0.004))
+        if soft.mean() < need:
+            grad -= 20 * (need - soft.mean()) * conv(-(soft * (1 - soft)) / 0.004 / cell.size,
+                                                     copier)
+        grad += 1000 * conv(np.maximum(scanned - lightest, 0), copier) / cell.size
+        rate = 0.5 * (1 - i / steps) + 0.01
+        cell = fit(cell - rate * 0.05 * grad / (np.abs(grad).max() + 1e-12))
+        if i % 50 == 0:
+            scanned, seen = conv(cell, copier), conv(cell, eye)
+            if ((scanned < dark).mean() >= need - 0.01 and scanned.max() <= lightest + 0.002
+                    and (best is None or seen.std() / seen.mean() < best[0])):
+                best = (float(seen.std() / seen.mean()), cell.copy())
     return best
 
 
@@ -154,6 +197,16 @@ def main() -> None:
         scanned = grain_and_copy(cell, 0.69)[2]
         print(f"  tone {tone:.3f}: grain {grain:.4f}, darkest {scanned.min():.3f} through "
               f"the optics; a quarter dot off at 0.69: {quarter_dot_off(cell, 0.69):.2f}")
+    print("\nword cell and its tone negative as ground (same grain to the eye), tone 0.75:")
+    found = [r for r in (negative_pair(seed=s) for s in range(3)) if r]
+    grain, cell = min(found, key=lambda r: r[0])
+    scanned = grain_and_copy(cell, 0.69)[2]
+    ground = 2 * 0.75 - cell
+    print(f"  grain {grain:.4f} in both; through the optics the word's darkest "
+          f"{scanned.min():.3f}, the ground's {2 * 0.75 - scanned.max():.3f}; copy of the "
+          f"word at 0.69 {grain_and_copy(cell, 0.69)[1]:.2f}, a quarter dot off "
+          f"{quarter_dot_off(cell, 0.69):.2f}; ground black a quarter dot off at 0.70 "
+          f"{quarter_dot_off(ground, 0.70):.2f}, at 0.71 {quarter_dot_off(ground, 0.71):.2f}")
     print("\nblack-only 6 × 6 word cells, copied at ≥ 0.28 at 0.689:")
     for dots in (10, 11, 12):
         grain, black = black_only(dots)

@@ -25,9 +25,9 @@ from ..calendar import MaintenanceWindow
 from ..model import orders as order_model
 from ..model.settlement import jst_date
 from ..municipalities import Registration, parse_services
-from ..shared_state import SharedState
 from . import tables as t
 from .ledger import EntryContext, LedgerStore
+from .shared_state import SharedState
 
 
 def ts(value: datetime) -> float:

@@ -24,8 +24,9 @@ import asyncio
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -408,3 +409,36 @@ class SqlConnection:
         named, _ = qmark_to_named(sql, rows[0])
         await self.connection.execute(
             text(named), [qmark_to_named(sql, tuple(r))[1] for r in rows])
+
+
+def opening_failure(exc: BaseException) -> str | None:
+    """Why the database could not be opened at all (unreachable, no such
+    database, login refused), in one line for the command line; None when
+    ``exc`` is something else (a bug, which keeps its traceback)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = type(seen).__name__
+        if name in ("InvalidCatalogNameError", "InvalidPasswordError",
+                    "InvalidAuthorizationSpecificationError"):
+            return f"{name.removesuffix('Error')}: {seen}"
+        if isinstance(seen, sqlite3.OperationalError) and "unable to open" in str(seen):
+            return f"SQLite: {seen}"
+        seen = seen.__cause__ or seen.__context__
+    if is_unavailable(exc):
+        return f"the database cannot be reached ({type(exc).__name__}: {exc})".splitlines()[0]
+    return None
+
+
+@contextmanager
+def exit_if_database_cannot_open(url: str | None) -> Iterator[None]:
+    """A command that opens the database ends with one clear line and exit
+    status 2 when it cannot (instead of a driver's traceback)."""
+    try:
+        yield
+    except Exception as exc:
+        reason = opening_failure(exc)
+        if reason is None:
+            raise
+        where = make_url(url).render_as_string(hide_password=True) if url else "the database"
+        print(f"error: cannot open {where}: {reason}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -26,6 +26,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from sqlalchemy.engine import CursorResult, RowMapping, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from konbini import sqlite_driver
 
 ENV_DATABASE_URL = "KONBINI_DATABASE_URL"
 # A writer waits this long for another process's write before SQLITE_BUSY; the
@@ -127,9 +130,12 @@ class Database:
                 raise ValueError("SQLite needs a file (sqlite:///path/to/file.db)")
             path = Path(parsed.database)
             make_private(path)
+            # konbini.sqlite_driver: aiosqlite with one hand-off to its thread per
+            # statement at most, none for what cannot wait for a lock (issue 12).
             engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=5, pool_pre_ping=False,
-                connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+                async_creator=partial(sqlite_driver.connect, path, timeout=BUSY_TIMEOUT_SECONDS,
+                                      check_same_thread=False))
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
             database = cls(engine, path)

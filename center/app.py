@@ -20,13 +20,12 @@ from konbini.http import (
     access_log_middleware,
     client_role_middleware,
     json_response,
-    peer,
     problem_middleware,
     request_id_middleware,
 )
 from konbini.metrics import serve_metrics
 from konbini.subject_binding import load_center_secret
-from konbini.tls import PeerIdentity, PeerRole, client_context, server_context
+from konbini.tls import PeerRole, client_context, server_context
 from konbini.wire import MAX_BODY_BYTES, SESSION_IDLE_SECONDS
 
 from . import (
@@ -41,8 +40,8 @@ from . import (
     municipality_api,
     operations_api,
     terminal_api,
-    terminals,
 )
+from .admission import admission_middleware
 from .config import CenterConfig
 from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
@@ -53,7 +52,7 @@ from .leases import UPKEEP, Lease
 from .municipal_client import MunicipalClient
 from .openapi import center_openapi
 from .qr_keys import QrKeyring
-from .rate_limit import TERMINAL, RateLimited, RateLimiter
+from .rate_limit import RateLimiter
 from .refusals import refusal_recorder
 from .storage import CenterStore
 
@@ -72,26 +71,6 @@ ROLE_RULES = [
     ("/v1/dev", KIOSK | MUNICIPALITY),
     ("/v1/chains", frozenset({PeerRole.CHAIN})),  # the terminal registry (terminal_api.py)
 ]
-
-
-def budget_key(identity: PeerIdentity) -> str:
-    """Whose request budget a request draws from: the client certificate itself
-    (its fingerprint), never the CN, which another certificate can copy to spend
-    a real terminal's budget."""
-    return identity.fingerprint or f"cn:{identity.common_name}"
-
-
-@web.middleware
-async def rate_limit_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    identity = peer(request)
-    try:
-        # The bucket is the certificate's; its size the terminal's (an override by CN).
-        await context(request).limiter.check(TERMINAL, budget_key(identity),
-                                             "too many requests from this terminal",
-                                             budget_name=identity.common_name)
-    except RateLimited as limited:
-        return limited.response()
-    return await handler(request)
 
 
 async def trust_list(request: web.Request) -> web.Response:
@@ -168,9 +147,8 @@ def create_api_app(ctx: CenterContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
         request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
         problem_middleware, client_role_middleware(ROLE_RULES),
-        terminals.registry_middleware(lambda request: context(request).store),
-        rate_limit_middleware, refusal_recorder,
-        *([dev_state.dev_state_middleware] if ctx.config.dev_mode else [])])
+        # The registry, the request budget and the --dev settings: one transaction.
+        admission_middleware, refusal_recorder])
     app[CENTER] = ctx
     app.add_routes(kiosk_api.routes)
     app.add_routes(municipality_api.routes)

@@ -9,6 +9,8 @@ belong to one run of a test environment."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from .context import CenterContext, context
@@ -35,7 +37,12 @@ async def save_faults(ctx: CenterContext) -> None:
 async def apply(ctx: CenterContext) -> None:
     """Take the clock and faults another worker may have set."""
     generation = ctx.dev_generation
-    settings = await ctx.store.shared.dev_settings()
+    take(ctx, generation, await ctx.store.shared.dev_settings())
+
+
+def take(ctx: CenterContext, generation: int, settings: dict[str, Any]) -> None:
+    """Apply ``settings`` read since ``ctx.dev_generation`` was ``generation``
+    (center/admission.py reads them in the request's admission transaction)."""
     if ctx.dev_generation != generation:
         return  # this process set newer ones while the read was under way
     if CLOCK in settings:

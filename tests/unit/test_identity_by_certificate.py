@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from center.app import budget_key, rate_limit_middleware
+from center.admission import admission_middleware, budget_key
 from center.context import CENTER
 from center.rate_limit import Budget, RateLimiter
 from center.refusals import refusal_recorder
@@ -29,6 +29,7 @@ NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 REAL = PeerIdentity("kiosk-0001", "seven-eleven", "store-0001", fingerprint="a" * 64)
 # Same CN, chain and store as the real one, another certificate.
 COPY = PeerIdentity("kiosk-0001", "seven-eleven", "store-0001", fingerprint="b" * 64)
+TRUST_LIST = "/v1/trust-list"
 
 
 def _request(ctx: object, identity: PeerIdentity, path: str = "/v1/sessions",
@@ -38,6 +39,13 @@ def _request(ctx: object, identity: PeerIdentity, path: str = "/v1/sessions",
     request = make_mocked_request("POST", path, app=app, match_info=match_info or {})
     request[PEER_KEY] = identity  # what client_role_middleware sets from the TLS peer
     return request
+
+
+def _context(store: CenterStore, limiter: RateLimiter) -> SimpleNamespace:
+    """What the admission middleware reads; /v1/trust-list is not a guarded path,
+    so the registry does not ask for an enrolled terminal."""
+    return SimpleNamespace(store=store, limiter=limiter, dev_generation=0,
+                           config=SimpleNamespace(dev_mode=False))
 
 
 async def _ok(request: web.Request) -> web.StreamResponse:
@@ -55,20 +63,21 @@ def test_a_copied_cn_spends_its_own_budget_not_the_real_terminals(tmp_path: Path
         store = await CenterStore.open(tmp_path / "center.db", migrate=True)
         try:
             # One request a minute, no burst: a second request of one certificate waits.
-            ctx = SimpleNamespace(limiter=RateLimiter(store, {"terminal": Budget.of(1, 1)}))
-            assert (await rate_limit_middleware(_request(ctx, COPY), _ok)).status == 200
-            refused = await rate_limit_middleware(_request(ctx, COPY), _ok)
+            ctx = _context(store, RateLimiter(store, {"terminal": Budget.of(1, 1)}))
+            assert (await admission_middleware(_request(ctx, COPY, TRUST_LIST), _ok)).status == 200
+            refused = await admission_middleware(_request(ctx, COPY, TRUST_LIST), _ok)
             assert refused.status == 429
             assert json.loads(refused.body)["code"] == "rate-limited"  # type: ignore[arg-type]
             # The real terminal still has its whole budget.
-            assert (await rate_limit_middleware(_request(ctx, REAL), _ok)).status == 200
+            assert (await admission_middleware(_request(ctx, REAL, TRUST_LIST), _ok)).status == 200
             # A budget set for the terminal by its CN sizes each certificate's own bucket.
             roomy = RateLimiter(store, {"terminal": Budget.of(1, 1)},
                                 {"terminal:kiosk-0002": Budget.of(600, 3)})
-            ctx = SimpleNamespace(limiter=roomy)
+            ctx = _context(store, roomy)
             other = PeerIdentity("kiosk-0002", "lawson", "store-0002", fingerprint="c" * 64)
             for _ in range(3):
-                assert (await rate_limit_middleware(_request(ctx, other), _ok)).status == 200
+                allowed = await admission_middleware(_request(ctx, other, TRUST_LIST), _ok)
+                assert allowed.status == 200
         finally:
             await store.close()
 

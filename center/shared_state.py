@@ -99,10 +99,13 @@ class SharedState(Repository):
                                                            holder))
 
     async def release_order_key(self, terminal_id: str, key: str, holder: str) -> None:
-        """A refusal made no order: the kiosk may try the key again."""
+        """A refusal made no order: the kiosk may try the key again. Kept when
+        the order exists after all (its commit went through as the connection
+        broke): a resend then gets that order, not a second one."""
         await self._write_sql(
             "DELETE FROM order_keys WHERE terminal_id = ? AND idempotency_key = ? "
-            "AND claimed_by = ? AND status IS NULL", (terminal_id, key, holder))
+            "AND claimed_by = ? AND status IS NULL AND NOT EXISTS (SELECT 1 FROM orders "
+            "WHERE orders.order_id = order_keys.order_id)", (terminal_id, key, holder))
 
     async def forget_order_keys(self, before: float) -> int:
         return await self._write_sql("DELETE FROM order_keys WHERE claimed_at < ?", (before,))

@@ -33,7 +33,7 @@ from konbini.problems import Problem, invalid_request
 from konbini.workers import holder_gone, holder_id
 
 from .context import context
-from .shared_state import SharedState
+from .storage.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 

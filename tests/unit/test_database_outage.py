@@ -81,3 +81,29 @@ def test_haproxy_keeps_live_workers_when_none_is_ready(tmp_path: Path) -> None:
     config = tmp_path / "haproxy.cfg"
     config.write_text(text)
     subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
+
+
+async def test_a_released_key_whose_order_was_made_after_all_is_kept(tmp_path: Path) -> None:
+    """The order's commit went through as the connection broke: releasing the
+    key would let the resend make a second order; it is kept, and the resend
+    finds the order."""
+    from center.storage import CenterStore
+
+    store = await CenterStore.open(tmp_path / "center" / "center.db", migrate=True)
+    try:
+        shared = store.shared
+        assert await shared.claim_order_key("kiosk-0001", "made", "d", "o-made", "A", 10.0)
+        assert await shared.claim_order_key("kiosk-0001", "refused", "d", "o-none", "A", 10.0)
+        async with store.database.write() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO orders (order_id, session_id, terminal_id, request_id, "
+                "municipality_code, type, copies, fee_yen, status, created_at, download_until) "
+                "VALUES ('o-made', 's', 'kiosk-0001', 'r', '131016', 'juminhyo', 1, 300, "
+                "'issued', 0, 600)")
+        await shared.release_order_key("kiosk-0001", "made", "A")
+        await shared.release_order_key("kiosk-0001", "refused", "A")
+        kept = await shared.order_key("kiosk-0001", "made")
+        assert kept is not None and kept.order_id == "o-made"
+        assert await shared.order_key("kiosk-0001", "refused") is None
+    finally:
+        await store.close()

@@ -9,9 +9,9 @@ conditional statements, never in one process's memory.
 
 Times here are wall-clock epoch seconds (``time.time()``): leases are about
 real time across processes, not the dev clock. (Request budgets are in
-``request_budgets``, center/rate_limit.py and center/storage/.) The tables are
-in center/storage/tables.py; the statements are portable SQL (SQLite and
-PostgreSQL), run in the store's unit of work when it has one."""
+``request_budgets``, center/rate_limit.py and repositories.py.) The tables are
+in tables.py; the statements are SQLAlchemy Core, the same on SQLite and
+PostgreSQL, run in the store's unit of work when it has one."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from konbini.db import Repository
+from sqlalchemy import Executable, delete, or_, select, update
+
+from konbini.db import Repository, insert
+
+from . import tables as t
 
 
 @dataclass(frozen=True)
@@ -35,56 +39,64 @@ class OrderKey:
 
 
 class SharedState(Repository):
-    """SQL for the cluster-wide state above, on the center's database."""
+    """The cluster-wide state above, on the center's database."""
 
-    async def _write_sql(self, sql: str, args: tuple[Any, ...]) -> int:
-        async with self.writing() as db:
-            cur = await db.execute(sql, args)
-        return int(cur.rowcount)
+    async def _count(self, statement: Executable) -> int:
+        """Run one writing statement; how many rows it wrote."""
+        return int((await self._run(statement)).rowcount)
 
     # -- leases ---------------------------------------------------------------
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
         """Take or renew the lease ``name``: True when ``holder`` holds it until
         ``now + ttl``. One statement: free, lapsed, or already ours."""
-        return await self._write_sql(
-            "INSERT INTO leases (name, holder, expires_at, rounds) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
-            "expires_at = excluded.expires_at, rounds = leases.rounds + 1 "
-            "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
-            (name, holder, now + ttl, now)) == 1
+        lease = t.leases.c
+        async with self._write() as connection:
+            statement = insert(connection, t.leases).values(
+                name=name, holder=holder, expires_at=now + ttl, rounds=1)
+            result = await connection.execute(statement.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"holder": statement.excluded.holder,
+                      "expires_at": statement.excluded.expires_at,
+                      "rounds": lease.rounds + 1},
+                where=or_(lease.holder == statement.excluded.holder,
+                          lease.expires_at <= now)))
+        return result.rowcount == 1
 
     async def release_lease(self, name: str, holder: str) -> None:
-        await self._write_sql("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        lease = t.leases.c
+        await self._run(delete(t.leases).where(lease.name == name, lease.holder == holder))
 
     async def lease(self, name: str) -> tuple[str, float, int] | None:
         """(holder, expires_at, rounds) of a lease, for operators and tests."""
-        rows = await self.fetch(
-            "SELECT holder, expires_at, rounds FROM leases WHERE name = ?", (name,))
-        row = rows[0] if rows else None
+        lease = t.leases.c
+        row = await self._one(select(lease.holder, lease.expires_at, lease.rounds)
+                              .where(lease.name == name))
         return None if row is None else (row["holder"], row["expires_at"], row["rounds"])
 
     # -- Idempotency-Key of orders ------------------------------------------------
     async def claim_order_key(self, terminal_id: str, key: str, request_sha256: str,
                               order_id: str, holder: str, now: float) -> bool:
         """True when this request may make the order (the key was free)."""
-        return await self._write_sql(
-            "INSERT INTO order_keys (terminal_id, idempotency_key, request_sha256, order_id, "
-            "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (terminal_id, key, request_sha256, order_id, holder, now)) == 1
+        async with self._write() as connection:
+            result = await connection.execute(insert(connection, t.order_keys).values(
+                terminal_id=terminal_id, idempotency_key=key, request_sha256=request_sha256,
+                order_id=order_id, claimed_by=holder, claimed_at=now)
+                .on_conflict_do_nothing())
+        return result.rowcount == 1
 
     async def take_over_order_key(self, terminal_id: str, key: str, previous: OrderKey,
                                   holder: str, now: float) -> bool:
         """Take a pending claim whose holder is gone (its worker died)."""
-        return await self._write_sql(
-            "UPDATE order_keys SET claimed_by = ?, claimed_at = ? WHERE terminal_id = ? "
-            "AND idempotency_key = ? AND claimed_by = ? AND status IS NULL",
-            (holder, now, terminal_id, key, previous.claimed_by)) == 1
+        k = t.order_keys.c
+        return await self._count(update(t.order_keys).where(
+            k.terminal_id == terminal_id, k.idempotency_key == key,
+            k.claimed_by == previous.claimed_by, k.status.is_(None))
+            .values(claimed_by=holder, claimed_at=now)) == 1
 
     async def order_key(self, terminal_id: str, key: str) -> OrderKey | None:
-        rows = await self.fetch(
-            "SELECT * FROM order_keys WHERE terminal_id = ? AND idempotency_key = ?",
-            (terminal_id, key))
-        row = rows[0] if rows else None
+        k = t.order_keys.c
+        row = await self._one(select(t.order_keys).where(
+            k.terminal_id == terminal_id, k.idempotency_key == key))
         if row is None:
             return None
         return OrderKey(row["request_sha256"], row["order_id"], row["claimed_by"],
@@ -93,32 +105,36 @@ class SharedState(Repository):
     async def answer_order_key(self, terminal_id: str, key: str, holder: str, status: int,
                                response: str) -> None:
         """Record the answer (the order: ids, digests, fees; no personal data)."""
-        await self._write_sql(
-            "UPDATE order_keys SET status = ?, response = ? WHERE terminal_id = ? "
-            "AND idempotency_key = ? AND claimed_by = ?", (status, response, terminal_id, key,
-                                                           holder))
+        k = t.order_keys.c
+        await self._run(update(t.order_keys).where(
+            k.terminal_id == terminal_id, k.idempotency_key == key, k.claimed_by == holder)
+            .values(status=status, response=response))
 
     async def release_order_key(self, terminal_id: str, key: str, holder: str) -> None:
         """A refusal made no order: the kiosk may try the key again. Kept when
         the order exists after all (its commit went through as the connection
         broke): a resend then gets that order, not a second one."""
-        await self._write_sql(
-            "DELETE FROM order_keys WHERE terminal_id = ? AND idempotency_key = ? "
-            "AND claimed_by = ? AND status IS NULL AND NOT EXISTS (SELECT 1 FROM orders "
-            "WHERE orders.order_id = order_keys.order_id)", (terminal_id, key, holder))
+        k = t.order_keys.c
+        made = select(t.orders.c.order_id).where(t.orders.c.order_id == k.order_id)
+        await self._run(delete(t.order_keys).where(
+            k.terminal_id == terminal_id, k.idempotency_key == key, k.claimed_by == holder,
+            k.status.is_(None), ~made.exists()))
 
     async def forget_order_keys(self, before: float) -> int:
-        return await self._write_sql("DELETE FROM order_keys WHERE claimed_at < ?", (before,))
+        return await self._count(delete(t.order_keys)
+                                 .where(t.order_keys.c.claimed_at < before))
 
     # -- the test environment's clock and faults (--dev) ------------------------------
     async def dev_settings(self) -> dict[str, Any]:
-        rows = await self.fetch("SELECT name, value FROM dev_settings")
+        rows = await self._all(select(t.dev_settings.c.name, t.dev_settings.c.value))
         return {row["name"]: json.loads(row["value"]) for row in rows}
 
     async def set_dev_setting(self, name: str, value: Any) -> None:
-        await self._write_sql(
-            "INSERT INTO dev_settings VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
-            "SET value = excluded.value", (name, json.dumps(value)))
+        async with self._write() as connection:
+            statement = insert(connection, t.dev_settings).values(
+                name=name, value=json.dumps(value))
+            await connection.execute(statement.on_conflict_do_update(
+                index_elements=["name"], set_={"value": statement.excluded.value}))
 
     async def clear_dev_settings(self) -> None:
-        await self._write_sql("DELETE FROM dev_settings", ())
+        await self._run(delete(t.dev_settings))

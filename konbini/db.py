@@ -224,6 +224,28 @@ class Database:
             finally:
                 await driver.execute("RESET lock_timeout")
 
+    async def retire_wal(self) -> bool:
+        """PostgreSQL, after an upgrade: end the current WAL segment and
+        checkpoint, so the segments written before (which hold the PDFs written
+        before c0006/m0006 made their tables unlogged) are no longer needed; the
+        server then unlinks them (``wal_recycle = off``, konbini/postgres.py;
+        with recycling on it renames them for reuse, contents intact). Needs a
+        superuser (or pg_checkpoint and EXECUTE on pg_switch_wal): False when
+        refused. SQLite: the TRUNCATE checkpoint."""
+        if self.is_sqlite:
+            return await self.checkpoint()
+        import asyncpg  # PostgreSQL only
+
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            try:
+                await driver.execute("SELECT pg_switch_wal()")
+                await driver.execute("CHECKPOINT")
+            except asyncpg.InsufficientPrivilegeError:  # the operator may withhold it
+                return False
+        return True
+
     async def close(self) -> None:
         await self.engine.dispose()
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from konbini.clock import isoformat
 
-from .storage import CenterStore, dt, ts
+from .storage import CenterStore
 
 # Unacknowledged this long, an incident is escalated in the operator's report.
 ESCALATE_AFTER = timedelta(days=1)
@@ -120,30 +120,22 @@ async def record_incident(store: CenterStore, *, kind: IncidentKind, municipalit
     """Record one incident (status ``open``) and return its id. Identifiers
     only: ``detail_code`` is reduced to a machine code (see clean_detail_code)."""
     incident_id = uuid.uuid4().hex
-    async with store.writing() as db:
-        await db.execute(
-            "INSERT INTO incidents (incident_id, kind, municipality_code, status, order_id, "
-            "certificate_id, request_id, terminal_id, detail_code, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (incident_id, IncidentKind(kind).value, municipality_code,
-             IncidentStatus.OPEN.value, order_id, certificate_id, request_id, terminal_id,
-             clean_detail_code(detail_code), ts(now), ts(now)))
+    await store.incidents.add(
+        incident_id=incident_id, kind=IncidentKind(kind).value,
+        municipality_code=municipality_code, status=IncidentStatus.OPEN.value, now=now,
+        order_id=order_id, certificate_id=certificate_id, request_id=request_id,
+        terminal_id=terminal_id, detail_code=clean_detail_code(detail_code))
     return incident_id
 
 
-def _incident(row: Any) -> Incident:
-    return Incident(
-        row["incident_id"], IncidentKind(row["kind"]), row["municipality_code"],
-        IncidentStatus(row["status"]), dt(row["created_at"]), dt(row["updated_at"]),
-        row["order_id"], row["certificate_id"], row["request_id"], row["terminal_id"],
-        row["detail_code"], row["note"],
-        dt(row["acknowledged_at"]) if row["acknowledged_at"] is not None else None,
-        dt(row["resolved_at"]) if row["resolved_at"] is not None else None)
+def _incident(row: dict[str, Any]) -> Incident:
+    return Incident(**{**row, "kind": IncidentKind(row["kind"]),
+                       "status": IncidentStatus(row["status"])})
 
 
 async def incident(store: CenterStore, incident_id: str) -> Incident | None:
-    rows = await store.fetch("SELECT * FROM incidents WHERE incident_id = ?", (incident_id,))
-    return _incident(rows[0]) if rows else None
+    row = await store.incidents.get(incident_id)
+    return None if row is None else _incident(row)
 
 
 async def incidents(store: CenterStore, *, municipality_code: str | None = None,
@@ -151,19 +143,9 @@ async def incidents(store: CenterStore, *, municipality_code: str | None = None,
                     kind: IncidentKind | None = None, order_id: str | None = None,
                     limit: int = 500) -> list[Incident]:
     """Incidents, oldest first, filtered by what is given."""
-    where, params = ["1=1"], []
-    for column, value in (("municipality_code", municipality_code),
-                          ("status", status.value if status else None),
-                          ("kind", kind.value if kind else None), ("order_id", order_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if since is not None:
-        where.append("created_at >= ?")
-        params.append(ts(since))
-    rows = await store.fetch(
-        f"SELECT * FROM incidents WHERE {' AND '.join(where)} "
-        "ORDER BY created_at, incident_id LIMIT ?", [*params, limit])
+    rows = await store.incidents.find(
+        municipality_code=municipality_code, status=status.value if status else None,
+        kind=kind.value if kind else None, order_id=order_id, since=since, limit=limit)
     return [_incident(row) for row in rows]
 
 
@@ -177,14 +159,8 @@ async def update_status(store: CenterStore, incident_id: str, municipality_code:
     if found is None or found.municipality_code != municipality_code:
         return None
     new = next_status(found.status, wanted)
-    stamp = "acknowledged_at" if new is IncidentStatus.ACKNOWLEDGED else "resolved_at"
-    async with store.writing() as db:
-        cur = await db.execute(
-            f"UPDATE incidents SET status=?, {stamp}=?, updated_at=?, "
-            "note=COALESCE(?, note) WHERE incident_id=? AND status=?",
-            (new.value, ts(now), ts(now), note, incident_id, found.status.value))
-        changed = cur.rowcount == 1
-    if not changed:  # another update came first: judge against what it left
+    if not await store.incidents.move(incident_id, found.status.value, new.value, note, now):
+        # another update came first: judge against what it left
         again = await incident(store, incident_id)
         assert again is not None
         next_status(again.status, wanted)
@@ -194,10 +170,8 @@ async def update_status(store: CenterStore, incident_id: str, municipality_code:
 
 async def escalated_incidents(store: CenterStore, now: datetime) -> list[Incident]:
     """Incidents still open a day after they were recorded (the operator's report)."""
-    rows = await store.fetch(
-        "SELECT * FROM incidents WHERE status = ? AND created_at <= ? "
-        "ORDER BY created_at, incident_id",
-        (IncidentStatus.OPEN.value, ts(now - ESCALATE_AFTER)))
+    rows = await store.incidents.find(status=IncidentStatus.OPEN.value,
+                                      until=now - ESCALATE_AFTER)
     return [_incident(row) for row in rows]
 
 
@@ -247,32 +221,18 @@ class VoidedCertificate:
 async def certificates_by_number(store: CenterStore, municipality_code: str,
                                  certificate_number: str) -> list[tuple[VoidedCertificate, str]]:
     """The municipality's certificates with this number and their status."""
-    rows = await store.fetch(
-        "SELECT certificate_id, order_id, certificate_number, status FROM certificates "
-        "WHERE municipality_code = ? AND certificate_number = ?",
-        (municipality_code, certificate_number))
-    return [(VoidedCertificate(r["certificate_id"], r["order_id"], r["certificate_number"]),
-             r["status"]) for r in rows]
+    found = await store.incidents.certificates_by_number(municipality_code, certificate_number)
+    return [(VoidedCertificate(c.certificate_id, c.order_id, c.certificate_number), c.status)
+            for c in found]
 
 
 async def void_certificates(store: CenterStore, certificate_ids: list[str],
                             void_reason: str) -> list[VoidedCertificate]:
     """Void the given certificates that are not void yet (a conditional write);
     return those this call voided."""
-    voided = []
-    async with store.writing() as db:
-        for certificate_id in certificate_ids:
-            cur = await db.execute(
-                "UPDATE certificates SET status='void', void_reason=? "
-                "WHERE certificate_id=? AND status != 'void'", (void_reason, certificate_id))
-            if cur.rowcount == 1:
-                async with db.execute(
-                        "SELECT order_id, certificate_number FROM certificates "
-                        "WHERE certificate_id=?", (certificate_id,)) as c:
-                    row = await c.fetchone()
-                voided.append(VoidedCertificate(certificate_id, row["order_id"],
-                                                row["certificate_number"]))
-    return voided
+    voided = await store.incidents.void_certificates(certificate_ids, void_reason)
+    return [VoidedCertificate(c.certificate_id, c.order_id, c.certificate_number)
+            for c in voided]
 
 
 async def upkeep_incidents(store: CenterStore, session: Any, voided_orders: list[str],

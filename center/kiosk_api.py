@@ -416,8 +416,9 @@ async def _create_order(request: web.Request) -> web.Response:
                         now + timedelta(seconds=DOWNLOAD_WINDOW_SECONDS), None, None,
                         kiosk.fingerprint)
     # The order and its intent's removal from the outbox commit together.
-    await ctx.store.create_order(order, request[REQUEST_ID_KEY], now, finished,
-                                 also=[reconciliation.drop_intent_statement(order_id)])
+    async with ctx.store.unit_of_work() as uow:
+        await uow.create_order(order, request[REQUEST_ID_KEY], now, finished)
+        await reconciliation.drop_intent(uow, order_id)
     return json_response({
         "order_id": order_id,
         "type": cert_type.value,

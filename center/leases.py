@@ -3,7 +3,7 @@
 The upkeep (void orders after 10 minutes, close idle sessions, re-check
 municipal servers) runs in every worker's loop, but a round does its work
 only in the worker that holds the ``upkeep`` lease: a row in the database
-taken by one conditional upsert (``center/shared_state.py``). The holder
+taken by one conditional upsert (``center/storage/shared_state.py``). The holder
 renews it every round; if it dies, another worker takes it once it lapses."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 from konbini.workers import holder_id
 
-from .shared_state import SharedState
+from .storage.shared_state import SharedState
 
 UPKEEP = "upkeep"
 

@@ -17,7 +17,6 @@ intent after its grace period and tells the municipality ``failed``."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 from collections.abc import Iterable
@@ -30,7 +29,8 @@ import aiohttp
 
 from konbini.wire import REQUEST_ID_HEADER
 
-from .storage import CenterStore, ts
+from .storage import CenterStore
+from .storage.outbox import INTENT
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,8 @@ async def owe_outcome(store: CenterStore, *, request_id: str, municipality_code:
                       kind: str = "outcome") -> None:
     """Write an owed outcome (or, with ``kind="intent"``, the outcome that
     stands if the order never completes) into the outbox."""
-    async with store.writing() as db:
-        await db.execute(
-            "INSERT INTO outcome_outbox (request_id, municipality_code, kind, body, "
-            "created_at, next_attempt_at) VALUES (?,?,?,?,?,?)",
-            (request_id, municipality_code, kind, json.dumps(body), ts(now), ts(due or now)))
+    await store.outbox.add(request_id=request_id, municipality_code=municipality_code,
+                           kind=kind, body=body, now=now, due=due or now)
 
 
 async def intend(store: CenterStore, *, request_id: str, municipality_code: str,
@@ -113,39 +110,26 @@ async def intend(store: CenterStore, *, request_id: str, municipality_code: str,
     """Before asking for certificates: if nothing follows, the request failed."""
     await owe_outcome(store, request_id=request_id, municipality_code=municipality_code,
                       body=outcome_body(Outcome.FAILED, "center-interrupted"), now=now,
-                      due=now + grace, kind="intent")
+                      due=now + grace, kind=INTENT)
 
 
 async def drop_intent(store: CenterStore, request_id: str) -> None:
-    """The order was recorded: its outcome will come from the print result."""
-    async with store.writing() as db:
-        await db.execute(*drop_intent_statement(request_id))
-
-
-def drop_intent_statement(request_id: str) -> tuple[str, tuple[Any, ...]]:
-    """:func:`drop_intent` as a statement, to run in the order's own transaction
-    (one durable commit, not two, each holding the write lock for an fsync)."""
-    return ("DELETE FROM outcome_outbox WHERE request_id=? AND kind='intent' "
-            "AND delivered_at IS NULL", (request_id,))
+    """The order was recorded: its outcome will come from the print result.
+    Given the order's unit of work, it commits with the order (one durable
+    commit, not two, each holding the write lock for an fsync)."""
+    await store.outbox.drop_intent(request_id)
 
 
 async def fail_intent(store: CenterStore, request_id: str, reason: str, now: datetime) -> None:
     """The request failed on the way (upstream error or timeout): say so now."""
-    async with store.writing() as db:
-        await db.execute(
-            "UPDATE outcome_outbox SET body=?, next_attempt_at=? "
-            "WHERE request_id=? AND kind='intent' AND delivered_at IS NULL",
-            (json.dumps(outcome_body(Outcome.FAILED, reason)), ts(now), request_id))
+    await store.outbox.replace_intent(request_id, outcome_body(Outcome.FAILED, reason), now)
 
 
 async def owe_settlement(store: CenterStore, order_id: str, municipality_code: str,
                          now: datetime, unprinted: Outcome = Outcome.FAILED) -> None:
     """After the print result (or the void, ``unprinted=VOIDED``): each copy's outcome."""
-    rows = await store.fetch(
-        "SELECT certificate_number, status, void_reason FROM certificates WHERE order_id=? "
-        "ORDER BY certificate_number", (order_id,))
-    certificates = settlement_outcomes(
-        ((r["certificate_number"], r["status"], r["void_reason"]) for r in rows), unprinted)
+    certificates = settlement_outcomes(await store.outbox.certificate_states(order_id),
+                                       unprinted)
     if not certificates:
         return
     delivered = [c for c in certificates if c.outcome is Outcome.DELIVERED]
@@ -163,9 +147,7 @@ async def owe_void(store: CenterStore, order_id: str, municipality_code: str,
 
 
 async def pending(store: CenterStore) -> int:
-    rows = await store.fetch("SELECT COUNT(*) AS n FROM outcome_outbox "
-                             "WHERE delivered_at IS NULL")
-    return int(rows[0]["n"])
+    return await store.outbox.pending()
 
 
 # -- delivery -------------------------------------------------------------------
@@ -179,36 +161,19 @@ async def deliver_due(store: CenterStore, session: aiohttp.ClientSession, now: d
     at once (and a duplicate would be harmless: the endpoint is idempotent)."""
     # One request's reports go in the order they were written: a later "voided"
     # must never be overtaken by an earlier "delivered" that was being retried.
-    query = ("SELECT o.*, m.endpoint FROM outcome_outbox o LEFT JOIN municipalities m "
-             "ON m.code = o.municipality_code WHERE o.delivered_at IS NULL "
-             "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outcome_outbox p "
-             "WHERE p.request_id = o.request_id AND p.delivered_at IS NULL AND p.id < o.id)")
-    params: list[Any] = [ts(now)]
-    if request_id is not None:
-        query += " AND o.request_id = ?"
-        params.append(request_id)
-    rows = await store.fetch(query + " ORDER BY o.id LIMIT ?", [*params, BATCH])
     acknowledged = 0
-    for row in rows:
-        retry_at = next_attempt(row["attempts"] + 1, now)
+    for owed in await store.outbox.due(now, BATCH, request_id):
         # Neither the claim nor the acknowledgement must survive a power cut: at
         # worst the outcome is sent again, and the endpoint is idempotent.
-        async with store.writing(durable=False) as db:
-            cur = await db.execute(
-                "UPDATE outcome_outbox SET next_attempt_at=?, attempts=attempts+1 "
-                "WHERE id=? AND next_attempt_at=? AND delivered_at IS NULL",
-                (ts(retry_at), row["id"], row["next_attempt_at"]))
-            claimed = cur.rowcount == 1
-        if not claimed or row["endpoint"] is None:
+        claimed = await store.outbox.claim(owed, next_attempt(owed.attempts + 1, now))
+        if not claimed or owed.endpoint is None:
             continue  # another process has it, or the municipality withdrew: keep it
-        status = await _send(session, row["endpoint"], row["request_id"],
-                             json.loads(row["body"]))
+        status = await _send(session, owed.endpoint, owed.request_id, owed.body)
         done = status == 200 or (status == 404
-                                 and row["attempts"] + 1 >= UNKNOWN_REQUEST_ATTEMPTS)
+                                 and owed.attempts + 1 >= UNKNOWN_REQUEST_ATTEMPTS)
         if done:
-            async with store.writing(durable=False) as db:
-                await db.execute("UPDATE outcome_outbox SET delivered_at=?, result=? "
-                                 "WHERE id=?", (ts(now), status, row["id"]))
+            assert status is not None
+            await store.outbox.acknowledge(owed, status, now)
             acknowledged += status == 200
     return acknowledged
 

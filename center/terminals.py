@@ -24,7 +24,7 @@ from konbini.clock import isoformat
 from konbini.problems import Problem
 from konbini.tls import PeerIdentity, PeerRole
 
-from .storage import CenterStore, dt, ts
+from .storage import CenterStore
 
 # Chains whose kiosks read smartphone credentials (スマホ用電子証明書), per the
 # 2024 public lists: ローソン and ファミリーマート. A chain's row is created with
@@ -104,30 +104,22 @@ def refusal(terminal: Terminal | None) -> Problem | None:
 # -- storage --------------------------------------------------------------------
 
 
-def _terminal(row: Any) -> Terminal:
-    return Terminal(row["fingerprint"], row["terminal_id"], row["chain"], row["store_id"],
-                    row["address"], row["hours"], TerminalStatus(row["status"]), row["reason"],
-                    dt(row["enrolled_at"]), dt(row["updated_at"]))
+def _terminal(row: dict[str, Any]) -> Terminal:
+    return Terminal(**{**row, "status": TerminalStatus(row["status"])})
 
 
 async def terminal(store: CenterStore, fingerprint_hex: str) -> Terminal | None:
-    rows = await store.fetch("SELECT * FROM terminals WHERE fingerprint = ?",
-                             (fingerprint_hex,))
-    return _terminal(rows[0]) if rows else None
+    row = await store.registry.get(fingerprint_hex)
+    return None if row is None else _terminal(row)
 
 
 async def terminals(store: CenterStore, *, chain: str | None = None) -> list[Terminal]:
-    rows = await store.fetch(
-        "SELECT * FROM terminals" + (" WHERE chain = ?" if chain else "")
-        + " ORDER BY terminal_id, enrolled_at", (chain,) if chain else ())
-    return [_terminal(row) for row in rows]
+    return [_terminal(row) for row in await store.registry.listed(chain)]
 
 
 async def find(store: CenterStore, key: str) -> list[Terminal]:
     """Terminals by fingerprint, or by terminal id (every certificate it had)."""
-    rows = await store.fetch("SELECT * FROM terminals WHERE fingerprint = ? OR terminal_id = ? "
-                             "ORDER BY enrolled_at", (key.lower(), key))
-    return [_terminal(row) for row in rows]
+    return [_terminal(row) for row in await store.registry.find(key.lower(), key)]
 
 
 async def enrol(store: CenterStore, certificate_pem: bytes, *, address: str = "",
@@ -141,26 +133,14 @@ async def enrol(store: CenterStore, certificate_pem: bytes, *, address: str = ""
         raise EnrolmentError("not a PEM certificate") from exc
     identity = kiosk_identity(certificate)
     assert identity.fingerprint is not None
-    # One conditional write, not read-then-write: the check that no other store
-    # holds this terminal id runs inside the INSERT itself, under the database's
-    # write lock, so two enrolments of one id at two stores (two workers, two
-    # connections) cannot both pass it. A revoked certificate is never updated.
-    async with store.writing() as db:
-        cur = await db.execute(
-            "INSERT INTO terminals SELECT ?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS ("
-            " SELECT 1 FROM terminals WHERE terminal_id = ? AND status != 'revoked'"
-            " AND (chain != ? OR store_id != ?)) "
-            "ON CONFLICT(fingerprint) DO UPDATE SET address=excluded.address, "
-            "hours=excluded.hours, status=excluded.status, reason='', "
-            "updated_at=excluded.updated_at WHERE terminals.status != 'revoked'",
-            (identity.fingerprint, identity.terminal_id, identity.chain, identity.store_id,
-             address, hours, TerminalStatus.ACTIVE.value, "", ts(now), ts(now),
-             identity.terminal_id, identity.chain, identity.store_id))
-        written = cur.rowcount == 1
-        if written:
-            await db.execute("INSERT INTO chains VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
-                             (identity.chain, "", int(identity.chain in SMARTPHONE_CHAINS_2024),
-                              ts(now)))
+    assert identity.chain is not None and identity.store_id is not None  # a kiosk's
+    # One conditional write, not read-then-write (see TerminalStore.enrol): two
+    # enrolments of one id at two stores, on two workers, cannot both pass.
+    written = await store.registry.enrol(
+        fingerprint=identity.fingerprint, terminal_id=identity.terminal_id,
+        chain=identity.chain, store_id=identity.store_id, address=address, hours=hours,
+        status=TerminalStatus.ACTIVE.value, now=now,
+        smartphone=identity.chain in SMARTPHONE_CHAINS_2024)
     if not written:  # say why, from what the write found
         existing = await terminal(store, identity.fingerprint)
         if existing is not None and existing.status is TerminalStatus.REVOKED:
@@ -180,37 +160,23 @@ async def set_status(store: CenterStore, key: str, status: TerminalStatus, reaso
                      now: datetime) -> list[Terminal]:
     """Suspend, reinstate (active) or revoke the terminals ``key`` names
     (a fingerprint, or a terminal id: all its certificates). Revoked stays revoked."""
-    changed = []
-    for found in await find(store, key):
-        async with store.writing() as db:
-            cur = await db.execute(
-                "UPDATE terminals SET status=?, reason=?, updated_at=? "
-                "WHERE fingerprint=? AND status != 'revoked'",
-                (status.value, reason, ts(now), found.fingerprint))
-            if cur.rowcount == 1:
-                changed.append(found.fingerprint)
+    changed = [found.fingerprint for found in await find(store, key)
+               if await store.registry.set_status(found.fingerprint, status.value, reason, now)]
     return [t for t in await find(store, key) if t.fingerprint in changed]
 
 
 async def set_chain(store: CenterStore, chain: str, *, smartphone: bool, now: datetime,
                     name: str = "") -> None:
-    async with store.writing() as db:
-        await db.execute(
-            "INSERT INTO chains VALUES (?,?,?,?) ON CONFLICT(chain) DO UPDATE SET "
-            "smartphone=excluded.smartphone, name=CASE WHEN excluded.name = '' THEN name "
-            "ELSE excluded.name END, updated_at=excluded.updated_at",
-            (chain, name, int(smartphone), ts(now)))
+    await store.registry.set_chain(chain, name=name, smartphone=smartphone, now=now)
 
 
 async def chains(store: CenterStore) -> dict[str, bool]:
     """Every chain the registry knows, and whether its kiosks read smartphones."""
-    rows = await store.fetch("SELECT chain, smartphone FROM chains ORDER BY chain")
-    return {row["chain"]: bool(row["smartphone"]) for row in rows}
+    return await store.registry.chains()
 
 
 async def reads_smartphones(store: CenterStore, chain: str) -> bool:
-    rows = await store.fetch("SELECT smartphone FROM chains WHERE chain = ?", (chain,))
-    return bool(rows and rows[0]["smartphone"])
+    return await store.registry.reads_smartphones(chain)
 
 
 # -- the guard ------------------------------------------------------------------

@@ -181,6 +181,19 @@ def test_postgres() -> Iterator[PostgresServer | None]:
         shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
+_unit_databases = itertools.count()
+
+
+@pytest.fixture
+def center_database(tmp_path: Path, test_postgres: PostgresServer | None) -> Path | str:
+    """A fresh center database for a storage test without a server: a SQLite
+    file, or with ``KONBINI_TEST_DATABASE=postgresql`` a new database on the
+    test server (``CenterStore.open(…, migrate=True)`` makes the schema)."""
+    if test_postgres is None:
+        return tmp_path / "center" / "center.db"
+    return test_postgres.create_database(f"unit_{os.getpid()}_{next(_unit_databases)}")
+
+
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory,
            test_postgres: PostgresServer | None) -> Iterator[System]:

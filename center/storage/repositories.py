@@ -18,16 +18,19 @@ from typing import Any
 from sqlalchemy import Double, case, delete, func, literal, select, union_all, update
 from sqlalchemy.engine import RowMapping
 
-from konbini.db import Database, Repository, SqlConnection, insert, sqlite_url
+from konbini.db import Database, Repository, insert, sqlite_url
 from konbini.migrations import upgrade
 
 from ..calendar import MaintenanceWindow
 from ..model import orders as order_model
 from ..model.settlement import jst_date
 from ..municipalities import Registration, parse_services
-from ..shared_state import SharedState
 from . import tables as t
+from .incidents import IncidentStore
 from .ledger import EntryContext, LedgerStore
+from .outbox import OutboxStore
+from .shared_state import SharedState
+from .terminals import TerminalStore
 
 
 def ts(value: datetime) -> float:
@@ -152,6 +155,12 @@ class CenterStore(Repository):
         self.ledger = LedgerStore(database, connection)
         # Leases, rate budgets, Idempotency-Keys, dev settings: what every worker shares.
         self.shared = SharedState(database, connection)
+        # Incidents and the voids of certificates (center/incidents.py).
+        self.incidents = IncidentStore(database, connection)
+        # Outcomes owed to municipal servers (center/reconciliation.py).
+        self.outbox = OutboxStore(database, connection)
+        # The terminal registry and chains (center/terminals.py).
+        self.registry = TerminalStore(database, connection)
 
     @classmethod
     async def open(cls, target: str | Path, *, migrate: bool = False) -> CenterStore:
@@ -343,12 +352,10 @@ class CenterStore(Repository):
 
     # -- orders -------------------------------------------------------------
     async def create_order(self, order: OrderRecord, request_id: str, now: datetime,
-                           certificates: Iterable[tuple[CertificateRecord, bytes]],
-                           also: Iterable[tuple[str, tuple[Any, ...]]] = ()) -> None:
+                           certificates: Iterable[tuple[CertificateRecord, bytes]]) -> None:
         """Record an issued order with its certificates and their PDFs, in one
-        transaction; ``also``: portable textual statements of other modules that
-        belong to the same use case (the order's intent dropped from the outbox)."""
-        also = list(also)
+        transaction (or in the unit of work: with the order's intent dropped
+        from the outbox, center/kiosk_api.py)."""
         certificates = list(certificates)
         async with self._write() as connection:
             await connection.execute(t.orders.insert().values(
@@ -358,8 +365,6 @@ class CenterStore(Repository):
                 copies=order.copies, fee_yen=order.fee_yen, status=order.status,
                 created_at=ts(now), download_until=ts(order.download_until),
                 terminal_fingerprint=order.terminal_fingerprint))
-            for sql, params in also:
-                await SqlConnection(connection).execute(sql, params)
             if not certificates:
                 return
             await connection.execute(t.certificates.insert(), [

@@ -247,7 +247,7 @@ chains = Table(
     Column("smartphone", Integer, nullable=False),
     Column("updated_at", Instant, nullable=False))
 
-# -- what every center worker shares (center/shared_state.py) ---------------------
+# -- what every center worker shares (storage/shared_state.py) --------------------
 leases = Table(
     "leases", metadata,
     Column("name", Text, primary_key=True),

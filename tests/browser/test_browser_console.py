@@ -30,7 +30,7 @@ def history(system: System) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "center", "simulate-history", "--var", str(system.var),
          "--fiscal-year", str(HISTORY_YEAR), "--scale", "0.0002", "--seed", "13"],
-        check=True, capture_output=True, text=True)
+        check=True, capture_output=True, text=True, env=system.center_env())
 
     async def issue() -> None:
         wallet = Wallet(system.topology.wallet_dir)

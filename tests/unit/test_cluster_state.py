@@ -24,10 +24,10 @@ from municipal_server.register import Register
 
 
 @pytest.fixture
-async def two_centers(tmp_path: Path):  # type: ignore[no-untyped-def]
-    path = tmp_path / "center" / "center.db"
-    first = await CenterStore.open(path, migrate=True)
-    second = await CenterStore.open(path)
+async def two_centers(center_database: Path | str):  # type: ignore[no-untyped-def]
+    # Two stores on one database (either engine) stand for two worker processes.
+    first = await CenterStore.open(center_database, migrate=True)
+    second = await CenterStore.open(center_database)
     yield first, second
     await first.close()
     await second.close()

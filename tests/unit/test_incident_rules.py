@@ -1,5 +1,6 @@
 """Incidents, outcomes and the terminal registry without a server: the pure
-rules, and the storage on a real SQLite file."""
+rules, and the storage on a real database (SQLite, or PostgreSQL with
+``KONBINI_TEST_DATABASE=postgresql``)."""
 
 from __future__ import annotations
 
@@ -90,9 +91,9 @@ def test_the_municipal_history_summarises_each_copy() -> None:
             {"certificate_number": "9", "outcome": "voided"}]})
 
 
-def test_incidents_are_stored_filtered_and_escalated(tmp_path: Path) -> None:
+def test_incidents_are_stored_filtered_and_escalated(center_database: Path | str) -> None:
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
+        store = await CenterStore.open(center_database, migrate=True)
         try:
             old = await incidents.record_incident(
                 store, kind=IncidentKind.UPSTREAM_TIMEOUT, municipality_code="131016",
@@ -138,9 +139,9 @@ def _kiosk_pem(cn: str, chain: str, store: str) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def test_the_registry_knows_a_terminal_by_its_certificate(tmp_path: Path) -> None:
+def test_the_registry_knows_a_terminal_by_its_certificate(center_database: Path | str) -> None:
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
+        store = await CenterStore.open(center_database, migrate=True)
         try:
             first = await terminals.enrol(store, _kiosk_pem("k-1", "lawson", "s-1"),
                                           address="東京都（見本）", hours="24h", now=NOW)
@@ -175,12 +176,13 @@ def test_the_registry_knows_a_terminal_by_its_certificate(tmp_path: Path) -> Non
     run(scenario())
 
 
-def test_a_later_outcome_waits_for_an_earlier_one_of_the_same_request(tmp_path: Path) -> None:
+def test_a_later_outcome_waits_for_an_earlier_one_of_the_same_request(
+        center_database: Path | str) -> None:
     """The outbox never lets a "voided" overtake a "delivered" still being retried."""
     import aiohttp
 
     async def scenario() -> None:
-        store = await CenterStore.open(tmp_path / "center.db", migrate=True)
+        store = await CenterStore.open(center_database, migrate=True)
         try:
             async with store.writing() as db:  # a municipal server nobody answers at
                 await db.execute(
@@ -215,14 +217,15 @@ def test_a_later_outcome_waits_for_an_earlier_one_of_the_same_request(tmp_path: 
     run(scenario())
 
 
-def test_two_simultaneous_enrolments_of_one_terminal_id_at_two_stores(tmp_path: Path) -> None:
+def test_two_simultaneous_enrolments_of_one_terminal_id_at_two_stores(
+        center_database: Path | str) -> None:
     """Two workers (two connections to one database) enrol the same terminal id at
     two stores at the same moment: exactly one wins, the other is refused, and the
     registry holds one store for the id. Several rounds, so an interleaving that a
     read-then-write would lose is all but certain to come up."""
     async def scenario() -> None:
-        first = await CenterStore.open(tmp_path / "center.db", migrate=True)
-        second = await CenterStore.open(tmp_path / "center.db")
+        first = await CenterStore.open(center_database, migrate=True)
+        second = await CenterStore.open(center_database)
         try:
             for round_ in range(8):
                 terminal_id = f"race-{round_}"

@@ -1,0 +1,113 @@
+"""The outbox of outcomes owed to municipal servers (center/reconciliation.py)
+on the center's database (SQLAlchemy Core, either engine).
+
+A row is claimed for sending by a conditional write on the next attempt's time
+it was read with, so several center workers never send one row at once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import aliased
+
+from konbini.db import Repository
+
+from . import tables as t
+
+INTENT = "intent"
+
+
+@dataclass(frozen=True)
+class OwedOutcome:
+    """One row of the outbox that is due, with where to send it."""
+
+    id: int
+    request_id: str
+    municipality_code: str
+    kind: str
+    body: dict[str, Any]
+    attempts: int
+    # As stored (epoch seconds, not rounded to a datetime): the claim compares it.
+    next_attempt_at: float
+    endpoint: str | None  # None: the municipality is no longer registered
+
+
+class OutboxStore(Repository):
+    """The ``outcome_outbox`` table."""
+
+    async def add(self, *, request_id: str, municipality_code: str, kind: str,
+                  body: dict[str, Any], now: datetime, due: datetime) -> None:
+        await self._run(t.outcome_outbox.insert().values(
+            request_id=request_id, municipality_code=municipality_code, kind=kind,
+            body=json.dumps(body), created_at=now.timestamp(),
+            next_attempt_at=due.timestamp()))
+
+    async def drop_intent(self, request_id: str) -> None:
+        """The request's intent, unless already sent, is gone."""
+        o = t.outcome_outbox.c
+        await self._run(t.outcome_outbox.delete().where(
+            o.request_id == request_id, o.kind == INTENT, o.delivered_at.is_(None)))
+
+    async def replace_intent(self, request_id: str, body: dict[str, Any],
+                             now: datetime) -> None:
+        """The request's unsent intent says ``body`` instead, due ``now``."""
+        o = t.outcome_outbox.c
+        await self._run(update(t.outcome_outbox).where(
+            o.request_id == request_id, o.kind == INTENT, o.delivered_at.is_(None))
+            .values(body=json.dumps(body), next_attempt_at=now.timestamp()))
+
+    async def pending(self) -> int:
+        """Rows not yet acknowledged."""
+        return int(await self._scalar(select(func.count()).select_from(t.outcome_outbox)
+                                      .where(t.outcome_outbox.c.delivered_at.is_(None))) or 0)
+
+    async def due(self, now: datetime, limit: int,
+                  request_id: str | None = None) -> list[OwedOutcome]:
+        """Unsent rows due by ``now`` (only ``request_id``'s if given), oldest
+        first, each only when no earlier row of its request is still unsent:
+        one request's reports go in the order they were written."""
+        o = t.outcome_outbox.c
+        earlier = aliased(t.outcome_outbox)
+        m = t.municipalities.c
+        query = (select(t.outcome_outbox, m.endpoint)
+                 .select_from(t.outcome_outbox.outerjoin(
+                     t.municipalities, m.code == o.municipality_code))
+                 .where(o.delivered_at.is_(None), o.next_attempt_at <= now.timestamp(),
+                        ~exists().where(earlier.c.request_id == o.request_id,
+                                        earlier.c.delivered_at.is_(None),
+                                        earlier.c.id < o.id)))
+        if request_id is not None:
+            query = query.where(o.request_id == request_id)
+        rows = await self._all(query.order_by(o.id).limit(limit))
+        return [OwedOutcome(r["id"], r["request_id"], r["municipality_code"], r["kind"],
+                            json.loads(r["body"]), r["attempts"], r["next_attempt_at"],
+                            r["endpoint"]) for r in rows]
+
+    async def claim(self, owed: OwedOutcome, retry_at: datetime) -> bool:
+        """Take the row for one sending attempt by moving its next attempt to
+        ``retry_at``: False if another worker moved it (or it was sent) since
+        it was read."""
+        o = t.outcome_outbox.c
+        result = await self._run(update(t.outcome_outbox).where(
+            o.id == owed.id, o.next_attempt_at == owed.next_attempt_at,
+            o.delivered_at.is_(None))
+            .values(next_attempt_at=retry_at.timestamp(), attempts=o.attempts + 1))
+        return result.rowcount == 1
+
+    async def acknowledge(self, owed: OwedOutcome, result: int, now: datetime) -> None:
+        """Done with the row: acknowledged (or given up on) with HTTP ``result``."""
+        await self._run(update(t.outcome_outbox).where(t.outcome_outbox.c.id == owed.id)
+                        .values(delivered_at=now.timestamp(), result=result))
+
+    async def certificate_states(self, order_id: str) -> list[tuple[str, str, str | None]]:
+        """(number, status, void reason) of an order's certificates, by number:
+        what its outcome reports after settlement."""
+        c = t.certificates.c
+        rows = await self._all(select(c.certificate_number, c.status, c.void_reason)
+                               .where(c.order_id == order_id)
+                               .order_by(c.certificate_number))
+        return [(r["certificate_number"], r["status"], r["void_reason"]) for r in rows]

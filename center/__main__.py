@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from konbini.clock import Clock
+from konbini.db import ENV_DATABASE_URL, exit_if_database_cannot_open
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 from konbini.workers import supervise
@@ -137,12 +138,15 @@ def main(argv: list[str] | None = None) -> None:
                           console_host=args.console_host,
                           worker_index=args.worker_index,
                           port_per_worker=args.port_per_worker, health_port=args.health_port)
+    url = args.database_url or os.environ.get(ENV_DATABASE_URL)
     if args.command == "migrate":
-        before, after = asyncio.run(migrate(config, Clock.from_env()))
+        with exit_if_database_cannot_open(url):
+            before, after = asyncio.run(migrate(config, Clock.from_env()))
         print(f"center database at revision {after} (was {before or 'un-versioned'})")
         return
     if args.worker_index is None and not args.no_migrate:
-        asyncio.run(migrate(config, Clock.from_env()))
+        with exit_if_database_cannot_open(url):
+            asyncio.run(migrate(config, Clock.from_env()))
     if args.workers > 1 and args.worker_index is None:
         sys.exit(supervise("center", sys.argv[1:], args.workers))
     asyncio.run(serve_until_stopped(lambda: running_center(config)))

@@ -24,8 +24,10 @@ import asyncio
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from konbini import sqlite_driver
+
 ENV_DATABASE_URL = "KONBINI_DATABASE_URL"
 # A writer waits this long for another process's write before SQLITE_BUSY; the
 # transactions are milliseconds long, so it is reached only when something is wrong.
@@ -45,6 +49,13 @@ PRIVATE_DIRECTORY, PRIVATE_FILE = 0o700, 0o600
 # with 503 rather than leaving a kiosk hanging.
 CONNECT_TIMEOUT_SECONDS = 5.0
 COMMAND_TIMEOUT_SECONDS = 30.0
+# Connections a process keeps. SQLite: an idle one is a file handle and a parked
+# thread, while one opened past the pool and closed on return costs a thread, six
+# PRAGMAs and a parse of the schema; with 16 kiosks a service held up to ~15 at
+# once (writers waiting for the write lock), and 5 kept meant one new connection
+# every two issuances (issue 12). PostgreSQL: each is a server backend.
+SQLITE_POOL_SIZE = 20
+POSTGRES_POOL_SIZE = 5
 # What a client is told to wait while the database is unreachable (a restart
 # of PostgreSQL takes a few seconds).
 RETRY_AFTER_SECONDS = 5
@@ -122,7 +133,9 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @classmethod
-    def open(cls, url: str, *, pool_size: int = 5) -> Database:
+    def open(cls, url: str, *, pool_size: int | None = None) -> Database:
+        """``pool_size``: connections kept open (default: SQLite
+        :data:`SQLITE_POOL_SIZE`, PostgreSQL :data:`POSTGRES_POOL_SIZE`)."""
         url = normalise_url(url)
         parsed = make_url(url)
         if parsed.drivername.startswith("sqlite"):
@@ -130,15 +143,20 @@ class Database:
                 raise ValueError("SQLite needs a file (sqlite:///path/to/file.db)")
             path = Path(parsed.database)
             make_private(path)
+            # konbini.sqlite_driver: aiosqlite with one hand-off to its thread per
+            # statement at most, none for what cannot wait for a lock (issue 12).
             engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=5, pool_pre_ping=False,
-                connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+                url, pool_size=pool_size or SQLITE_POOL_SIZE, max_overflow=5,
+                pool_pre_ping=False,
+                async_creator=partial(sqlite_driver.connect, path, timeout=BUSY_TIMEOUT_SECONDS,
+                                      check_same_thread=False))
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
             database = cls(engine, path)
         else:
             engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
+                url, pool_size=pool_size or POSTGRES_POOL_SIZE, max_overflow=5,
+                pool_pre_ping=True,
                 pool_timeout=CONNECT_TIMEOUT_SECONDS, pool_recycle=1800,
                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
                               "command_timeout": COMMAND_TIMEOUT_SECONDS})
@@ -466,3 +484,36 @@ class SqlConnection:
         named, _ = qmark_to_named(sql, rows[0])
         await self.connection.execute(
             text(named), [qmark_to_named(sql, tuple(r))[1] for r in rows])
+
+
+def opening_failure(exc: BaseException) -> str | None:
+    """Why the database could not be opened at all (unreachable, no such
+    database, login refused), in one line for the command line; None when
+    ``exc`` is something else (a bug, which keeps its traceback)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = type(seen).__name__
+        if name in ("InvalidCatalogNameError", "InvalidPasswordError",
+                    "InvalidAuthorizationSpecificationError"):
+            return f"{name.removesuffix('Error')}: {seen}"
+        if isinstance(seen, sqlite3.OperationalError) and "unable to open" in str(seen):
+            return f"SQLite: {seen}"
+        seen = seen.__cause__ or seen.__context__
+    if is_unavailable(exc):
+        return f"the database cannot be reached ({type(exc).__name__}: {exc})".splitlines()[0]
+    return None
+
+
+@contextmanager
+def exit_if_database_cannot_open(url: str | None) -> Iterator[None]:
+    """A command that opens the database ends with one clear line and exit
+    status 2 when it cannot (instead of a driver's traceback)."""
+    try:
+        yield
+    except Exception as exc:
+        reason = opening_failure(exc)
+        if reason is None:
+            raise
+        where = make_url(url).render_as_string(hide_password=True) if url else "the database"
+        print(f"error: cannot open {where}: {reason}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from konbini.clock import Clock
-from konbini.db import resolve_url
+from konbini.db import exit_if_database_cannot_open, resolve_url
 from konbini.logging_setup import add_log_format_argument, configure_logging
 from konbini.service import serve_until_stopped
 from konbini.workers import supervise
@@ -99,18 +99,20 @@ def main(argv: list[str] | None = None) -> None:
     var_dir = args.var / "municipal" / profile.code
     url = resolve_url(args.database_url, var_dir / "register.db")
     if args.command == "migrate":
-        before, after = asyncio.run(migrate(
-            url, var_dir, profile.code, f"{profile.prefecture}{profile.name}",
-            Clock.from_env(), personas=not args.no_personas, synthetic=args.synthetic))
+        with exit_if_database_cannot_open(url):
+            before, after = asyncio.run(migrate(
+                url, var_dir, profile.code, f"{profile.prefecture}{profile.name}",
+                Clock.from_env(), personas=not args.no_personas, synthetic=args.synthetic))
         print(f"register {profile.code} at revision {after} (was {before or 'un-versioned'})")
         return
     configure_logging(f"municipal-{profile.code}" if args.worker_index is None
                       else f"municipal-{profile.code}-{args.worker_index}", args.log_format)
     if args.worker_index is None and (args.workers > 1 or args.no_migrate):
         if not args.no_migrate:
-            asyncio.run(migrate(url, var_dir, profile.code,
-                                f"{profile.prefecture}{profile.name}", Clock.from_env(),
-                                personas=not args.no_personas, synthetic=args.synthetic))
+            with exit_if_database_cannot_open(url):
+                asyncio.run(migrate(url, var_dir, profile.code,
+                                    f"{profile.prefecture}{profile.name}", Clock.from_env(),
+                                    personas=not args.no_personas, synthetic=args.synthetic))
         if args.workers > 1:
             sys.exit(supervise("municipal_server", sys.argv[1:], args.workers))
     port = args.port or profile.port

@@ -26,6 +26,7 @@ from konbini.page import Box
 from konbini.subject_binding import PageMark
 from municipal_server.era import wareki, western
 from municipal_server.render.fonts import MINCHO, ensure_fonts
+from municipal_server.render.images import draw_image
 from municipal_server.render.inputs import Municipality, SubjectBinding
 from municipal_server.render.seal import official_seal_png
 
@@ -552,13 +553,14 @@ def certification(
 
     centre_x = name_right + overhang
     centre_y = baseline + name_size * GLYPH_MIDDLE
-    c.drawImage(
+    # The same 職印 on every certificate: hashed and compressed once (images.py).
+    draw_image(
+        c,
         official_seal_reader(f"{title}之印"),
         centre_x - OFFICIAL_SEAL / 2,
         centre_y - OFFICIAL_SEAL / 2,
         OFFICIAL_SEAL,
         OFFICIAL_SEAL,
-        mask="auto",
     )
     return y_top - CERTIFICATION_H
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from konbini.clock import Clock
+from konbini.db import is_unavailable as is_database_unavailable
 from konbini.devpki import load_jpki_ca
 from konbini.health import add_health_routes, start_health_listener
 from konbini.http import (
@@ -158,8 +159,12 @@ async def upkeep(ctx: CenterContext) -> None:
                     await ctx.store.set_municipality_status(code, status, now)
             await ctx.store.shared.forget_order_keys(time.time() - 86400)
             await ctx.store.scrub_deleted_pdfs()  # settled PDFs' pages leave the WAL file
-        except Exception:
-            log.exception("upkeep failed; will try again")
+        except Exception as exc:
+            if is_database_unavailable(exc):  # a restart of PostgreSQL: one line a round
+                log.warning("upkeep: the database is unavailable (%s); will try again",
+                            type(exc).__name__)
+            else:
+                log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)
 
 

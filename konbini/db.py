@@ -116,6 +116,29 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _ping_without_surprises(engine: AsyncEngine) -> None:
+    """Pre-ping that reconnects whatever way the old connection failed.
+
+    SQLAlchemy reconnects when the ping fails with an error it recognises as a
+    disconnect. After a fast shutdown of PostgreSQL, asyncpg's ping can fail
+    otherwise: its query dies with the connection and the rollback that follows
+    raises ``InternalClientError`` ("another operation is in progress"), which
+    SQLAlchemy passes on, so the request got a 500 instead of a new connection.
+    Any failure of the ping means this connection is unusable: report it dead,
+    so the pool opens a fresh one (and a server still down then gives a
+    connection error, which :func:`is_unavailable` turns into a 503)."""
+    dialect = engine.sync_engine.dialect
+    ping = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        try:
+            return bool(ping(dbapi_connection))
+        except Exception:  # the connection is unusable, however it says so
+            return False
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+
 class Database:
     """An engine and the two ways of using it: a read, or a write transaction
     (a unit of work: everything in it commits together or not at all)."""
@@ -160,6 +183,7 @@ class Database:
                 pool_timeout=CONNECT_TIMEOUT_SECONDS, pool_recycle=1800,
                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
                               "command_timeout": COMMAND_TIMEOUT_SECONDS})
+            _ping_without_surprises(engine)
             database = cls(engine)
         return database
 
@@ -286,7 +310,19 @@ def is_unavailable(exc: BaseException) -> bool:
         name = type(cause).__name__ if cause is not None else ""
         return name in ("CannotConnectNowError", "ConnectionDoesNotExistError",
                         "InterfaceError", "ConnectionFailureError", "AdminShutdownError")
+    # asyncpg's own errors when a connection dies under a statement (not wrapped
+    # by SQLAlchemy: they are not DB-API errors).
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is not None and type(error).__module__.startswith("asyncpg") and (
+                type(error).__name__ in _ASYNCPG_UNAVAILABLE):
+            return True
     return isinstance(exc, OSError)
+
+
+_ASYNCPG_UNAVAILABLE = frozenset({
+    "InternalClientError", "InterfaceError", "ConnectionDoesNotExistError",
+    "CannotConnectNowError", "AdminShutdownError", "ConnectionFailureError",
+    "ClientCannotConnectError", "TooManyConnectionsError"})
 
 
 class InvalidText(ValueError):

@@ -41,6 +41,7 @@ from . import (
     maintenance_site,
     municipality_api,
     operations_api,
+    reconciliation,
     terminal_api,
     terminals,
 )
@@ -48,7 +49,7 @@ from .config import CenterConfig
 from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
 from .health import health_info, readiness
-from .incidents import upkeep_incidents
+from .incidents import record_void
 from .jpki import JpkiAuthority
 from .leases import UPKEEP, Lease
 from .municipal_client import MunicipalClient
@@ -136,11 +137,12 @@ async def upkeep(ctx: CenterContext) -> None:
             if ctx.config.dev_mode:
                 await dev_state.apply(ctx)  # the clock another worker may have moved
             now = ctx.clock.now()
-            voided = await ctx.store.expire_orders(now)
+            # Each void commits with its incident and the outcome owed to the municipality.
+            voided = await ctx.store.expire_orders(
+                now, then=record_void)
             if voided:
                 log.info("voided %d orders without a result", len(voided))
-            # Incidents for the voids, and the outcomes owed to municipal servers.
-            await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
+            await reconciliation.deliver_due(ctx.store, ctx.municipal.session, now)
             # The round may have waited on municipal servers meanwhile: a tester who moved
             # the clock back must not see a session made since closed as idle.
             if ctx.config.dev_mode:

@@ -9,7 +9,7 @@ workers (or the kiosk's result and the 10-minute void) can never both win."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -484,18 +484,27 @@ class CenterStore(Repository):
                                      .where(t.order_pdfs.c.order_id == order_id))
         return settlement.charged_yen, settlement.refunded_yen
 
-    async def expire_orders(self, now: datetime) -> list[str]:
+    async def expire_orders(
+            self, now: datetime,
+            then: Callable[[CenterStore, str, datetime], Awaitable[None]] | None = None,
+    ) -> list[str]:
         """Void and refund orders whose result never came within the window; each
         in its own transaction, each a conditional write (another worker may be
-        settling the same order this instant)."""
+        settling the same order this instant). ``then(uow, order_id, now)`` writes
+        what follows a void (its incident, the outcome owed) in the void's own
+        transaction, so a lost connection cannot keep one without the other."""
         o = t.orders.c
         rows = await self._all(select(o.order_id).where(
             o.status == order_model.OrderStatus.ISSUED.value, o.download_until <= ts(now)))
         voided = []
         for row in rows:
-            if await self._settle(row["order_id"], set(), {}, now,
-                                  final_status=order_model.OrderStatus.VOIDED) is not None:
-                voided.append(row["order_id"])
+            async with self.unit_of_work() as uow:
+                if await uow._settle(row["order_id"], set(), {}, now,
+                                     final_status=order_model.OrderStatus.VOIDED) is None:
+                    continue
+                if then is not None:
+                    await then(uow, row["order_id"], now)
+            voided.append(row["order_id"])
         await self._run(delete(t.order_pdfs).where(t.order_pdfs.c.expires_at <= ts(now)))
         return voided
 

@@ -59,6 +59,9 @@ POSTGRES_POOL_SIZE = 5
 # What a client is told to wait while the database is unreachable (a restart
 # of PostgreSQL takes a few seconds).
 RETRY_AFTER_SECONDS = 5
+# How long the rewrite of a table of transient PDFs (Database.rewrite) waits for
+# the table's lock before leaving it to the next round: downloads wait at most this.
+REWRITE_LOCK_TIMEOUT = "1s"
 
 
 def sqlite_url(path: Path) -> str:
@@ -229,6 +232,61 @@ class Database:
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             await raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+
+    async def rewrite(self, table: str) -> str:
+        """PostgreSQL: leave no data file holding the deleted rows of ``table``,
+        a table of transient personal data (PDFs), UNLOGGED so its rows never
+        enter the WAL (c0006, m0006). A DELETE leaves the bytes in the heap and
+        TOAST pages (dead tuples are not zeroed); a rewrite copies the live rows
+        into new files and unlinks the old ones: TRUNCATE when no row is left,
+        else ``VACUUM FULL`` (outside a transaction, as it must be). Both lock the
+        table; a table busy for more than ``REWRITE_LOCK_TIMEOUT`` is left to the
+        next round. Returns "truncated", "vacuumed", "busy" or "" (SQLite:
+        nothing to do, secure_delete zeroes deleted rows in place)."""
+        if self.is_sqlite:
+            return ""
+        import asyncpg  # PostgreSQL only
+
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.execute(f"SET lock_timeout = '{REWRITE_LOCK_TIMEOUT}'")
+            try:
+                async with driver.transaction():
+                    await driver.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+                    empty = await driver.fetchval(f'SELECT NOT EXISTS (SELECT FROM "{table}")')
+                    if empty:
+                        await driver.execute(f'TRUNCATE "{table}"')
+                if empty:
+                    return "truncated"
+                await driver.execute(f'VACUUM FULL "{table}"')
+                return "vacuumed"
+            except asyncpg.LockNotAvailableError:
+                return "busy"
+            finally:
+                await driver.execute("RESET lock_timeout")
+
+    async def retire_wal(self) -> bool:
+        """PostgreSQL, after an upgrade: end the current WAL segment and
+        checkpoint, so the segments written before (which hold the PDFs written
+        before c0006/m0006 made their tables unlogged) are no longer needed; the
+        server then unlinks them (``wal_recycle = off``, konbini/postgres.py;
+        with recycling on it renames them for reuse, contents intact). Needs a
+        superuser (or pg_checkpoint and EXECUTE on pg_switch_wal): False when
+        refused. SQLite: the TRUNCATE checkpoint."""
+        if self.is_sqlite:
+            return await self.checkpoint()
+        import asyncpg  # PostgreSQL only
+
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            try:
+                await driver.execute("SELECT pg_switch_wal()")
+                await driver.execute("CHECKPOINT")
+            except asyncpg.InsufficientPrivilegeError:  # the operator may withhold it
+                return False
+        return True
 
     async def close(self) -> None:
         await self.engine.dispose()

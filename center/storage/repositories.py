@@ -207,8 +207,11 @@ class CenterStore(Repository):
     async def scrub_deleted_pdfs(self) -> bool:
         """After PDFs were deleted (zeroed in place by SQLite's secure_delete),
         truncate the WAL, which still holds the pages they were written in.
-        PostgreSQL: nothing to do here (its files are the server's)."""
-        return await self.database.checkpoint()
+        PostgreSQL: ``order_pdfs`` is unlogged (c0006), and rewriting it drops
+        the files its deleted PDFs were written in (konbini/db.py ``rewrite``)."""
+        scrubbed = await self.database.checkpoint()
+        await self.database.rewrite("order_pdfs")
+        return scrubbed
 
     # -- municipalities ---------------------------------------------------
     async def upsert_municipality(self, registration: Registration, services: list[dict],

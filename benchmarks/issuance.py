@@ -16,6 +16,8 @@ per issuance is the figure that travels, wall-clock figures are the host's.
     .venv/bin/python benchmarks/issuance.py --kiosks 1 8 32 --issuances 600
     .venv/bin/python benchmarks/issuance.py --kiosks --rate 50 --duration 20
     .venv/bin/python benchmarks/issuance.py --center-workers 2 --kiosks 32 --issuances 600
+    .venv/bin/python benchmarks/issuance.py --database sqlite postgresql \\
+        --center-workers 1 2 --kiosks 16 --issuances 150    # the four systems, one by one
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -46,7 +49,8 @@ from kiosk_sim.wallet import Wallet
 from konbini.clock import Clock, parse_instant
 from konbini.devpki import DevPki, issue_tls_client_cert
 from konbini.persona_cards import load_persona_cards
-from konbini.topology import Ports, Topology
+from konbini.postgres import PostgresServer, free_port
+from konbini.topology import MUNICIPALITY_CODES, Ports, Topology
 from konbini.wire import CertificateType
 
 CLOCK = "2026-11-24T10:00:00+09:00"
@@ -137,7 +141,8 @@ def terminals(topology: Topology, count: int, work: Path, run: str) -> list[Term
 
 
 # -- the bare render ---------------------------------------------------------------------------
-async def bare_render_ms(var: Path, resident_code: str, renders: int) -> dict[str, Any]:
+async def bare_render_ms(register_at: Path | str, resident_code: str,
+                         renders: int) -> dict[str, Any]:
     """Median time to render the benchmark's certificate with the municipal
     server's own code, in this process: the holder and household read from
     the running register, the input built as the issuer builds it."""
@@ -145,7 +150,7 @@ async def bare_render_ms(var: Path, resident_code: str, renders: int) -> dict[st
     from municipal_server.profile import load_profile
     from municipal_server.register import Register
 
-    register = await Register.open(var / "municipal" / CHIYODA / "register.db")
+    register = await Register.open(register_at)
     try:
         issuer = Issuer(load_profile(CHIYODA), register)
         day = parse_instant(CLOCK).date()
@@ -211,14 +216,18 @@ def run_once(kind: str, load: Any, meter: CpuMeter, render_ms: float,
             "services_cpu_per_bare_render": round(services / render_ms, 2)}
 
 
+def what(run: dict[str, Any]) -> str:
+    load = (f"{run['kiosks']} kiosks" if run["mode"] == "closed"
+            else f"open {run['arrivals_per_second']:g}/s")
+    return f"{run['database']}, {run['center_workers']} center w., {load}"
+
+
 def row(run: dict[str, Any]) -> str:
     cpu = run["cpu_ms_per_issuance"]
     municipal = sum(v for k, v in cpu.items() if k.startswith("municipal-"))
-    what = (f"{run['kiosks']} kiosks" if run["mode"] == "closed"
-            else f"open {run['arrivals_per_second']:g}/s")
     lat = run["latency_ms"]
     failures = sum(run["failures"].values())
-    return (f"| {what} | {run['issuances']}{f' (+{failures} failed)' if failures else ''} | "
+    return (f"| {what(run)} | {run['issuances']}{f' (+{failures} failed)' if failures else ''} | "
             f"{run['certificates_per_second']} | {lat['median']} | {lat['p95']} | {lat['p99']} | "
             f"{cpu['center']} | {round(municipal, 2)} | {cpu['load-generator']} | "
             f"{cpu['services']} | {run['services_cpu_per_bare_render']} | "
@@ -242,7 +251,13 @@ def main() -> None:
                         help="seconds of arrivals per open-loop run (default 20)")
     parser.add_argument("--pool", type=int, default=64,
                         help="terminals the open-loop arrivals share (default 64)")
-    parser.add_argument("--center-workers", type=int, default=1)
+    parser.add_argument("--center-workers", type=int, nargs="+", default=[1],
+                        help="center worker processes; several values: one system each")
+    parser.add_argument("--database", nargs="+", choices=("sqlite", "postgresql"),
+                        default=["sqlite"],
+                        help="the services' engine; postgresql starts a real server "
+                             "(konbini/postgres.py) in a temporary directory, one database "
+                             "per service; several values: one system each")
     parser.add_argument("--municipal-workers", type=int, default=1,
                         help="worker processes of 千代田区's server")
     parser.add_argument("--renders", type=int, default=50, help="bare renders to time")
@@ -253,7 +268,7 @@ def main() -> None:
                         help="sample every process with py-spy during the runs (its CPU "
                              "then counts in the figures: profile, or measure, not both)")
     args = parser.parse_args()
-    for module, count in (("center", args.center_workers),
+    for module, count in (("center", max(args.center_workers)),
                           ("municipal_server", args.municipal_workers)):
         if count > 1 and not supports_workers(module):
             parser.error(f"{module} serve has no --workers yet (the scale-out branch)")
@@ -262,14 +277,49 @@ def main() -> None:
         if not args.json:
             print(text, flush=True)
 
+    postgres: PostgresServer | None = None
+    if "postgresql" in args.database:
+        base = Path(tempfile.mkdtemp(prefix="konbini-bench-pg-"))
+        base.chmod(0o755)  # the server runs as `postgres` when this runs as root
+        postgres = PostgresServer(base / "data", free_port())
+        postgres.start()
+    results = []
+    try:
+        for database in args.database:
+            for center_workers in args.center_workers:
+                results.append(one_system(args, say, database, center_workers, postgres))
+    finally:
+        if postgres is not None:
+            postgres.stop()
+            shutil.rmtree(postgres.data_dir.parent, ignore_errors=True)
+    if len(results) > 1:
+        say("\nSummary (certificates a second, p99 ms):\n\n| run | cert/s | p99 ms |"
+            "\n|---|---:|---:|")
+        for system in results:
+            for run in system["runs"]:
+                say(f"| {what(run)} | {run['certificates_per_second']} | "
+                    f"{run['latency_ms']['p99']} |")
+    print(json.dumps(results if len(results) > 1 else results[0], ensure_ascii=False,
+                     indent=2))
+
+
+def one_system(args: argparse.Namespace, say: Any, database: str, center_workers: int,
+               postgres: PostgresServer | None) -> dict[str, Any]:
+    """Start a system on ``database`` with ``center_workers``, run every load
+    asked for against it, stop it; its results."""
+    suffix = f"_w{center_workers}"
+    urls = {} if database == "sqlite" or postgres is None else {
+        "center": postgres.create_database("center" + suffix),
+        **{code: postgres.create_database(f"municipal_{code}{suffix}")
+           for code in MUNICIPALITY_CODES}}
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp) / "var"
         topology = BenchTopology(
             var=var, ports=Ports.free(), log_dir=var / "logs",
             # A load generator is no real kiosk: lift the per-terminal guard.
             env={"KONBINI_CLOCK": CLOCK, "KONBINI_RATE_LIMIT_PER_MINUTE": "1000000"},
-            with_kiosk_ui=False, center_workers=args.center_workers,
-            municipal_workers=args.municipal_workers)
+            with_kiosk_ui=False, center_workers=center_workers,
+            municipal_workers=args.municipal_workers, database_urls=urls)
         started = time.perf_counter()
         topology.start(timeout=120)
         try:
@@ -284,16 +334,21 @@ def main() -> None:
                      for key in HOUSEHOLD]
             resident = wallet.entry(HOUSEHOLD[0]).resident_code
             assert resident is not None
-            render = asyncio.run(bare_render_ms(var, resident, args.renders))
+            render = asyncio.run(bare_render_ms(
+                urls.get(CHIYODA) or var / "municipal" / CHIYODA / "register.db", resident,
+                args.renders))
+            # On PostgreSQL its server's processes count among the services' CPU.
+            server = {} if not urls or postgres is None else {"postgresql": int(
+                (postgres.data_dir / "postmaster.pid").read_text().split()[0])}
             meter = CpuMeter({**{name: p.pid for name, p in topology.processes.items()},
-                              "load-generator": os.getpid()})
+                              **server, "load-generator": os.getpid()})
             results: dict[str, Any] = {
                 "startup_seconds": round(ready, 2), "bare_render": render,
-                "center_workers": args.center_workers,
+                "database": database, "center_workers": center_workers,
                 "municipal_workers": args.municipal_workers, "runs": []}
             say(f"bare render of the {render['certificate']}: {render['median_ms']} ms CPU "
                 f"(median of {render['renders']}), {render['pdf_bytes']} bytes; "
-                f"workers: center {args.center_workers}, 千代田区 {args.municipal_workers}")
+                f"{database}; workers: center {center_workers}, 千代田区 {args.municipal_workers}")
             work = Path(tmp)
             if args.warm_up:
                 asyncio.run(run_load(terminals(topology, 2, work, "w"),
@@ -304,6 +359,7 @@ def main() -> None:
                     terminals(topology, count, work, f"c{count}"),
                     cards, issuances=args.issuances, options=OPTIONS), meter,
                     render["median_ms"], args.profile and args.profile / f"c{count}")
+                run.update(database=database, center_workers=center_workers)
                 results["runs"].append(run)
                 say(row(run))
             for rate in args.rate:
@@ -311,9 +367,10 @@ def main() -> None:
                     terminals(topology, args.pool, work, f"o{rate:g}"),
                     cards, rate=rate, duration=args.duration, options=OPTIONS), meter,
                     render["median_ms"], args.profile and args.profile / f"o{rate:g}")
+                run.update(database=database, center_workers=center_workers)
                 results["runs"].append(run)
                 say(row(run))
-            print(json.dumps(results, ensure_ascii=False, indent=2))
+            return results
         finally:
             topology.stop()
 

@@ -11,7 +11,16 @@ Per order of one 160 KB PDF, in a WAL-mode SQLite file like the center's:
 - file:             a 0600 file written on order, unlinked on settlement
                     (the file's blocks are freed, not overwritten)
 
+With ``--postgres``: a real PostgreSQL server (konbini/postgres.py, in a
+temporary directory), an UNLOGGED ``order_pdfs`` as c0006 makes it, ``--live``
+PDFs held (orders within their 10 minutes); a round settles ``--turnover`` of
+them, takes as many new ones, and the upkeep rewrites the table
+(konbini/db.py ``Database.rewrite``: VACUUM FULL, or TRUNCATE when empty).
+Prints what the rewrite costs per round, beside a round's writes on a logged
+and on an unlogged table.
+
     .venv/bin/python benchmarks/pdf_retention.py -n 200
+    .venv/bin/python benchmarks/pdf_retention.py --postgres --live 50 --rounds 20
 """
 
 from __future__ import annotations
@@ -69,11 +78,103 @@ def run_file(directory: Path, pdfs: list[bytes]) -> list[float]:
     return times
 
 
+async def _postgres_rounds(url: str, size: int, live: int, turnover: int, rounds: int,
+                           unlogged: bool) -> tuple[list[float], list[float], float]:
+    """(the writes of each round, the rewrite of each round, TRUNCATE of the emptied table)."""
+    from konbini.db import Database
+
+    database = Database.open(url)
+    table = "order_pdfs" if unlogged else "order_pdfs_logged"
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.execute(f"CREATE {'UNLOGGED' if unlogged else ''} TABLE {table} "
+                             "(certificate_id text PRIMARY KEY, pdf bytea NOT NULL)")
+        await driver.execute(f"ALTER TABLE {table} ALTER COLUMN pdf SET STORAGE EXTERNAL")
+    writes, rewrites = [], []
+    serial = 0
+    try:
+        async with database.write() as connection:
+            for _ in range(live):
+                serial += 1
+                await connection.exec_driver_sql(
+                    f"INSERT INTO {table} VALUES ($1, $2)", (str(serial), os.urandom(size)))
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(turnover):  # one order settled, one new, each its own transaction
+                async with database.write() as connection:
+                    await connection.exec_driver_sql(
+                        f"DELETE FROM {table} WHERE certificate_id = $1",
+                        (str(serial - live + 1),))
+                serial += 1
+                async with database.write() as connection:
+                    await connection.exec_driver_sql(
+                        f"INSERT INTO {table} VALUES ($1, $2)", (str(serial), os.urandom(size)))
+            writes.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            if unlogged:
+                assert await database.rewrite(table) == "vacuumed"
+            rewrites.append(time.perf_counter() - start)
+        async with database.write() as connection:
+            await connection.exec_driver_sql(f"DELETE FROM {table}")
+        start = time.perf_counter()
+        if unlogged:
+            assert await database.rewrite(table) == "truncated"
+        emptied = time.perf_counter() - start
+    finally:
+        await database.close()
+    return writes, rewrites, emptied
+
+
+def run_postgres(args: argparse.Namespace) -> None:
+    import asyncio
+    import shutil
+
+    from konbini.postgres import PostgresServer, free_port
+
+    base = Path(tempfile.mkdtemp(prefix="konbini-bench-pg-"))
+    base.chmod(0o755)  # the server runs as the postgres user when started by root
+    server = PostgresServer(base / "data", free_port())
+    try:
+        server.start()
+        url = server.create_database("bench")
+
+        def ms(values: list[float]) -> str:
+            got = sorted(v * 1000 for v in values)
+            return (f"median {statistics.median(got):7.2f} ms   "
+                    f"p95 {got[max(0, int(len(got) * 0.95) - 1)]:7.2f} ms")
+
+        print(f"PostgreSQL {server.psql('SHOW server_version')}: {args.live} live PDFs of "
+              f"{args.size // 1000} KB, {args.turnover} settled and {args.turnover} new "
+              f"per round, {args.rounds} rounds")
+        logged, _, _ = asyncio.run(_postgres_rounds(
+            url, args.size, args.live, args.turnover, args.rounds, unlogged=False))
+        writes, rewrites, emptied = asyncio.run(_postgres_rounds(
+            url, args.size, args.live, args.turnover, args.rounds, unlogged=True))
+        print(f"  a round's writes, logged table     {ms(logged)}")
+        print(f"  a round's writes, unlogged table   {ms(writes)}")
+        print(f"  the upkeep's VACUUM FULL           {ms(rewrites)}")
+        print(f"  TRUNCATE of the emptied table      {emptied * 1000:7.2f} ms")
+    finally:
+        if server.accepts_connections():
+            server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--size", type=int, default=160_000)
+    parser.add_argument("--postgres", action="store_true",
+                        help="the upkeep's rewrite of an unlogged table on PostgreSQL")
+    parser.add_argument("--live", type=int, default=50)
+    parser.add_argument("--turnover", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
+    if args.postgres:
+        run_postgres(args)
+        return
     pdfs = [os.urandom(args.size) for _ in range(args.n)]
     with tempfile.TemporaryDirectory(dir=Path("var") if Path("var").is_dir() else None) as tmp:
         directory = Path(tmp)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from konbini.clock import Clock
+from konbini.db import is_unavailable as is_database_unavailable
 from konbini.devpki import load_jpki_ca
 from konbini.health import add_health_routes, start_health_listener
 from konbini.http import (
@@ -39,6 +40,7 @@ from . import (
     maintenance_site,
     municipality_api,
     operations_api,
+    reconciliation,
     terminal_api,
 )
 from .admission import admission_middleware
@@ -46,7 +48,7 @@ from .config import CenterConfig
 from .console_auth import load_or_create_token
 from .context import CENTER, CenterContext, context
 from .health import health_info, readiness
-from .incidents import upkeep_incidents
+from .incidents import record_void
 from .jpki import JpkiAuthority
 from .leases import UPKEEP, Lease
 from .municipal_client import MunicipalClient
@@ -114,11 +116,12 @@ async def upkeep(ctx: CenterContext) -> None:
             if ctx.config.dev_mode:
                 await dev_state.apply(ctx)  # the clock another worker may have moved
             now = ctx.clock.now()
-            voided = await ctx.store.expire_orders(now)
+            # Each void commits with its incident and the outcome owed to the municipality.
+            voided = await ctx.store.expire_orders(
+                now, then=record_void)
             if voided:
                 log.info("voided %d orders without a result", len(voided))
-            # Incidents for the voids, and the outcomes owed to municipal servers.
-            await upkeep_incidents(ctx.store, ctx.municipal.session, voided, now)
+            await reconciliation.deliver_due(ctx.store, ctx.municipal.session, now)
             # The round may have waited on municipal servers meanwhile: a tester who moved
             # the clock back must not see a session made since closed as idle.
             if ctx.config.dev_mode:
@@ -137,8 +140,12 @@ async def upkeep(ctx: CenterContext) -> None:
                     await ctx.store.set_municipality_status(code, status, now)
             await ctx.store.shared.forget_order_keys(time.time() - 86400)
             await ctx.store.scrub_deleted_pdfs()  # settled PDFs' pages leave the WAL file
-        except Exception:
-            log.exception("upkeep failed; will try again")
+        except Exception as exc:
+            if is_database_unavailable(exc):  # a restart of PostgreSQL: one line a round
+                log.warning("upkeep: the database is unavailable (%s); will try again",
+                            type(exc).__name__)
+            else:
+                log.exception("upkeep failed; will try again")
         await asyncio.sleep(UPKEEP_SECONDS)
 
 

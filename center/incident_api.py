@@ -31,6 +31,7 @@ from .incidents import (
 )
 from .kiosk_api import _own_order
 from .municipality_api import _own_code
+from .storage import CenterStore
 
 INCIDENT_UPDATE = BodySchema(obj({
     "status": {"enum": [IncidentStatus.ACKNOWLEDGED.value, IncidentStatus.RESOLVED.value]},
@@ -142,19 +143,22 @@ async def void_certificate(request: web.Request) -> web.Response:
         raise Problem("conflict", "the certificate is already void")
     now = ctx.clock.now()
     reason = MUNICIPALITY_VOID_PREFIX + body["reason"]
-    voided = await incidents.void_certificates(
-        ctx.store, [c.certificate_id for c, _ in found], reason)
-    if not voided:
-        raise Problem("conflict", "the certificate is already void")
-    first = voided[0]
-    incident_id = await incidents.record_incident(
-        ctx.store, kind=IncidentKind.MUNICIPALITY_VOID, municipality_code=code, now=now,
-        order_id=first.order_id, certificate_id=first.certificate_id,
-        request_id=request[REQUEST_ID_KEY], detail_code=body["reason"])
-    # The municipality did this itself: nothing for it to acknowledge.
-    await incidents.update_status(ctx.store, incident_id, code,
-                                  IncidentStatus.ACKNOWLEDGED, None, now)
-    await _owe_voids(ctx, code, voided, body["reason"], now)
+    # The void, its incident and the outcome owed commit together.
+    async with ctx.store.unit_of_work() as uow:
+        voided = await incidents.void_certificates(
+            uow, [c.certificate_id for c, _ in found], reason)
+        if not voided:
+            raise Problem("conflict", "the certificate is already void")
+        first = voided[0]
+        incident_id = await incidents.record_incident(
+            uow, kind=IncidentKind.MUNICIPALITY_VOID, municipality_code=code, now=now,
+            order_id=first.order_id, certificate_id=first.certificate_id,
+            request_id=request[REQUEST_ID_KEY], detail_code=body["reason"])
+        # The municipality did this itself: nothing for it to acknowledge.
+        await incidents.update_status(uow, incident_id, code,
+                                      IncidentStatus.ACKNOWLEDGED, None, now)
+        await _owe_voids(uow, code, voided, body["reason"], now)
+    _deliver_soon(ctx, voided, now)
     return json_response({"certificate_number": number, "status": "void",
                           "reason": body["reason"], "incident_id": incident_id})
 
@@ -173,35 +177,45 @@ async def report_order(request: web.Request) -> web.Response:
                                 "message": "a certificate not in this order"}])
     now = ctx.clock.now()
     reason = STORE_REPORT_PREFIX + body["what"]
-    if order.status == "issued":
-        # Reported before the result: the whole order is voided and nothing charged.
-        every = {c.certificate_id: reason for c in certificates}
-        if await ctx.store.settle_order(order.order_id, set(), every, now) is not None:
-            wanted = {c.certificate_id for c in certificates}
-    elif not await incidents.void_certificates(ctx.store, sorted(wanted), reason):
-        raise Problem("conflict", "these certificates are already void")
-    incident_id = await incidents.record_incident(
-        ctx.store, kind=IncidentKind.STORE_REPORT, municipality_code=order.municipality_code,
-        now=now, order_id=order.order_id,
-        certificate_id=next(iter(sorted(wanted))) if len(wanted) == 1 else None,
-        request_id=request[REQUEST_ID_KEY], terminal_id=peer(request).terminal_id,
-        detail_code=body["what"])
     numbers = {c.certificate_id: c.certificate_number for c in certificates}
-    await _owe_voids(ctx, order.municipality_code, [
-        incidents.VoidedCertificate(cid, order.order_id, numbers[cid]) for cid in sorted(wanted)],
-        "store-report-" + body["what"], now)
+    # The void, its incident and the outcome owed commit together.
+    async with ctx.store.unit_of_work() as uow:
+        if order.status == "issued":
+            # Reported before the result: the whole order is voided and nothing charged.
+            every = {c.certificate_id: reason for c in certificates}
+            if await uow.settle_order(order.order_id, set(), every, now) is not None:
+                wanted = {c.certificate_id for c in certificates}
+        elif not await incidents.void_certificates(uow, sorted(wanted), reason):
+            raise Problem("conflict", "these certificates are already void")
+        incident_id = await incidents.record_incident(
+            uow, kind=IncidentKind.STORE_REPORT, municipality_code=order.municipality_code,
+            now=now, order_id=order.order_id,
+            certificate_id=next(iter(sorted(wanted))) if len(wanted) == 1 else None,
+            request_id=request[REQUEST_ID_KEY], terminal_id=peer(request).terminal_id,
+            detail_code=body["what"])
+        voided = [incidents.VoidedCertificate(cid, order.order_id, numbers[cid])
+                  for cid in sorted(wanted)]
+        await _owe_voids(uow, order.municipality_code, voided,
+                         "store-report-" + body["what"], now)
+    _deliver_soon(ctx, voided, now)
     return json_response({"order_id": order.order_id, "voided": sorted(wanted),
                           "incident_id": incident_id})
 
 
-async def _owe_voids(ctx: CenterContext, code: str,
+async def _owe_voids(uow: CenterStore, code: str,
                      voided: list[incidents.VoidedCertificate], reason: str,
                      now: datetime) -> None:
     by_order: dict[str, list[str]] = {}
     for cert in voided:
         by_order.setdefault(cert.order_id, []).append(cert.certificate_number)
     for order_id, numbers in by_order.items():
-        await reconciliation.owe_void(ctx.store, order_id, code, numbers, reason, now)
+        await reconciliation.owe_void(uow, order_id, code, numbers, reason, now)
+
+
+def _deliver_soon(ctx: CenterContext, voided: list[incidents.VoidedCertificate],
+                  now: datetime) -> None:
+    """Once committed, the owed outcomes are sent at once (the upkeep retries)."""
+    for order_id in sorted({cert.order_id for cert in voided}):
         reconciliation.deliver_soon(ctx.store, ctx.municipal.session, now, order_id)
 
 

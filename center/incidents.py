@@ -235,21 +235,18 @@ async def void_certificates(store: CenterStore, certificate_ids: list[str],
             for c in voided]
 
 
-async def upkeep_incidents(store: CenterStore, session: Any, voided_orders: list[str],
-                           now: datetime) -> None:
-    """The upkeep's part (center/app.py): an incident for each order voided
-    because its result never came, its outcome owed to the municipality, and
-    every owed outcome that is due sent."""
+async def record_void(store: CenterStore, order_id: str, now: datetime) -> None:
+    """What follows an order voided because its result never came: an incident,
+    and the outcome owed to the municipality. Called by the upkeep inside the
+    void's own transaction (``CenterStore.expire_orders(then=…)``)."""
     from . import reconciliation  # the outbox needs the incident kinds, not the reverse
 
-    for order_id in voided_orders:
-        order = await store.order(order_id)
-        if order is None or order.status != "voided":
-            continue  # the kiosk's result came first
-        await record_incident(store, kind=IncidentKind.VOID,
-                              municipality_code=order.municipality_code, now=now,
-                              order_id=order_id, terminal_id=order.terminal_id,
-                              detail_code="result-never-reported")
-        await reconciliation.owe_settlement(store, order_id, order.municipality_code, now,
-                                            unprinted=reconciliation.Outcome.VOIDED)
-    await reconciliation.deliver_due(store, session, now)
+    order = await store.order(order_id)
+    if order is None:
+        return
+    await record_incident(store, kind=IncidentKind.VOID,
+                          municipality_code=order.municipality_code, now=now,
+                          order_id=order_id, terminal_id=order.terminal_id,
+                          detail_code="result-never-reported")
+    await reconciliation.owe_settlement(store, order_id, order.municipality_code, now,
+                                        unprinted=reconciliation.Outcome.VOIDED)

@@ -51,7 +51,7 @@ from .municipalities import Registration
 from .order_keys import idempotent_order, preassigned_order_id
 from .qr_keys import NoCurrentKey
 from .refusals import note_municipality
-from .storage import CertificateRecord, OrderRecord, SessionRecord
+from .storage import CenterStore, CertificateRecord, OrderRecord, SessionRecord
 from .subject_binding import ensure_subjects
 
 SESSION_CREATE = BodySchema(obj({"credential": {"enum": ["card", "smartphone"]}}))
@@ -558,9 +558,14 @@ async def report_result(request: web.Request) -> web.Response:
     except ResultError as exc:
         raise invalid_request([{"field": exc.field, "message": str(exc)}]) from exc
     now = ctx.clock.now()
-    settled = await ctx.store.settle_order(order.order_id, printed, failed, now)
+    # The settlement, its incidents and the outcome owed to the municipality
+    # commit together: a connection lost between them cannot keep one alone.
+    async with ctx.store.unit_of_work() as uow:
+        settled = await uow.settle_order(order.order_id, printed, failed, now)
+        if settled is not None:
+            await _settled(uow, request, order, failed, now)
     if settled is not None:
-        await _settled(ctx, request, order, failed, now)
+        reconciliation.deliver_soon(ctx.store, ctx.municipal.session, now, order.order_id)
     if settled is None:
         # Already settled (a retry after a lost answer) or voided after 10 minutes.
         order = await _own_order(ctx, request)
@@ -575,17 +580,16 @@ async def report_result(request: web.Request) -> web.Response:
     return json_response({"charged_yen": charged, "refunded_yen": refunded})
 
 
-async def _settled(ctx: CenterContext, request: web.Request, order: OrderRecord,
+async def _settled(uow: CenterStore, request: web.Request, order: OrderRecord,
                    failed: dict[str, str], now: datetime) -> None:
     """After the result: an incident per failed copy, the outcome owed to the municipality."""
     for certificate_id, reason in sorted(failed.items()):
         await incidents.record_incident(
-            ctx.store, kind=incidents.IncidentKind.PRINT_FAILED,
+            uow, kind=incidents.IncidentKind.PRINT_FAILED,
             municipality_code=order.municipality_code, now=now, order_id=order.order_id,
             certificate_id=certificate_id, request_id=request[REQUEST_ID_KEY],
             terminal_id=order.terminal_id, detail_code=reason)
-    await reconciliation.owe_settlement(ctx.store, order.order_id, order.municipality_code, now)
-    reconciliation.deliver_soon(ctx.store, ctx.municipal.session, now, order.order_id)
+    await reconciliation.owe_settlement(uow, order.order_id, order.municipality_code, now)
 
 
 @routes.delete("/v1/sessions/{session_id}")

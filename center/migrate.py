@@ -29,6 +29,8 @@ async def migrate(config: CenterConfig, clock: Clock) -> tuple[str | None, str |
             await store.shared.set_dev_setting(
                 dev_state.CLOCK, {"offset_seconds": clock.offset_seconds})
         await store.scrub_deleted_pdfs()  # what an older center left in its WAL
+        if revisions[0] != revisions[1]:  # PostgreSQL: what older revisions left in the WAL
+            await store.database.retire_wal()
     finally:
         await store.close()
     QrKeyring.load_or_create(config.qr_key_dir, clock.now())

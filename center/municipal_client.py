@@ -202,6 +202,12 @@ def _relay(body: dict[str, Any], status: int) -> Problem:
     if code in RELAYED_CODES and PROBLEM_STATUS.get(code) == status:
         extra = {k: body[k] for k in ("reason", "message", "errors") if k in body}
         return Problem(code, str(body.get("detail", "")), **extra)
+    retry_after = body.get("retry_after_seconds")
+    if status == 503 and code == "database-unavailable" and isinstance(
+            retry_after, int | float) and not isinstance(retry_after, bool):
+        # Its database is restarting: the kiosk may try again shortly, and is told when.
+        return Problem("municipality-unavailable", "the municipal server's database is "
+                       "unavailable; try again", retry_after_seconds=min(max(retry_after, 1), 60))
     if status in (502, 503, 504):
         return Problem("municipality-unavailable", "the municipal server is unavailable")
     return Problem("upstream-error", f"the municipal server answered {status}")

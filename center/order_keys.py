@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -24,12 +25,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
+from konbini.db import is_unavailable
 from konbini.http import json_response, peer
 from konbini.problems import Problem, invalid_request
 from konbini.workers import holder_gone, holder_id
 
 from .context import context
+from .storage.shared_state import SharedState
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
@@ -70,6 +76,11 @@ async def idempotent_order(request: web.Request, handler: Handler) -> web.Respon
             return web.Response(status=claim.status, text=claim.response,
                                 content_type="application/json",
                                 headers={"Idempotent-Replayed": "true"})
+        # Made, but its answer never recorded (the database went away between the
+        # order's commit and the answer's): the order itself is the answer.
+        made = await _existing_order(request, claim.order_id)
+        if made is not None:
+            return _replayed(made)
         gone = claim.claimed_at < now - STALE_SECONDS or holder_gone(claim.claimed_by)
         if gone and await shared.take_over_order_key(
                 terminal, key, claim, HOLDER, now):
@@ -91,22 +102,61 @@ async def _make(request: web.Request, handler: Handler, terminal: str, key: str,
                 order_id: str) -> web.Response:
     ctx = context(request)
     shared = ctx.store.shared
-    response = await _existing_order(request, order_id)
-    if response is None:
-        request[ORDER_ID] = order_id
+    try:
+        response = await _existing_order(request, order_id)
+        if response is None:
+            request[ORDER_ID] = order_id
+            try:
+                response = await handler(request)
+            except (sqlite3.IntegrityError, IntegrityError):  # made meanwhile by the first
+                response = await _existing_order(request, order_id)
+                if response is None:
+                    raise
+    except BaseException:
+        # No order was made (a refusal, or the database went away): free the key.
+        # The release keeps it if the order was made after all.
         try:
-            response = await handler(request)
-        except sqlite3.IntegrityError:  # made meanwhile by the claim's first holder
-            response = await _existing_order(request, order_id)
-            if response is None:
-                raise
-        except BaseException:
             await shared.release_order_key(terminal, key, HOLDER)
-            raise
+        except Exception as failed:
+            if not is_unavailable(failed):
+                raise
+            # The database is away (a restart): the claim would keep the kiosk's
+            # resend waiting for a minute. Release it once the database is back.
+            _release_soon(shared, terminal, key)
+        raise
     assert response.text is not None
     json.loads(response.text)  # only a JSON answer is replayed
     await shared.answer_order_key(terminal, key, HOLDER, response.status, response.text)
     return response
+
+
+def _replayed(response: web.Response) -> web.Response:
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+_releasing: set[asyncio.Task[None]] = set()  # references only, so a task is not collected
+
+
+def _release_soon(shared: SharedState, terminal: str, key: str) -> None:
+    """Release the claim when the database answers again (a few seconds after
+    a restart), trying for as long as the claim could be pending anyway."""
+    async def release() -> None:
+        deadline = time.monotonic() + STALE_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            try:
+                await shared.release_order_key(terminal, key, HOLDER)
+                log.info("an Idempotency-Key claim released once the database answered")
+                return
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.warning("releasing an Idempotency-Key failed: %s", type(exc).__name__)
+                    return
+
+    task = asyncio.get_running_loop().create_task(release())
+    _releasing.add(task)
+    task.add_done_callback(_releasing.discard)
 
 
 async def _existing_order(request: web.Request, order_id: str) -> web.Response | None:

@@ -59,6 +59,9 @@ POSTGRES_POOL_SIZE = 5
 # What a client is told to wait while the database is unreachable (a restart
 # of PostgreSQL takes a few seconds).
 RETRY_AFTER_SECONDS = 5
+# How long the rewrite of a table of transient PDFs (Database.rewrite) waits for
+# the table's lock before leaving it to the next round: downloads wait at most this.
+REWRITE_LOCK_TIMEOUT = "1s"
 
 
 def sqlite_url(path: Path) -> str:
@@ -113,6 +116,29 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _ping_without_surprises(engine: AsyncEngine) -> None:
+    """Pre-ping that reconnects whatever way the old connection failed.
+
+    SQLAlchemy reconnects when the ping fails with an error it recognises as a
+    disconnect. After a fast shutdown of PostgreSQL, asyncpg's ping can fail
+    otherwise: its query dies with the connection and the rollback that follows
+    raises ``InternalClientError`` ("another operation is in progress"), which
+    SQLAlchemy passes on, so the request got a 500 instead of a new connection.
+    Any failure of the ping means this connection is unusable: report it dead,
+    so the pool opens a fresh one (and a server still down then gives a
+    connection error, which :func:`is_unavailable` turns into a 503)."""
+    dialect = engine.sync_engine.dialect
+    ping = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        try:
+            return bool(ping(dbapi_connection))
+        except Exception:  # the connection is unusable, however it says so
+            return False
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+
 class Database:
     """An engine and the two ways of using it: a read, or a write transaction
     (a unit of work: everything in it commits together or not at all)."""
@@ -157,6 +183,7 @@ class Database:
                 pool_timeout=CONNECT_TIMEOUT_SECONDS, pool_recycle=1800,
                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
                               "command_timeout": COMMAND_TIMEOUT_SECONDS})
+            _ping_without_surprises(engine)
             database = cls(engine)
         return database
 
@@ -206,6 +233,61 @@ class Database:
             raw = await connection.get_raw_connection()
             await raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
 
+    async def rewrite(self, table: str) -> str:
+        """PostgreSQL: leave no data file holding the deleted rows of ``table``,
+        a table of transient personal data (PDFs), UNLOGGED so its rows never
+        enter the WAL (c0006, m0006). A DELETE leaves the bytes in the heap and
+        TOAST pages (dead tuples are not zeroed); a rewrite copies the live rows
+        into new files and unlinks the old ones: TRUNCATE when no row is left,
+        else ``VACUUM FULL`` (outside a transaction, as it must be). Both lock the
+        table; a table busy for more than ``REWRITE_LOCK_TIMEOUT`` is left to the
+        next round. Returns "truncated", "vacuumed", "busy" or "" (SQLite:
+        nothing to do, secure_delete zeroes deleted rows in place)."""
+        if self.is_sqlite:
+            return ""
+        import asyncpg  # PostgreSQL only
+
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.execute(f"SET lock_timeout = '{REWRITE_LOCK_TIMEOUT}'")
+            try:
+                async with driver.transaction():
+                    await driver.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+                    empty = await driver.fetchval(f'SELECT NOT EXISTS (SELECT FROM "{table}")')
+                    if empty:
+                        await driver.execute(f'TRUNCATE "{table}"')
+                if empty:
+                    return "truncated"
+                await driver.execute(f'VACUUM FULL "{table}"')
+                return "vacuumed"
+            except asyncpg.LockNotAvailableError:
+                return "busy"
+            finally:
+                await driver.execute("RESET lock_timeout")
+
+    async def retire_wal(self) -> bool:
+        """PostgreSQL, after an upgrade: end the current WAL segment and
+        checkpoint, so the segments written before (which hold the PDFs written
+        before c0006/m0006 made their tables unlogged) are no longer needed; the
+        server then unlinks them (``wal_recycle = off``, konbini/postgres.py;
+        with recycling on it renames them for reuse, contents intact). Needs a
+        superuser (or pg_checkpoint and EXECUTE on pg_switch_wal): False when
+        refused. SQLite: the TRUNCATE checkpoint."""
+        if self.is_sqlite:
+            return await self.checkpoint()
+        import asyncpg  # PostgreSQL only
+
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            try:
+                await driver.execute("SELECT pg_switch_wal()")
+                await driver.execute("CHECKPOINT")
+            except asyncpg.InsufficientPrivilegeError:  # the operator may withhold it
+                return False
+        return True
+
     async def close(self) -> None:
         await self.engine.dispose()
 
@@ -228,7 +310,19 @@ def is_unavailable(exc: BaseException) -> bool:
         name = type(cause).__name__ if cause is not None else ""
         return name in ("CannotConnectNowError", "ConnectionDoesNotExistError",
                         "InterfaceError", "ConnectionFailureError", "AdminShutdownError")
+    # asyncpg's own errors when a connection dies under a statement (not wrapped
+    # by SQLAlchemy: they are not DB-API errors).
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is not None and type(error).__module__.startswith("asyncpg") and (
+                type(error).__name__ in _ASYNCPG_UNAVAILABLE):
+            return True
     return isinstance(exc, OSError)
+
+
+_ASYNCPG_UNAVAILABLE = frozenset({
+    "InternalClientError", "InterfaceError", "ConnectionDoesNotExistError",
+    "CannotConnectNowError", "AdminShutdownError", "ConnectionFailureError",
+    "ClientCannotConnectError", "TooManyConnectionsError"})
 
 
 class InvalidText(ValueError):

@@ -34,17 +34,46 @@ class Backend:
     public_port: int | None = None  # the worker's public site (inquiry), if balanced too
 
 
+def _alive_backend(name: str, servers: list[tuple[str, int, int]], host: str,
+                   check_interval_ms: int, balance: str) -> str:
+    """The same workers checked for life only (``/healthz``, no database call).
+
+    ``/readyz`` fails on every worker at once when the database they share is
+    down (a PostgreSQL restart): with only that check HAProxy would have no
+    server left and close every kiosk's connection. Then this backend takes
+    over, and the workers answer themselves: 503 ``database-unavailable`` with
+    ``retry_after_seconds``, a problem a kiosk understands."""
+    lines = "\n".join(f"    server {n} {host}:{port} check port {health}"
+                      for n, port, health in servers)
+    return f"""
+backend {name}
+    balance {balance}
+    option httpchk GET /healthz
+    http-check expect status 200
+    default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
+{lines}
+"""
+
+
 def config_text(listen_port: int, backends: Sequence[Backend], *,
                 host: str = "127.0.0.1", check_interval_ms: int = 1000,
                 public_port: int | None = None) -> str:
     servers = "\n".join(
         f"    server {b.name} {host}:{b.port} check port {b.health_port}" for b in backends)
+    alive = _alive_backend("center_workers_alive",
+                           [(b.name, b.port, b.health_port) for b in backends],
+                           host, check_interval_ms, "roundrobin")
+    public_alive = "" if public_port is None else _alive_backend(
+        "center_public_alive", [(b.name, b.public_port, b.health_port) for b in backends
+                                if b.public_port is not None],
+        host, check_interval_ms, "source")
     public = "" if public_port is None else f"""
 # The public site: one client stays with one worker (balance source), because a
 # recovered front (GET /v1/verify/fronts/…) lives in the memory of the worker
 # that read the upload, for 10 minutes, and nowhere else.
 frontend center_public
     bind {host}:{public_port}
+    use_backend center_public_alive if {{ nbsrv(center_public_workers) eq 0 }}
     default_backend center_public_workers
 
 backend center_public_workers
@@ -54,7 +83,7 @@ backend center_public_workers
     http-check expect status 200
     default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
 """ + "\n".join(f"    server {b.name} {host}:{b.public_port} check port {b.health_port}"
-                 for b in backends if b.public_port is not None) + "\n"
+                 for b in backends if b.public_port is not None) + "\n" + public_alive
     return f"""# Written by konbini/haproxy.py; regenerated at every start.
 global
     maxconn 4096
@@ -71,6 +100,8 @@ defaults
 
 frontend center_api
     bind {host}:{listen_port}
+    # No worker ready (the database they share is down): the live ones answer 503.
+    use_backend center_workers_alive if {{ nbsrv(center_workers) eq 0 }}
     default_backend center_workers
 
 backend center_workers
@@ -83,7 +114,7 @@ backend center_workers
     # the next check would.
     default-server inter {check_interval_ms} fall 2 rise 2 {OBSERVE}
 {servers}
-{public}"""
+{alive}{public}"""
 
 
 def haproxy_binary() -> str:

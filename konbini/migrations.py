@@ -100,3 +100,20 @@ def ensure_schema(op: Any, metadata: MetaData) -> None:
                     column.name, column.type,
                     nullable=True if default is None else column.nullable,
                     server_default=None if default is None else default.arg))  # type: ignore[attr-defined]
+
+
+def set_transient(op: Any, table: str, columns: tuple[str, ...], transient: bool = True,
+                  ) -> None:
+    """PostgreSQL: make ``table`` UNLOGGED (its rows never enter the WAL, whose
+    recycled segments are renamed, not wiped) and store ``columns`` out of line
+    without compression (PDFs are compressed already, and the bytes of a deleted
+    row then sit in the TOAST table's pages, which the upkeep's rewrite drops:
+    konbini/db.py ``Database.rewrite``). ``transient=False`` undoes it. The
+    price: PostgreSQL empties an unlogged table after a crash and does not
+    replicate it. SQLite: nothing (secure_delete zeroes deleted rows)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f'ALTER TABLE "{table}" SET {"UNLOGGED" if transient else "LOGGED"}')
+    for column in columns:
+        op.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" '
+                   f'SET STORAGE {"EXTERNAL" if transient else "EXTENDED"}')

@@ -86,7 +86,11 @@ class PostgresServer:
         it accepts connections."""
         self.init()
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
-                   "-c unix_socket_directories='' -c fsync=on")
+                   "-c unix_socket_directories='' -c fsync=on "
+                   # A WAL segment no longer needed is unlinked, not renamed for
+                   # reuse with its old contents (personal data written before
+                   # the PDFs' tables became unlogged, c0006/m0006).
+                   "-c wal_recycle=off")
         self._run([str(_bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-l",
                    str(self.log_file), "-o", options, "-w", "-t", str(int(timeout)), "start"])
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from .admin_api import create_admin_app, load_or_create_token
 from .center_registration import CenterClient, register_with_center
 from .context import MUNICIPAL, MunicipalContext, context
 from .issuance import Issuer, warm_up
+from .issuance_claims import forget_periodically
 from .migrate import migrate
 from .openapi import municipal_openapi
 from .profile import Profile
@@ -168,9 +170,13 @@ async def running_municipal_server(config: MunicipalConfig, clock: Clock | None 
     if config.register_with_center:
         task = asyncio.create_task(
             register_with_center(center, config.profile, config.endpoint, clock))
+    # Answers kept for a retry lose their PDFs after 60 s even when no request follows.
+    forgetting = asyncio.create_task(forget_periodically(
+        register.claims, float(os.environ.get("KONBINI_UPKEEP_SECONDS", "15"))))
     try:
         yield ctx
     finally:
+        forgetting.cancel()
         if task:
             task.cancel()
         if admin_runner is not None:

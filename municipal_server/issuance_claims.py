@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,6 +30,8 @@ RESULT_RETENTION_SECONDS = 60.0
 STALE_CLAIM_SECONDS = 60.0
 WAIT_SECONDS = 30.0
 TRUNCATE_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def request_digest(request: dict[str, Any]) -> str:
@@ -49,6 +52,7 @@ class IssuanceClaims(Repository):
         super().__init__(database, connection)
         self.holder = holder_id()
         self._truncated_at = 0.0
+        self._scrub_pending = False  # forgotten answers whose pages are still on disk
 
     async def _write_sql(self, sql: str, args: tuple[Any, ...]) -> int:
         async with self.writing() as db:
@@ -98,6 +102,15 @@ class IssuanceClaims(Repository):
 
     async def _issue_claimed(self, request_id: str,
                              issue: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        if await self.fetch("SELECT 1 FROM issuance_history WHERE request_id = ?",
+                            (request_id,)):
+            # Issued, and its claim lost since: PostgreSQL empties the unlogged
+            # claims after a crash of its own (m0006). Never issued twice.
+            await self._write_sql(
+                "UPDATE issuance_claims SET keep_until = ? WHERE request_id = ? AND "
+                "claimed_by = ? AND response IS NULL", (time.time(), request_id, self.holder))
+            raise Problem("conflict", "this request_id was issued and delivered; "
+                                      "its certificates are no longer held")
         try:
             response = await issue()
         except BaseException:
@@ -111,15 +124,32 @@ class IssuanceClaims(Repository):
         return response
 
     async def forget_delivered(self, now: float | None = None) -> int:
-        """Drop the PDFs of answers past their retention (zeroed in place by
-        secure_delete; the WAL truncated so no old page keeps them)."""
+        """Drop the PDFs of answers past their retention (SQLite: zeroed in place
+        by secure_delete, the WAL truncated so no old page keeps them;
+        PostgreSQL: the unlogged table rewritten, m0006). Called after each
+        issuance and by the periodic task (:func:`forget_periodically`)."""
         now = time.time() if now is None else now
         forgotten = await self._write_sql(
             "UPDATE issuance_claims SET response = NULL WHERE response IS NOT NULL "
             "AND keep_until <= ?", (now,))
-        # A TRUNCATE checkpoint costs ~10 ms and waits for readers: at most one
-        # per TRUNCATE_SECONDS per process (a pace, not a correctness matter).
-        if forgotten and now - self._truncated_at >= TRUNCATE_SECONDS:
+        self._scrub_pending = self._scrub_pending or forgotten > 0
+        # A TRUNCATE checkpoint costs ~10 ms and waits for readers, a rewrite more:
+        # at most one per TRUNCATE_SECONDS per process (a pace, not a correctness
+        # matter: a scrub left pending is done by a later call).
+        if self._scrub_pending and now - self._truncated_at >= TRUNCATE_SECONDS:
             self._truncated_at = now
-            await self.database.checkpoint()
+            truncated = await self.database.checkpoint()
+            rewritten = await self.database.rewrite("issuance_claims")
+            self._scrub_pending = not truncated or rewritten == "busy"
         return forgotten
+
+
+async def forget_periodically(claims: IssuanceClaims, interval_seconds: float) -> None:
+    """Forget delivered answers even when no new request comes (one task per
+    worker: each scrubs what it forgot; the statements are safe to race)."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await claims.forget_delivered()
+        except Exception:  # the database may be restarting: try again next round
+            log.exception("forgetting delivered answers failed; will try again")

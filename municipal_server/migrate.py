@@ -35,6 +35,8 @@ async def migrate(url: str, var_dir: Path, code: str, prefecture_and_name: str,
                                     address_prefix=prefecture_and_name)
             await refresh_personas(register, code, clock.now().date())
         await strip_history_pdfs(register)
+        if revisions[0] != revisions[1]:  # PostgreSQL: what older revisions left in the WAL
+            await register.database.retire_wal()
     finally:
         await register.close()
     load_or_create_token(var_dir)

@@ -9,7 +9,7 @@ workers (or the kiosk's result and the 10-minute void) can never both win."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,8 +207,11 @@ class CenterStore(Repository):
     async def scrub_deleted_pdfs(self) -> bool:
         """After PDFs were deleted (zeroed in place by SQLite's secure_delete),
         truncate the WAL, which still holds the pages they were written in.
-        PostgreSQL: nothing to do here (its files are the server's)."""
-        return await self.database.checkpoint()
+        PostgreSQL: ``order_pdfs`` is unlogged (c0006), and rewriting it drops
+        the files its deleted PDFs were written in (konbini/db.py ``rewrite``)."""
+        scrubbed = await self.database.checkpoint()
+        await self.database.rewrite("order_pdfs")
+        return scrubbed
 
     # -- municipalities ---------------------------------------------------
     async def upsert_municipality(self, registration: Registration, services: list[dict],
@@ -481,18 +484,27 @@ class CenterStore(Repository):
                                      .where(t.order_pdfs.c.order_id == order_id))
         return settlement.charged_yen, settlement.refunded_yen
 
-    async def expire_orders(self, now: datetime) -> list[str]:
+    async def expire_orders(
+            self, now: datetime,
+            then: Callable[[CenterStore, str, datetime], Awaitable[None]] | None = None,
+    ) -> list[str]:
         """Void and refund orders whose result never came within the window; each
         in its own transaction, each a conditional write (another worker may be
-        settling the same order this instant)."""
+        settling the same order this instant). ``then(uow, order_id, now)`` writes
+        what follows a void (its incident, the outcome owed) in the void's own
+        transaction, so a lost connection cannot keep one without the other."""
         o = t.orders.c
         rows = await self._all(select(o.order_id).where(
             o.status == order_model.OrderStatus.ISSUED.value, o.download_until <= ts(now)))
         voided = []
         for row in rows:
-            if await self._settle(row["order_id"], set(), {}, now,
-                                  final_status=order_model.OrderStatus.VOIDED) is not None:
-                voided.append(row["order_id"])
+            async with self.unit_of_work() as uow:
+                if await uow._settle(row["order_id"], set(), {}, now,
+                                     final_status=order_model.OrderStatus.VOIDED) is None:
+                    continue
+                if then is not None:
+                    await then(uow, row["order_id"], now)
+            voided.append(row["order_id"])
         await self._run(delete(t.order_pdfs).where(t.order_pdfs.c.expires_at <= ts(now)))
         return voided
 

@@ -117,11 +117,14 @@ class SharedState(Repository):
             .values(status=status, response=response))
 
     async def release_order_key(self, terminal_id: str, key: str, holder: str) -> None:
-        """A refusal made no order: the kiosk may try the key again."""
+        """A refusal made no order: the kiosk may try the key again. Kept when
+        the order exists after all (its commit went through as the connection
+        broke): a resend then gets that order, not a second one."""
         k = t.order_keys.c
+        made = select(t.orders.c.order_id).where(t.orders.c.order_id == k.order_id)
         await self._run(delete(t.order_keys).where(
             k.terminal_id == terminal_id, k.idempotency_key == key, k.claimed_by == holder,
-            k.status.is_(None)))
+            k.status.is_(None), ~made.exists()))
 
     async def forget_order_keys(self, before: float) -> int:
         return await self._count(delete(t.order_keys)

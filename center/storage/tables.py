@@ -127,6 +127,7 @@ request_budgets = Table(
     Column("updated_at", Double, nullable=False),  # real time, epoch seconds
     Column("allowed", Integer, nullable=False))
 
+# UNLOGGED on PostgreSQL, rewritten by the upkeep (c0006, CenterStore.scrub_deleted_pdfs).
 order_pdfs = Table(
     "order_pdfs", metadata,
     Column("certificate_id", Text, primary_key=True),
@@ -253,12 +254,6 @@ leases = Table(
     Column("holder", Text, nullable=False),
     Column("expires_at", Double, nullable=False),
     Column("rounds", Integer, nullable=False, server_default="0"))
-
-rate_buckets = Table(
-    "rate_buckets", metadata,
-    Column("terminal_id", Text, primary_key=True),
-    Column("tokens", Double, nullable=False),
-    Column("updated", Double, nullable=False))
 
 order_keys = Table(
     "order_keys", metadata,

@@ -180,6 +180,7 @@ issuance_outcomes = Table(
     PrimaryKeyConstraint("request_id", "certificate_number"))
 
 # request_id claims: a request is issued once across workers (issuance_claims.py).
+# UNLOGGED on PostgreSQL (m0006): an answer holds PDFs for 60 seconds.
 issuance_claims = Table(
     "issuance_claims", metadata,
     Column("request_id", Text, primary_key=True),

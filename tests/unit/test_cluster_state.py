@@ -190,3 +190,54 @@ def test_haproxy_accepts_its_configuration(tmp_path: Path) -> None:
     config = tmp_path / "haproxy.cfg"
     config.write_text(text)
     subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
+
+
+async def test_a_claim_lost_with_its_unlogged_table_is_not_issued_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL empties the unlogged ``issuance_claims`` after a crash (m0006):
+    a request_id retried then, already in the 交付履歴, is refused, not rendered
+    again. And a scrub put off by the pace is done by a later call."""
+    from datetime import UTC, datetime
+
+    from municipal_server.issuance_claims import TRUNCATE_SECONDS
+    from municipal_server.residents import Issuance
+
+    register = await Register.open(tmp_path / "municipal" / "register.db", migrate=True)
+    scrubbed: list[str] = []
+
+    async def rewrite(table: str) -> str:
+        scrubbed.append(table)
+        return ""
+
+    monkeypatch.setattr(register.database, "rewrite", rewrite)
+    request = {"request_id": "r-1", "resident_code": "12345678901", "type": "juminhyo",
+               "copies": 1, "options": {}}
+    rendered: list[str] = []
+
+    async def issue() -> dict[str, Any]:
+        rendered.append("x")
+        response = {"fee_yen": 300, "certificates": [
+            {"certificate_number": "n-1", "pdf": "JVBERi0=", "sha256": "00", "fee_yen": 300}]}
+        await register.record_issuance(
+            Issuance("r-1", "12345678901", "juminhyo", 1, {}, response),
+            datetime.now(UTC), {"terminal_id": "k", "chain": "c", "store_id": "s"}, ["n-1"])
+        return response
+
+    try:
+        await register.claims.issue_once(request, issue)
+        assert await register.claims.forget_delivered(now=10**12) == 1
+        assert scrubbed == ["issuance_claims"]
+        async with register.claims.writing() as db:  # the crash
+            await db.execute("DELETE FROM issuance_claims", ())
+        with pytest.raises(Problem) as refused:
+            await register.claims.issue_once(request, issue)
+        assert refused.value.code == "conflict" and rendered == ["x"]
+        # Within the pace nothing is scrubbed, but it is not forgotten either.
+        await register.claims.issue_once({**request, "request_id": "r-2"}, lambda: asyncio.sleep(
+            0, {"fee_yen": 0, "certificates": []}))
+        assert await register.claims.forget_delivered(now=10**12 + 1) == 1
+        assert scrubbed == ["issuance_claims"]
+        assert await register.claims.forget_delivered(now=10**12 + TRUNCATE_SECONDS) == 0
+        assert scrubbed == ["issuance_claims"] * 2
+    finally:
+        await register.close()

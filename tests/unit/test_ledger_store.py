@@ -9,6 +9,8 @@ import asyncio
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from center.model.settlement import JST, Contract, FeePeriod
 from center.storage import CenterStore, CertificateRecord, OrderRecord
 
@@ -79,3 +81,37 @@ async def test_overlapping_fee_periods_cannot_both_get_in(tmp_path: Path) -> Non
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_void_commits_with_its_incident_and_owed_outcome_or_not_at_all(
+        tmp_path: Path) -> None:
+    """The upkeep's void, its incident and the outcome owed to the municipality
+    are one transaction: the database lost in the middle leaves the order issued
+    (the next round voids it), never voided with nobody told."""
+    from center.incidents import record_void
+
+    store = await CenterStore.open(tmp_path / "center.db", migrate=True)
+    try:
+        await store.ledger.set_contract(Contract(None, date(2026, 4, 1), 10, 115, 0), NOW)
+        await _order(store, "o1")
+        late = NOW + timedelta(minutes=10, seconds=1)
+
+        async def lost_midway(uow: CenterStore, order_id: str, now: datetime) -> None:
+            await record_void(uow, order_id, now)
+            raise ConnectionResetError("the database went away")
+
+        with pytest.raises(ConnectionResetError):
+            await store.expire_orders(late, then=lost_midway)
+        order = await store.order("o1")
+        assert order is not None and order.status == "issued"
+        assert await store.ledger.entries("o1") == []
+        assert await store.incidents.find(order_id="o1") == []
+        assert await store.outbox.pending() == 0
+
+        assert await store.expire_orders(late, then=record_void) == ["o1"]
+        order = await store.order("o1")
+        assert order is not None and order.status == "voided"
+        assert [i["kind"] for i in await store.incidents.find(order_id="o1")] == ["void"]
+        assert await store.outbox.pending() == 1
+    finally:
+        await store.close()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
-from .context import CenterContext, context
+from .context import CenterContext
 
 CLOCK, FAULTS = "clock", "faults"
 
@@ -54,9 +52,3 @@ def take(ctx: CenterContext, generation: int, settings: dict[str, Any]) -> None:
                                  wrong_person=frozenset(faults.get("wrong_person", ())),
                                  foreign_page=frozenset(faults.get("foreign_page", ())))
 
-
-@web.middleware
-async def dev_state_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    """Only on a center started with ``--dev``: one small read per request."""
-    await apply(context(request))
-    return await handler(request)

@@ -15,7 +15,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
@@ -178,25 +177,3 @@ async def chains(store: CenterStore) -> dict[str, bool]:
 async def reads_smartphones(store: CenterStore, chain: str) -> bool:
     return await store.registry.reads_smartphones(chain)
 
-
-# -- the guard ------------------------------------------------------------------
-
-
-def registry_middleware(store_of: Any) -> Any:
-    """Refuse, before any handler, a kiosk whose certificate is not an enrolled,
-    active terminal (403 terminal-not-enrolled / -suspended / -revoked).
-    ``store_of(request)`` gives the CenterStore; runs after the role check."""
-    from konbini.http import peer
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.rel_url.path.startswith(GUARDED_PREFIXES):
-            kiosk = peer(request)
-            found = (await terminal(store_of(request), kiosk.fingerprint)
-                     if kiosk.fingerprint else None)
-            problem = refusal(found)
-            if problem is not None:
-                raise problem
-        return await handler(request)
-
-    return middleware

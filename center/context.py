@@ -32,6 +32,9 @@ class CenterContext:
     # Bumped whenever this process sets its dev clock or faults, so that a read of
     # the shared settings begun before cannot put the old ones back (center/dev_state.py).
     dev_generation: int = 0
+    # Writes of those settings under way in this process: a read that both begins and
+    # ends during one saw the value being replaced, and is not applied either.
+    dev_writes: int = 0
 
 
 CENTER = web.AppKey("center", CenterContext)

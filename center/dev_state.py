@@ -17,19 +17,28 @@ CLOCK, FAULTS = "clock", "faults"
 
 
 async def save_clock(ctx: CenterContext) -> None:
-    ctx.dev_generation += 1
-    await ctx.store.shared.set_dev_setting(CLOCK, {"offset_seconds": ctx.clock.offset_seconds})
-    ctx.dev_generation += 1  # a read made while the write was under way saw the old value
+    await _save(ctx, CLOCK, {"offset_seconds": ctx.clock.offset_seconds})
 
 
 async def save_faults(ctx: CenterContext) -> None:
-    ctx.dev_generation += 1
     faults = ctx.municipal.faults
-    await ctx.store.shared.set_dev_setting(FAULTS, {
+    await _save(ctx, FAULTS, {
         "down": sorted(faults.down), "slow": sorted(faults.slow),
         "endpoints": faults.endpoints, "wrong_person": sorted(faults.wrong_person),
         "foreign_page": sorted(faults.foreign_page)})
+
+
+async def _save(ctx: CenterContext, name: str, value: dict[str, Any]) -> None:
+    """Write what this process has just set. No read of the shared settings
+    begun before the write ends is applied (see :func:`take`): it may hold the
+    value being replaced."""
     ctx.dev_generation += 1
+    ctx.dev_writes += 1
+    try:
+        await ctx.store.shared.set_dev_setting(name, value)
+    finally:
+        ctx.dev_writes -= 1
+        ctx.dev_generation += 1
 
 
 async def apply(ctx: CenterContext) -> None:
@@ -41,7 +50,7 @@ async def apply(ctx: CenterContext) -> None:
 def take(ctx: CenterContext, generation: int, settings: dict[str, Any]) -> None:
     """Apply ``settings`` read since ``ctx.dev_generation`` was ``generation``
     (center/admission.py reads them in the request's admission transaction)."""
-    if ctx.dev_generation != generation:
+    if ctx.dev_generation != generation or ctx.dev_writes:
         return  # this process set newer ones while the read was under way
     if CLOCK in settings:
         ctx.clock.set_offset(float(settings[CLOCK]["offset_seconds"]))

@@ -19,9 +19,12 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from konbini.db import Database, Repository, SqlRow
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from konbini.db import Database, Repository, SqlConnection, SqlRow
 from konbini.problems import Problem
 from konbini.workers import holder_gone, holder_id
 
@@ -47,6 +50,19 @@ def without_pdfs(response: dict[str, Any]) -> dict[str, Any]:
         {k: v for k, v in c.items() if k != "pdf"} for c in response["certificates"]]}
 
 
+_FORGET = ("UPDATE issuance_claims SET response = NULL WHERE response IS NOT NULL "
+           "AND keep_until <= ?")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an issuance answers, and the record written in the same transaction as
+    the answer kept for retries (the 交付履歴: issued once, or not at all)."""
+
+    response: dict[str, Any]
+    record: Callable[[AsyncConnection], Awaitable[None]] | None = None
+
+
 class IssuanceClaims(Repository):
     def __init__(self, database: Database, connection: Any = None) -> None:
         super().__init__(database, connection)
@@ -64,26 +80,57 @@ class IssuanceClaims(Repository):
                                 (request_id,))
         return rows[0] if rows else None
 
+    async def _claim(self, request_id: str, digest: str, now: float
+                     ) -> tuple[bool, SqlRow | None, bool]:
+        """(won, the claim of another when not, issued before) in one transaction:
+        the conditional insert, then either the other's claim or whether the
+        交付履歴 already has this request (issue 12: three transactions before)."""
+        async with self.writing() as db:
+            won = (await db.execute(
+                "INSERT INTO issuance_claims (request_id, request_sha256, claimed_by, "
+                "claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (request_id, digest, self.holder, now))).rowcount == 1
+            row = None
+            if not won:
+                row = await (await db.execute(
+                    "SELECT * FROM issuance_claims WHERE request_id = ?", (request_id,)
+                )).fetchone()
+                if row is not None and row["response"] is None and (
+                        row["claimed_at"] < now - STALE_CLAIM_SECONDS
+                        or holder_gone(row["claimed_by"])):
+                    won = (await db.execute(  # its worker died mid-way: take it over
+                        "UPDATE issuance_claims SET claimed_by = ?, claimed_at = ? "
+                        "WHERE request_id = ? AND claimed_by = ? AND response IS NULL",
+                        (self.holder, now, request_id, row["claimed_by"]))).rowcount == 1
+            issued = won and await self._issued_before(db, request_id)
+        return won, row, issued
+
+    async def _issued_before(self, db: SqlConnection, request_id: str) -> bool:
+        if not await (await db.execute(
+                "SELECT 1 FROM issuance_history WHERE request_id = ?", (request_id,))
+                ).fetchall():
+            return False
+        # Issued, and its claim lost since: PostgreSQL empties the unlogged
+        # claims after a crash of its own (m0006). Never issued twice.
+        await db.execute(
+            "UPDATE issuance_claims SET keep_until = ? WHERE request_id = ? AND "
+            "claimed_by = ? AND response IS NULL", (time.time(), request_id, self.holder))
+        return True
+
     async def issue_once(self, request: dict[str, Any],
-                         issue: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        """``issue()`` at most once per ``request_id`` across every worker."""
+                         issue: Callable[[], Awaitable[dict[str, Any] | Answer]]
+                         ) -> dict[str, Any]:
+        """``issue()`` at most once per ``request_id`` across every worker. It
+        answers the response, or an :class:`Answer` whose ``record`` is written
+        in the transaction that keeps the response."""
         request_id, digest = request["request_id"], request_digest(request)
         deadline = time.monotonic() + WAIT_SECONDS
         delay = 0.02
         while True:
-            now = time.time()
-            won = await self._write_sql(
-                "INSERT INTO issuance_claims (request_id, request_sha256, claimed_by, "
-                "claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (request_id, digest, self.holder, now)) == 1
-            row = None if won else await self._row(request_id)
-            if not won and row is not None and row["response"] is None and (
-                    row["claimed_at"] < now - STALE_CLAIM_SECONDS
-                    or holder_gone(row["claimed_by"])):
-                won = await self._write_sql(  # its worker died mid-way: take it over
-                    "UPDATE issuance_claims SET claimed_by = ?, claimed_at = ? "
-                    "WHERE request_id = ? AND claimed_by = ? AND response IS NULL",
-                    (self.holder, now, request_id, row["claimed_by"])) == 1
+            won, row, issued = await self._claim(request_id, digest, time.time())
+            if issued:
+                raise Problem("conflict", "this request_id was issued and delivered; "
+                                          "its certificates are no longer held")
             if won:
                 return await self._issue_claimed(request_id, issue)
             if row is None:
@@ -101,38 +148,42 @@ class IssuanceClaims(Repository):
             delay = min(delay * 2, 0.25)
 
     async def _issue_claimed(self, request_id: str,
-                             issue: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        if await self.fetch("SELECT 1 FROM issuance_history WHERE request_id = ?",
-                            (request_id,)):
-            # Issued, and its claim lost since: PostgreSQL empties the unlogged
-            # claims after a crash of its own (m0006). Never issued twice.
-            await self._write_sql(
-                "UPDATE issuance_claims SET keep_until = ? WHERE request_id = ? AND "
-                "claimed_by = ? AND response IS NULL", (time.time(), request_id, self.holder))
-            raise Problem("conflict", "this request_id was issued and delivered; "
-                                      "its certificates are no longer held")
+                             issue: Callable[[], Awaitable[dict[str, Any] | Answer]]
+                             ) -> dict[str, Any]:
         try:
-            response = await issue()
+            answer = await issue()
         except BaseException:
             await self._write_sql("DELETE FROM issuance_claims WHERE request_id = ? AND "
                               "claimed_by = ? AND response IS NULL", (request_id, self.holder))
             raise
-        await self._write_sql(
-            "UPDATE issuance_claims SET response = ?, keep_until = ? WHERE request_id = ?",
-            (json.dumps(response), time.time() + RESULT_RETENTION_SECONDS, request_id))
-        await self.forget_delivered()
-        return response
+        if not isinstance(answer, Answer):
+            answer = Answer(answer)
+        now = time.time()
+        # The 交付履歴, the answer kept for a retry and the forgetting of older answers
+        # commit together (issue 12: three transactions before).
+        async with self.writing() as db:
+            if answer.record is not None:
+                await answer.record(db.connection)
+            await db.execute(
+                "UPDATE issuance_claims SET response = ?, keep_until = ? WHERE request_id = ?",
+                (json.dumps(answer.response), now + RESULT_RETENTION_SECONDS, request_id))
+            forgotten = (await db.execute(_FORGET, (now,))).rowcount
+        await self._scrub(now, forgotten)
+        return answer.response
 
     async def forget_delivered(self, now: float | None = None, *,
                                finish_others: bool = False) -> int:
         """Drop the PDFs of answers past their retention (SQLite: zeroed in place
         by secure_delete, the WAL truncated so no old page keeps them;
-        PostgreSQL: the unlogged table rewritten, m0006). Called after each
-        issuance and by the periodic task (:func:`forget_periodically`)."""
+        PostgreSQL: the unlogged table rewritten, m0006). Done with each
+        issuance's answer and by the periodic task (:func:`forget_periodically`)."""
         now = time.time() if now is None else now
-        forgotten = await self._write_sql(
-            "UPDATE issuance_claims SET response = NULL WHERE response IS NOT NULL "
-            "AND keep_until <= ?", (now,))
+        forgotten = await self._write_sql(_FORGET, (now,))
+        await self._scrub(now, forgotten, finish_others=finish_others)
+        return forgotten
+
+    async def _scrub(self, now: float, forgotten: int, *, finish_others: bool = False
+                     ) -> None:
         # SQLite: the periodic round also finishes a truncation another process
         # left undone (a reader held it off and that process stopped or moved on);
         # an idle WAL's TRUNCATE checkpoint costs next to nothing.
@@ -146,7 +197,6 @@ class IssuanceClaims(Repository):
             truncated = await self.database.checkpoint()
             rewritten = await self.database.rewrite("issuance_claims")
             self._scrub_pending = not truncated or rewritten == "busy"
-        return forgotten
 
 
 async def forget_periodically(claims: IssuanceClaims, interval_seconds: float) -> None:

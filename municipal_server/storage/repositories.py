@@ -10,7 +10,8 @@ uow``): a clerk's change and its audit entry commit together."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,23 @@ class Register(Repository):
 
     async def close(self) -> None:
         await self.database.close()
+
+    def bound_to(self, connection: Any) -> Register:
+        """The same interface in a transaction someone else opened (a unit of work
+        of issuance_claims)."""
+        return self._bound(connection)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Register]:
+        """The same interface, every read in one read transaction (one snapshot of
+        the live register; nothing kept after the block). Inside a unit of work:
+        that unit. A request's reads cost one transaction instead of one each
+        (issue 12)."""
+        if self._connection is not None:
+            yield self
+            return
+        async with self.database.read() as connection:
+            yield self._bound(connection)
 
     async def _must_change(self, statement: Any, what: str) -> None:
         """A clerk's change to one record: ``UnknownRecord`` (nothing changed) when

@@ -104,6 +104,21 @@ class Holder:
     tax_records: Mapping[int, TaxRecord] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request checked against the register, its numbers taken: what to render."""
+
+    request: dict[str, Any]
+    day: date
+    cert_type: CertificateType
+    options: dict[str, Any]
+    fee: int
+    holder: Holder
+    numbers: list[str]
+    renders: list[Callable[[], bytes]]
+    stated: dict[str, Any]  # what each certificate's entry states beside its PDF
+
+
 class Issuer:
     def __init__(self, profile: Profile, register: Register,
                  subject_key: bytes | None = None) -> None:
@@ -116,12 +131,11 @@ class Issuer:
     # -- who is asking -------------------------------------------------------
     async def eligible_holder(self, resident_code: str, day: date,
                               register: Register | None = None) -> tuple[Resident, Household]:
-        register = register or self.register
-        holder = await register.resident(resident_code)
-        household = await register.household(holder.household_id) if holder else None
-        if holder is None or household is None:
+        found = await (register or self.register).resident_at_home(resident_code)
+        if found is None:
             raise Problem("resident-ineligible", "not a resident of this municipality",
                           reason="not-resident", message="住民登録がありません")
+        holder, household = found
         refusal = resident_refusal(holder, household.address, day)
         if refusal:
             raise _refuse("resident-ineligible", refusal)
@@ -234,12 +248,18 @@ class Issuer:
     async def issue(self, request: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
         """``fault``: a dev fault the center asked for (``dev_faults``), test servers only.
         Once per request_id across every worker: a claim in the database
-        (municipal_server/issuance_claims.py), not a lock in this process."""
+        (municipal_server/issuance_claims.py), not a lock in this process. The
+        register is read, and the serial numbers taken, in the claim's own
+        transaction: a refusal rolls back the claim with them (issue 12)."""
         return await self.register.claims.issue_once(
-            request, lambda: self._issue_new(request, fault))
+            request, lambda prepared: self._render(prepared, fault),
+            prepare=lambda connection: self._prepare(
+                request, self.register.bound_to(connection)))
 
-    async def _issue_new(self, request: dict[str, Any], fault: str | None = None
-                         ) -> Answer:
+    async def _prepare(self, request: dict[str, Any], register: Register) -> Prepared:
+        """The checks, the register's answer and the serial numbers, in ``register``'s
+        transaction: a refusal takes no number, and all see one snapshot of the
+        live register."""
         day = issue_day(request["at"])
         cert_type = CertificateType(request["type"])
         options: dict[str, Any] = request["options"]
@@ -255,54 +275,57 @@ class Issuer:
             raise Problem("type-unavailable", "this municipality does not offer this type",
                           reason="not-offered", message="この証明書は発行できません")
         copies: int = request["copies"]
-        # One transaction for the register's answer and the serial numbers: a refusal
-        # (here or in _documents) takes no number, and the checks and the numbers see
-        # one snapshot of the live register (issue 12: 11 reads and a write before).
-        async with self.register.unit_of_work() as register:
-            holder = await self.holder(request["resident_code"], day, basis, register)
-            refusal = type_refusal(cert_type.value, holder.facts)
-            if refusal:
-                raise _refuse("type-unavailable", refusal)
-            serials = await register.next_certificate_numbers(copies, day.year)
-            numbers = [certificate_number(self.profile.code, day.year, s) for s in serials]
-            render, inputs, subjects = await self._documents(cert_type, holder, options,
-                                                             numbers, day, register)
-            stated: dict[str, Any] = {"type": cert_type.value, "subjects": subjects}
-            if cert_type is CertificateType.JUMINHYO and holder.household is not None:
-                # A 住民票 of chosen members need not show the holder: the household it
-                # is drawn from (the holder's) is stated too.
-                stated["household"] = _codes(m.resident_code for m in holder.members)
-            if cert_type in (CertificateType.KOSEKI_KOJIN, CertificateType.KOSEKI_FUHYO) and (
-                    holder.facts.koseki is not None):
-                # 個人事項 or 附票 of another person of the holder's 戸籍 (option ``person``):
-                # the 戸籍 it is drawn from (the holder's) is stated too.
-                found = await register.family_register(holder.facts.koseki.register_id)
-                stated["family_register"] = [documents.koseki_subject(p)
-                                             for p in (found[1] if found else [])]
-        renders = [functools.partial(_render_locked, render, value) for value in inputs]
-        if fault is not None:
-            renders = await dev_faults.misrender(self, fault, cert_type, holder, options,
-                                                 numbers, day, renders)
+        holder = await self.holder(request["resident_code"], day, basis, register)
+        refusal = type_refusal(cert_type.value, holder.facts)
+        if refusal:
+            raise _refuse("type-unavailable", refusal)
+        serials = await register.next_certificate_numbers(copies, day.year)
+        numbers = [certificate_number(self.profile.code, day.year, s) for s in serials]
+        render, inputs, subjects = await self._documents(cert_type, holder, options,
+                                                         numbers, day, register)
+        stated: dict[str, Any] = {"type": cert_type.value, "subjects": subjects}
+        if cert_type is CertificateType.JUMINHYO and holder.household is not None:
+            # A 住民票 of chosen members need not show the holder: the household it
+            # is drawn from (the holder's) is stated too.
+            stated["household"] = _codes(m.resident_code for m in holder.members)
+        if cert_type in (CertificateType.KOSEKI_KOJIN, CertificateType.KOSEKI_FUHYO) and (
+                holder.facts.koseki is not None):
+            # 個人事項 or 附票 of another person of the holder's 戸籍 (option ``person``):
+            # the 戸籍 it is drawn from (the holder's) is stated too.
+            found = await register.family_register(holder.facts.koseki.register_id)
+            stated["family_register"] = [documents.koseki_subject(p)
+                                         for p in (found[1] if found else [])]
+        return Prepared(request, day, cert_type, options, fee, holder, numbers,
+                        [functools.partial(_render_locked, render, value) for value in inputs],
+                        stated)
 
+    async def _render(self, prepared: Prepared, fault: str | None = None) -> Answer:
+        """The certificates (off the event loop), and the 交付履歴 to record with them."""
+        p = prepared
+        renders = p.renders
+        if fault is not None:
+            renders = await dev_faults.misrender(self, fault, p.cert_type, p.holder,
+                                                 p.options, p.numbers, p.day, renders)
         certificates = []
-        for make, number in zip(renders, numbers, strict=True):
+        for make, number in zip(renders, p.numbers, strict=True):
             # Rendering is CPU work: off the event loop, so other kiosks go on.
             pdf = await asyncio.to_thread(make)
             # Issue 14: whose it is, its type and its pages, stated beside the PDF; the
             # center checks them against the marks written into every page.
             certificates.append({"certificate_number": number,
                                  "pdf": base64.b64encode(pdf).decode("ascii"),
-                                 "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": fee,
-                                 "pages": page_count(pdf), **stated})
-        response = {"fee_yen": fee * copies, "certificates": certificates}
-        issuance = Issuance(request["request_id"], holder.resident_code, cert_type.value,
-                            copies, options, without_pdfs(response))  # 交付履歴: no PDFs
+                                 "sha256": hashlib.sha256(pdf).hexdigest(), "fee_yen": p.fee,
+                                 "pages": page_count(pdf), **p.stated})
+        copies = len(p.numbers)
+        response = {"fee_yen": p.fee * copies, "certificates": certificates}
+        issuance = Issuance(p.request["request_id"], p.holder.resident_code, p.cert_type.value,
+                            copies, p.options, without_pdfs(response))  # 交付履歴: no PDFs
         issued_at = datetime.now(TOKYO)
 
         async def record(connection: Any) -> None:
             # In the transaction that stores the answer for retries (issuance_claims).
             await self.register.bound_to(connection).record_issuance(
-                issuance, issued_at, request["kiosk"], numbers)
+                issuance, issued_at, p.request["kiosk"], p.numbers)
 
         return Answer(response, record)
 

@@ -187,6 +187,7 @@ _DAMAGE_REPORTS = (
     .order_by(t.disasters.c.occurred_on.desc(), t.disasters.c.disaster_id))
 _ISSUED_NUMBERS = select(t.issuance_history.c.certificate_numbers).where(
     t.issuance_history.c.request_id == bindparam("request"))
+_RECORD_ISSUANCE = t.issuance_history.insert()  # the values as parameters: compiled once
 _OUTCOMES = select(
     t.issuance_outcomes.c.certificate_number, t.issuance_outcomes.c.outcome,
     t.issuance_outcomes.c.reason, t.issuance_outcomes.c.reported_at).where(
@@ -576,7 +577,7 @@ class Register(Repository):
 
     async def record_issuance(self, issuance: Issuance, issued_at: datetime,
                               kiosk: dict[str, str], numbers: list[str]) -> None:
-        await self._run(t.issuance_history.insert().values(
+        await self._run(_RECORD_ISSUANCE, dict(
             request_id=issuance.request_id, resident_code=issuance.resident_code,
             type=issuance.type, copies=issuance.copies, options=json.dumps(issuance.options),
             issued_at=issued_at.timestamp(), terminal_id=kiosk["terminal_id"],

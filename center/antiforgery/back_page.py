@@ -19,7 +19,9 @@ from __future__ import annotations
 import functools
 import io
 import math
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 import pikepdf
@@ -154,7 +156,37 @@ def _text_layer(municipality_name: str, cert_label: str, number: str | None,
         resource = typeface.getSubsetInternalName(0, canvas._doc)
         canvas.showPage()
         canvas.save()
-    return out.getvalue(), resource
+    return pdfparts.flate_only(out.getvalue()), resource
+
+
+class _OpenLayers(threading.local):
+    """This thread's cached text layers, open (pikepdf objects are never shared
+    between threads): opening one took ~0.3 ms a certificate."""
+
+    def __init__(self) -> None:
+        self.documents: OrderedDict[bytes, pikepdf.Pdf] = OrderedDict()
+
+
+_OPEN_LAYERS = _OpenLayers()
+_OPEN_LAYERS_KEPT = 16
+
+
+def _append_words(document: pikepdf.Pdf, layer: bytes, cached: bool) -> pikepdf.Page:
+    """Append the text layer's page to ``document``; a cached layer is kept open."""
+    if not cached:
+        with pikepdf.open(io.BytesIO(layer)) as words:
+            document.pages.append(words.pages[0])
+        return document.pages[-1]
+    opened = _OPEN_LAYERS.documents
+    words = opened.get(layer)
+    if words is None:
+        words = opened[layer] = pikepdf.open(io.BytesIO(layer))
+        if len(opened) > _OPEN_LAYERS_KEPT:
+            opened.popitem(last=False)[1].close()
+    else:
+        opened.move_to_end(layer)
+    document.pages.append(words.pages[0])
+    return document.pages[-1]
 
 
 def _draw_words(canvas: Canvas, font: str, *, municipality_name: str, cert_label: str,
@@ -274,9 +306,7 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
     layer, font_resource = (
         _cached_text_layer(municipality_name, cert_label, inquiry_url) if plain
         else _text_layer(municipality_name, cert_label, certificate_number, inquiry_url))
-    with pikepdf.open(io.BytesIO(layer)) as words:
-        document.pages.append(words.pages[0])
-    page = document.pages[-1]
+    page = _append_words(document, layer, plain)
 
     pixels, modules = _qr_pixels(token)
     border = QR_BOX.w * BORDER_MODULES / (modules - 2 * BORDER_MODULES)

@@ -9,12 +9,17 @@ image, clear of everything a scanner must read (QR code, scrambled image,
 registration marks). The mark is drawn over the municipality's content, before the
 front's digest (``fpd``) is taken, so the signature covers it: removing it makes the
 front ``edited``.
+
+Both marks are pages of one small PDF, so the two pages of a certificate share one
+embedded font subset; each thread that finishes certificates keeps it open with both
+marks already made Form XObjects, and copies them from there.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import threading
 
 import pikepdf
 from pikepdf import Name
@@ -25,6 +30,7 @@ from reportlab.pdfgen.canvas import Canvas
 from konbini.fonts import RENDER_LOCK, register_mincho
 
 from .layout import DETECTION_BOX, QR_BOX
+from .pdfparts import flate_only
 
 WORD = "見本"
 NOTICE = "見本（SAMPLE）　開発用の鍵で署名された見本です。証明書としての効力はありません。"
@@ -34,53 +40,83 @@ WORD_SIZE = 200.0
 BACK_WORD_SIZE = 44.0
 FONT_NAME = "KonbiniSampleMincho"
 SAMPLE_XOBJECT = "/KonbiniSample"
+SIDES = ("front", "back")
 
 
-@functools.lru_cache(maxsize=2)
-def mark_pdf(side: str) -> bytes:
-    """One A4 page holding only the mark of ``side`` ("front" or "back")."""
+@functools.lru_cache(maxsize=1)
+def marks_pdf() -> bytes:
+    """Two A4 pages holding only the marks of the front and of the back, in
+    :data:`SIDES` order, with one font subset."""
     font = register_mincho(FONT_NAME)
-    width, height = A4
     out = io.BytesIO()
     with RENDER_LOCK:
         canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1, lang="ja",
                         initialFontName=font)
-        canvas.setFillColorRGB(*MARK_RGB)
-        canvas.setStrokeColorRGB(*MARK_RGB)
-        canvas.setFont(font, 9)
-        canvas.drawCentredString(width / 2, height - 9 * mm, NOTICE)
-        if side == "front":
-            canvas.saveState()
-            canvas.translate(width / 2, height / 2)
-            canvas.rotate(35)
-            canvas.setLineWidth(2.5)
-            text = canvas.beginText()
-            text.setTextRenderMode(1)  # outline only: what is under it stays legible
-            text.setFont(font, WORD_SIZE)
-            text.setTextOrigin(-WORD_SIZE, -WORD_SIZE * 0.35)
-            text.textOut(WORD)
-            canvas.drawText(text)
-            canvas.restoreState()
-        else:
-            # Between the QR code's caption and the detection image's label.
-            centre_x = QR_BOX.x + QR_BOX.w / 2
-            middle_y = (QR_BOX.y - 20 * mm + DETECTION_BOX.top + 6 * mm) / 2
-            canvas.setLineWidth(1.5)
-            canvas.rect(centre_x - BACK_WORD_SIZE * 1.2, middle_y - BACK_WORD_SIZE * 0.75,
-                        BACK_WORD_SIZE * 2.4, BACK_WORD_SIZE * 1.6, stroke=1, fill=0)
-            canvas.setFont(font, BACK_WORD_SIZE)
-            canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.2, WORD)
-            canvas.setFont(font, 10)
-            canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.6, "SAMPLE")
-        canvas.showPage()
+        for side in SIDES:
+            _draw_mark(canvas, font, side)
+            canvas.showPage()
         canvas.save()
-    return out.getvalue()
+    # Flate alone, no ASCII85: smaller; and every certificate's front digest meets
+    # these streams, remembered so that it need not inflate them each time.
+    return flate_only(out.getvalue())
+
+
+def _draw_mark(canvas: Canvas, font: str, side: str) -> None:
+    width, height = A4
+    canvas.setFillColorRGB(*MARK_RGB)
+    canvas.setStrokeColorRGB(*MARK_RGB)
+    canvas.setFont(font, 9)
+    canvas.drawCentredString(width / 2, height - 9 * mm, NOTICE)
+    if side == "front":
+        canvas.saveState()
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(35)
+        canvas.setLineWidth(2.5)
+        text = canvas.beginText()
+        text.setTextRenderMode(1)  # outline only: what is under it stays legible
+        text.setFont(font, WORD_SIZE)
+        text.setTextOrigin(-WORD_SIZE, -WORD_SIZE * 0.35)
+        text.textOut(WORD)
+        canvas.drawText(text)
+        canvas.restoreState()
+    else:
+        # Between the QR code's caption and the detection image's label.
+        centre_x = QR_BOX.x + QR_BOX.w / 2
+        middle_y = (QR_BOX.y - 20 * mm + DETECTION_BOX.top + 6 * mm) / 2
+        canvas.setLineWidth(1.5)
+        canvas.rect(centre_x - BACK_WORD_SIZE * 1.2, middle_y - BACK_WORD_SIZE * 0.75,
+                    BACK_WORD_SIZE * 2.4, BACK_WORD_SIZE * 1.6, stroke=1, fill=0)
+        canvas.setFont(font, BACK_WORD_SIZE)
+        canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.2, WORD)
+        canvas.setFont(font, 10)
+        canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.6, "SAMPLE")
+
+
+class _Source(threading.local):
+    """This thread's open copy of :func:`marks_pdf` and its marks as Form XObjects
+    (pikepdf objects are never shared between threads)."""
+
+    def __init__(self) -> None:
+        self.document: pikepdf.Pdf | None = None
+        self.forms: dict[str, pikepdf.Object] = {}
+
+
+_SOURCE = _Source()
+
+
+def _mark_form(side: str) -> pikepdf.Object:
+    if _SOURCE.document is None:
+        document = pikepdf.open(io.BytesIO(marks_pdf()))
+        _SOURCE.forms = {name: page.as_form_xobject()
+                         for name, page in zip(SIDES, document.pages, strict=True)}
+        _SOURCE.document = document
+    return _SOURCE.forms[side]
 
 
 def add_sample_mark(document: pikepdf.Pdf, page: pikepdf.Page, side: str) -> None:
     """Draw ``side``'s mark over ``page`` of ``document``, as the Form XObject
-    :data:`SAMPLE_XOBJECT` in a content stream of its own after the page's."""
-    with pikepdf.open(io.BytesIO(mark_pdf(side))) as source:
-        form = document.copy_foreign(source.pages[0].as_form_xobject())
+    :data:`SAMPLE_XOBJECT` in a content stream of its own after the page's. The two
+    sides' marks in one document share their font."""
+    form = document.copy_foreign(_mark_form(side))
     page.add_resource(form, Name.XObject, SAMPLE_XOBJECT)
     page.contents_add(pikepdf.Stream(document, f"q {SAMPLE_XOBJECT} Do Q\n".encode()))

@@ -120,15 +120,19 @@ def remember_flate(flate: bytes, decoded: bytes) -> None:
         known.append((flate, decoded))
 
 
-def flate_only(pdf: bytes) -> bytes:
-    """``pdf`` with every stream Flate-compressed alone: reportlab wraps fonts in
-    ASCII85 too (a quarter larger, and slower to read). For the center's own cached
-    layers, made once; their every stream is then remembered (:func:`remember_flate`)."""
+def flate_only(pdf: bytes, remember: bool = False) -> bytes:
+    """``pdf`` with every stream Flate-compressed alone: reportlab wraps some streams
+    in ASCII85 too (a quarter larger, and slower to read). For the center's own cached
+    layers, made once. ``remember``: a PDF made once per process whose every stream
+    is then remembered (:func:`remember_flate`); never one of many (a layer per
+    municipality and type), which would grow the memory without bound."""
     with pikepdf.open(io.BytesIO(pdf)) as document:
         out = io.BytesIO()
         document.save(out, deterministic_id=True, compress_streams=True,
                       stream_decode_level=pikepdf.StreamDecodeLevel.generalized)
     data = out.getvalue()
+    if not remember:
+        return data
     with pikepdf.open(io.BytesIO(data)) as document:
         for obj in document.objects:
             if isinstance(obj, pikepdf.Stream) and _filter_names(obj) == ["/FlateDecode"] \

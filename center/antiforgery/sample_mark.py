@@ -58,7 +58,7 @@ def marks_pdf() -> bytes:
         canvas.save()
     # Flate alone, no ASCII85: smaller; and every certificate's front digest meets
     # these streams, remembered so that it need not inflate them each time.
-    return flate_only(out.getvalue())
+    return flate_only(out.getvalue(), remember=True)
 
 
 def _draw_mark(canvas: Canvas, font: str, side: str) -> None:

@@ -180,7 +180,7 @@ def _append_words(document: pikepdf.Pdf, layer: bytes, cached: bool) -> pikepdf.
     opened = _OPEN_LAYERS.documents
     words = opened.get(layer)
     if words is None:
-        words = opened[layer] = pikepdf.open(io.BytesIO(layer))
+        words = opened[layer] = pdfparts.open_in_memory(layer)
         if len(opened) > _OPEN_LAYERS_KEPT:
             opened.popitem(last=False)[1].close()
     else:

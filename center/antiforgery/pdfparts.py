@@ -141,6 +141,23 @@ def flate_only(pdf: bytes, remember: bool = False) -> bytes:
     return data
 
 
+def open_in_memory(pdf: bytes) -> pikepdf.Pdf:
+    """``pdf`` opened with every object read and every stream's data held in memory,
+    for a document kept open and copied from (``copy_foreign``, ``pages.append``).
+
+    qpdf copies a foreign stream's data lazily: the copy reads it from the source's
+    input (a seek, then a read) when the copy is read or saved, which may happen on
+    another thread while the source's own thread copies or reads from it again. Data
+    held in memory is shared read-only instead, and the source's input is never read
+    after this."""
+    document = pikepdf.open(io.BytesIO(pdf))
+    for obj in document.objects:
+        if isinstance(obj, pikepdf.Stream):
+            obj.write(obj.read_raw_bytes(), filter=obj.get("/Filter"),
+                      decode_parms=obj.get("/DecodeParms"), type_check=False)
+    return document
+
+
 def _filter_names(stream: pikepdf.Stream) -> list[str] | None:
     filters = stream.get("/Filter")
     return ([] if filters is None else [str(filters)] if isinstance(filters, Name)

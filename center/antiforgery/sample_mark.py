@@ -30,7 +30,7 @@ from reportlab.pdfgen.canvas import Canvas
 from konbini.fonts import RENDER_LOCK, register_mincho
 
 from .layout import DETECTION_BOX, QR_BOX
-from .pdfparts import flate_only
+from .pdfparts import flate_only, open_in_memory
 
 WORD = "見本"
 NOTICE = "見本（SAMPLE）　開発用の鍵で署名された見本です。証明書としての効力はありません。"
@@ -106,7 +106,7 @@ _SOURCE = _Source()
 
 def _mark_form(side: str) -> pikepdf.Object:
     if _SOURCE.document is None:
-        document = pikepdf.open(io.BytesIO(marks_pdf()))
+        document = open_in_memory(marks_pdf())
         _SOURCE.forms = {name: page.as_form_xobject()
                          for name, page in zip(SIDES, document.pages, strict=True)}
         _SOURCE.document = document

@@ -32,6 +32,7 @@ from .back_page import (
     build_back_page,
     fill_scrambled_image,
     render_back_page,
+    sample_mark_form,
 )
 from .front_digest import page_digest
 from .raster import RenderError
@@ -86,14 +87,16 @@ def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
     page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
                       prepend=True)
     if sample:  # over the content, and before the digest: the signature covers it
-        add_sample_mark(front, page, "front")
+        add_sample_mark(front, page, sample_mark_form(municipality_name, cert_label,
+                                                      inquiry_url, "front"))
     token = sign({**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj, learn=True))})
     back = build_back_page(front, token=token, certificate_number=certificate_number,
                            municipality_name=municipality_name, cert_label=cert_label,
                            scrambled=None, tint_name=TINT_XOBJECT, tint=form,
-                           inquiry_url=inquiry_url)
+                           inquiry_url=inquiry_url, sample=sample)
     if sample:
-        add_sample_mark(front, back, "back")
+        add_sample_mark(front, back, sample_mark_form(municipality_name, cert_label,
+                                                      inquiry_url, "back"))
     return back, token
 
 

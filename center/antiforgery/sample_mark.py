@@ -10,16 +10,13 @@ registration marks). The mark is drawn over the municipality's content, before t
 front's digest (``fpd``) is taken, so the signature covers it: removing it makes the
 front ``edited``.
 
-Both marks are pages of one small PDF, so the two pages of a certificate share one
-embedded font subset; each thread that finishes certificates keeps it open with both
-marks already made Form XObjects, and copies them from there.
+Both marks are drawn (:func:`draw_mark`) as pages 2 and 3 of the back page's cached
+text layer, in its Mincho (``back_page``), so the certificate embeds one font subset
+for its words and both marks; each thread that finishes certificates keeps that
+layer open with the marks already made Form XObjects, and copies them from there.
 """
 
 from __future__ import annotations
-
-import functools
-import io
-import threading
 
 import pikepdf
 from pikepdf import Name
@@ -27,10 +24,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from konbini.fonts import RENDER_LOCK, register_mincho
-
 from .layout import DETECTION_BOX, QR_BOX
-from .pdfparts import flate_only, open_in_memory
 
 WORD = "見本"
 NOTICE = "見本（SAMPLE）　開発用の鍵で署名された見本です。証明書としての効力はありません。"
@@ -38,30 +32,13 @@ NOTICE = "見本（SAMPLE）　開発用の鍵で署名された見本です。�
 MARK_RGB = (0.85, 0.1, 0.1)
 WORD_SIZE = 200.0
 BACK_WORD_SIZE = 44.0
-FONT_NAME = "KonbiniSampleMincho"
 SAMPLE_XOBJECT = "/KonbiniSample"
 SIDES = ("front", "back")
 
 
-@functools.lru_cache(maxsize=1)
-def marks_pdf() -> bytes:
-    """Two A4 pages holding only the marks of the front and of the back, in
-    :data:`SIDES` order, with one font subset."""
-    font = register_mincho(FONT_NAME)
-    out = io.BytesIO()
-    with RENDER_LOCK:
-        canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1, lang="ja",
-                        initialFontName=font)
-        for side in SIDES:
-            _draw_mark(canvas, font, side)
-            canvas.showPage()
-        canvas.save()
-    # Flate alone, no ASCII85: smaller; and every certificate's front digest meets
-    # these streams, remembered so that it need not inflate them each time.
-    return flate_only(out.getvalue(), remember=True)
-
-
-def _draw_mark(canvas: Canvas, font: str, side: str) -> None:
+def draw_mark(canvas: Canvas, font: str, side: str) -> None:
+    """Draw ``side``'s mark ("front" or "back") on the canvas's current page, in
+    ``font`` (a registered Mincho)."""
     width, height = A4
     canvas.setFillColorRGB(*MARK_RGB)
     canvas.setStrokeColorRGB(*MARK_RGB)
@@ -92,31 +69,9 @@ def _draw_mark(canvas: Canvas, font: str, side: str) -> None:
         canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.6, "SAMPLE")
 
 
-class _Source(threading.local):
-    """This thread's open copy of :func:`marks_pdf` and its marks as Form XObjects
-    (pikepdf objects are never shared between threads)."""
-
-    def __init__(self) -> None:
-        self.document: pikepdf.Pdf | None = None
-        self.forms: dict[str, pikepdf.Object] = {}
-
-
-_SOURCE = _Source()
-
-
-def _mark_form(side: str) -> pikepdf.Object:
-    if _SOURCE.document is None:
-        document = open_in_memory(marks_pdf())
-        _SOURCE.forms = {name: page.as_form_xobject()
-                         for name, page in zip(SIDES, document.pages, strict=True)}
-        _SOURCE.document = document
-    return _SOURCE.forms[side]
-
-
-def add_sample_mark(document: pikepdf.Pdf, page: pikepdf.Page, side: str) -> None:
-    """Draw ``side``'s mark over ``page`` of ``document``, as the Form XObject
-    :data:`SAMPLE_XOBJECT` in a content stream of its own after the page's. The two
-    sides' marks in one document share their font."""
-    form = document.copy_foreign(_mark_form(side))
-    page.add_resource(form, Name.XObject, SAMPLE_XOBJECT)
+def add_sample_mark(document: pikepdf.Pdf, page: pikepdf.Page, form: pikepdf.Object) -> None:
+    """Draw a mark over ``page`` of ``document``: ``form`` (a Form XObject of another
+    PDF, see ``back_page.sample_mark_form``) becomes :data:`SAMPLE_XOBJECT`, drawn in a
+    content stream of its own after the page's."""
+    page.add_resource(document.copy_foreign(form), Name.XObject, SAMPLE_XOBJECT)
     page.contents_add(pikepdf.Stream(document, f"q {SAMPLE_XOBJECT} Do Q\n".encode()))

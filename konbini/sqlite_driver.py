@@ -26,17 +26,34 @@ file), a write outside a write transaction, ``PRAGMA`` and anything else. A
 result of more than :data:`PREFETCH_ROWS` rows is read on in one hand-off, off
 the loop. Calls on one connection never overlap: one is run at once only when
 everything handed to the thread before it has finished.
+
+SQLAlchemy reaches the driver through :class:`AdaptedConnection` (its DB-API
+face, plugged in with ``create_async_engine(module=dbapi())``). SQLAlchemy's
+own aiosqlite adapter switches greenlets four times per statement (cursor,
+execute, fetchall, close), even when nothing waits; here a statement that
+runs at once is a plain call inside SQLAlchemy's greenlet, and only what goes
+to the thread switches out to the event loop, once. ``BEGIN`` comes from the
+dialect's ``do_begin`` (:meth:`AdaptedConnection.begin`), not from a
+statement SQLAlchemy executes: ``BEGIN IMMEDIATE`` when the transaction was
+marked as a writer (:meth:`AdaptedConnection.intend_write`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util import await_only
 
 # Rows read with the statement on the event loop; the rest of a larger result
 # (a report) is read in one hand-off.
@@ -184,15 +201,48 @@ class Connection(aiosqlite.Connection):
 
         return await self._execute(run)
 
-    async def statement(self, sql: str, parameters: Any) -> _Run:
+    def ready_at_once(self, sql: str) -> bool:
+        """Whether ``sql`` may run now on the event loop (:meth:`statement_now`)."""
+        return self._last_call[0] and self._connection is not None and self.runs_at_once(sql)
+
+    def _note(self, sql: str) -> None:
         head = _head(sql)
-        run = await self.call(self.runs_at_once(sql), _run, self._conn, sql, parameters)
         if head.startswith("BEGIN"):
             self._writing = head.startswith(("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"))
+
+    def statement_now(self, sql: str, parameters: Any) -> _Run:
+        """``sql`` on the event loop; only when :meth:`ready_at_once` says so."""
+        run = _run(self._conn, sql, parameters)
+        self._note(sql)
         return run
+
+    async def statement(self, sql: str, parameters: Any) -> _Run:
+        run = await self.call(self.runs_at_once(sql), _run, self._conn, sql, parameters)
+        self._note(sql)
+        return run
+
+    async def rest_of(self, run: _Run) -> list[Any]:
+        """The rows of a large result past the first :data:`PREFETCH_ROWS`."""
+        if run.rest is None:
+            return []
+        rest, run.rest = run.rest, None
+        return await self.call(False, _rest, rest)
 
     async def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self)
+
+    def ends_at_once(self, *, commit: bool) -> bool:
+        """Whether the commit (of a read) or the rollback may run now, on the loop."""
+        return (self._last_call[0] and self._connection is not None
+                and not (commit and self._writing))
+
+    def end_now(self, *, commit: bool) -> None:
+        """Commit or roll back on the event loop; only when :meth:`ends_at_once`."""
+        self._writing = False
+        if commit:
+            self._conn.commit()
+        else:
+            self._conn.rollback()
 
     async def commit(self) -> None:
         # A write's commit may checkpoint the WAL (and sync the file): on the thread.
@@ -204,10 +254,100 @@ class Connection(aiosqlite.Connection):
         await self.call(True, self._conn.rollback)
 
 
+class AdaptedCursor(AsyncAdapt_aiosqlite_cursor):
+    """SQLAlchemy's aiosqlite cursor, with a statement that runs at once run in
+    place (no greenlet switch) and one that waits handed off in one switch."""
+
+    __slots__ = ()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        driver: Connection = self._connection  # type: ignore[assignment]
+        parameters = () if parameters is None else parameters
+        try:
+            if driver.ready_at_once(operation):
+                run = driver.statement_now(operation, parameters)
+            else:
+                run = self.await_(driver.statement(operation, parameters))
+            if run.description:
+                self.description = run.description
+                self.lastrowid = self.rowcount = -1
+                rows = run.rows
+                if run.rest is not None:
+                    rows.extend(self.await_(driver.rest_of(run)))
+                self._rows = deque(rows)
+            else:
+                self.description = None
+                self.lastrowid = run.lastrowid
+                self.rowcount = run.rowcount
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+
+class AdaptedConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's DB-API face of :class:`Connection`: :class:`AdaptedCursor`,
+    and commit, rollback and BEGIN without a greenlet switch when they run at
+    once (the rule of the module docstring)."""
+
+    __slots__ = ("_write_next",)
+
+    def __init__(self, dbapi: Any, connection: Connection) -> None:
+        super().__init__(dbapi, connection)
+        self._write_next = False
+
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        if server_side:
+            return super().cursor(server_side=True)
+        return AdaptedCursor(self)
+
+    def intend_write(self) -> None:
+        """The next transaction on this connection writes: BEGIN IMMEDIATE."""
+        self._write_next = True
+
+    def begin(self) -> None:
+        """BEGIN, or BEGIN IMMEDIATE after :meth:`intend_write` (then the writer
+        queues for the lock on SQLite's busy timeout, on the thread)."""
+        sql = "BEGIN IMMEDIATE" if self._write_next else "BEGIN"
+        self._write_next = False
+        self.cursor().execute(sql)
+
+    def commit(self) -> None:
+        self._end(commit=True)
+
+    def rollback(self) -> None:
+        self._end(commit=False)
+
+    def _end(self, *, commit: bool) -> None:
+        driver: Connection = self._connection  # type: ignore[assignment]
+        try:
+            if driver.ends_at_once(commit=commit):
+                driver.end_now(commit=commit)
+            else:
+                self.await_(driver.commit() if commit else driver.rollback())
+        except Exception as error:
+            self._handle_exception(error)
+
+
+class DBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """The DB-API module SQLAlchemy's aiosqlite dialect is given
+    (``create_async_engine(module=dbapi())``): connections are
+    :class:`AdaptedConnection`."""
+
+    def connect(self, *arg: Any, **kw: Any) -> AdaptedConnection:
+        creator = kw.pop("async_creator_fn", None)
+        kw.pop("async_fallback", None)
+        if creator is None:
+            raise ValueError("konbini.sqlite_driver needs async_creator")
+        return AdaptedConnection(self, await_only(creator(*arg, **kw)))
+
+
+def dbapi() -> DBAPI:
+    return DBAPI(aiosqlite, sqlite3)
+
+
 async def connect(path: Path | str, **kwargs: Any) -> Connection:
     """A :class:`Connection` to the file at ``path``; ``kwargs`` go to ``sqlite3.connect``."""
     connection = Connection(partial(sqlite3.connect, str(path), **kwargs))
     return await connection
 
 
-__all__ = ["PREFETCH_ROWS", "Connection", "Cursor", "connect"]
+__all__ = ["PREFETCH_ROWS", "AdaptedConnection", "Connection", "Cursor", "connect", "dbapi"]

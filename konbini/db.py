@@ -25,13 +25,21 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Table, event, text
+from sqlalchemy import Executable, Table, TextClause, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, RowMapping, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -41,6 +49,8 @@ from sqlalchemy.ext.asyncio.result import _ensure_sync_result
 from sqlalchemy.util import greenlet_spawn
 
 from konbini import sqlite_driver
+
+T = TypeVar("T")
 
 ENV_DATABASE_URL = "KONBINI_DATABASE_URL"
 # A writer waits this long for another process's write before SQLITE_BUSY; the
@@ -181,11 +191,14 @@ def _end(connection: Connection, commit: bool) -> None:
         connection.close()
 
 
-async def _shielded(ending: Coroutine[Any, Any, None]) -> None:
+async def _shielded(ending: Coroutine[Any, Any, None], shield: bool) -> None:
     """The end of a transaction runs to completion even if the caller is
     cancelled meanwhile (as SQLAlchemy shields ``AsyncConnection.close``): a
     COMMIT cut halfway would return a connection in an unknown state."""
-    await asyncio.shield(ending)
+    if shield:
+        await asyncio.shield(ending)
+    else:
+        await ending
 
 
 class Database:
@@ -257,12 +270,31 @@ class Database:
         an execution option (issue 12)."""
         sync = await greenlet_spawn(self._begin, write)
         connection = TransactionConnection(self.engine, sync)
+        # A read on SQLite ends at once on the event loop: nothing to shield.
+        shield = write or not self.is_sqlite
         try:
             yield connection
         except BaseException:
-            await _shielded(greenlet_spawn(_end, sync, False))
+            await _shielded(greenlet_spawn(_end, sync, False), shield)
             raise
-        await _shielded(greenlet_spawn(_end, sync, True))
+        await _shielded(greenlet_spawn(_end, sync, True), shield)
+
+    async def run(self, function: Callable[..., T], *args: Any, write: bool = False) -> T:
+        """``function(connection, *args)`` with a SQLAlchemy (sync) connection in
+        a transaction of its own, committed after it returns, rolled back if
+        it raises: checkout, BEGIN, the statements, COMMIT and the return to the
+        pool in one greenlet switch (a one-statement read or write; issue 12)."""
+        return await greenlet_spawn(self._in_transaction, write, function, *args)
+
+    def _in_transaction(self, write: bool, function: Callable[..., T], *args: Any) -> T:
+        connection = self._begin(write)
+        try:
+            result = function(connection, *args)
+        except BaseException:
+            _end(connection, False)
+            raise
+        _end(connection, True)
+        return result
 
     def _begin(self, write: bool) -> Connection:
         connection = self.engine.sync_engine.connect()
@@ -465,9 +497,10 @@ class Repository:
     async def _all(self, statement: Executable,
                    params: Mapping[str, Any] | None = None) -> list[RowMapping]:
         try:
-            async with self._read() as connection:
-                result = await connection.execute(statement, params)
-                return list(result.mappings().all())
+            if self._connection is None:
+                return await self.database.run(_mappings, statement, params)
+            return await greenlet_spawn(_mappings, self._connection.sync_connection,
+                                        statement, params)
         except DBAPIError as exc:
             # A key with a NUL character (malformed input) is in no PostgreSQL
             # table: nothing found, as on SQLite. In a unit of work the
@@ -494,8 +527,10 @@ class Repository:
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
         try:
-            async with self._read() as connection:
-                cursor = await SqlConnection(connection).execute(sql, params)
+            if self._connection is None:
+                cursor = await self.database.run(_text_cursor, sql, tuple(params))
+            else:
+                cursor = await SqlConnection(self._connection).execute(sql, params)
         except DBAPIError as exc:
             if self._connection is None and is_invalid_text(exc):
                 return []  # a NUL character matches nothing (see _all)
@@ -506,8 +541,18 @@ class Repository:
                    params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                    ) -> CursorResult[Any]:
         """One statement that writes, in the unit of work or its own transaction."""
-        async with self._write() as connection:
-            return await connection.execute(statement, params)
+        if self._connection is None:
+            return await self.database.run(_execute, statement, params, write=True)
+        return await self._connection.execute(statement, params)
+
+
+def _mappings(connection: Connection, statement: Executable,
+              params: Mapping[str, Any] | None) -> list[RowMapping]:
+    return connection.execute(statement, params).mappings().all()  # type: ignore[return-value]
+
+
+def _execute(connection: Connection, statement: Executable, params: Any) -> CursorResult[Any]:
+    return connection.execute(statement, params)
 
 
 # -- textual SQL for domain modules that keep small tables of their own ----------
@@ -582,16 +627,31 @@ class SqlConnection:
         return _Pending(self._execute(sql, params))
 
     async def _execute(self, sql: str, params: Sequence[Any]) -> SqlCursor:
-        named, binds = qmark_to_named(sql, tuple(params))
-        return SqlCursor(await self.connection.execute(text(named), binds))
+        return await greenlet_spawn(_text_cursor, self.connection.sync_connection, sql,
+                                    tuple(params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if not rows:
             return
-        named, _ = qmark_to_named(sql, rows[0])
         await self.connection.execute(
-            text(named), [qmark_to_named(sql, tuple(r))[1] for r in rows])
+            _text_clause(sql, len(rows[0])), [_binds(tuple(r)) for r in rows])
+
+
+@lru_cache(maxsize=512)
+def _text_clause(sql: str, count: int) -> TextClause:
+    """The statement of ``sql`` with ``count`` ``?`` placeholders, made once
+    (immutable: parsing its binds on every call cost more than running it)."""
+    named, _ = qmark_to_named(sql, (None,) * count)
+    return text(named)
+
+
+def _binds(params: tuple[Any, ...]) -> dict[str, Any]:
+    return {f"p{i}": value for i, value in enumerate(params)}
+
+
+def _text_cursor(connection: Connection, sql: str, params: tuple[Any, ...]) -> SqlCursor:
+    return SqlCursor(connection.execute(_text_clause(sql, len(params)), _binds(params)))
 
 
 def opening_failure(exc: BaseException) -> str | None:

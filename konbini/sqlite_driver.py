@@ -20,10 +20,11 @@ for another connection, which is run at once on the event loop:
   the write lock: nothing else can take it from us before the commit.
 
 What may wait stays on the connection's thread, so the event loop never
-sleeps in SQLite's busy handler: ``BEGIN IMMEDIATE`` (another process may be
-writing), the ``COMMIT`` of a write (a WAL checkpoint may run and sync the
-file), a write outside a write transaction, ``PRAGMA`` and anything else. A
-result of more than :data:`PREFETCH_ROWS` rows is read on in one hand-off, off
+sleeps in SQLite's busy handler: ``BEGIN IMMEDIATE`` when the write lock is
+taken (it is first tried at once with no busy timeout), the ``COMMIT`` of a
+write (a WAL checkpoint may run and sync the file), a write outside a write
+transaction, ``PRAGMA`` and anything else. A result of more than
+:data:`PREFETCH_ROWS` rows is read on in one hand-off, off
 the loop. Calls on one connection never overlap: one is run at once only when
 everything handed to the thread before it has finished.
 
@@ -166,8 +167,10 @@ class Connection(aiosqlite.Connection):
     """aiosqlite's connection with :class:`Cursor` and the rule of the module
     docstring for what runs at once and what on the connection's thread."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection],
+                 busy_timeout: float = 5.0) -> None:
         super().__init__(connector, PREFETCH_ROWS)
+        self._busy_ms = int(busy_timeout * 1000)  # sqlite3.connect's timeout
         self._thread.daemon = True  # as aiosqlite.connect under SQLAlchemy: never blocks exit
         self._writing = False  # inside a transaction begun with BEGIN IMMEDIATE
         # Set by the thread when the last call handed to it has finished; the queue
@@ -230,6 +233,26 @@ class Connection(aiosqlite.Connection):
 
     async def cursor(self) -> Cursor:  # type: ignore[override]
         return Cursor(self)
+
+    def write_lock_now(self) -> bool:
+        """``BEGIN IMMEDIATE`` on the event loop if no other connection holds the
+        write lock: tried with no busy timeout, so it never sleeps here. False
+        when the lock is taken (the caller then waits for it on the thread)."""
+        if not (self._last_call[0] and self._connection is not None):
+            return False
+        connection = self._conn
+        connection.execute("PRAGMA busy_timeout = 0").close()
+        try:
+            connection.execute("BEGIN IMMEDIATE").close()
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == (
+                    sqlite3.SQLITE_BUSY):
+                return False
+            raise
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}").close()
+        self._writing = True
+        return True
 
     def ends_at_once(self, *, commit: bool) -> bool:
         """Whether the commit (of a read) or the rollback may run now, on the loop."""
@@ -304,11 +327,18 @@ class AdaptedConnection(AsyncAdapt_aiosqlite_connection):
         self._write_next = True
 
     def begin(self) -> None:
-        """BEGIN, or BEGIN IMMEDIATE after :meth:`intend_write` (then the writer
-        queues for the lock on SQLite's busy timeout, on the thread)."""
-        sql = "BEGIN IMMEDIATE" if self._write_next else "BEGIN"
-        self._write_next = False
-        self.cursor().execute(sql)
+        """BEGIN, or BEGIN IMMEDIATE after :meth:`intend_write`: at once when the
+        write lock is free, else on the thread, where the writer queues for it
+        on SQLite's busy timeout."""
+        write, self._write_next = self._write_next, False
+        if write:
+            driver: Connection = self._connection  # type: ignore[assignment]
+            try:
+                if driver.write_lock_now():
+                    return
+            except Exception as error:
+                self._handle_exception(error)
+        self.cursor().execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     def commit(self) -> None:
         self._end(commit=True)
@@ -346,7 +376,8 @@ def dbapi() -> DBAPI:
 
 async def connect(path: Path | str, **kwargs: Any) -> Connection:
     """A :class:`Connection` to the file at ``path``; ``kwargs`` go to ``sqlite3.connect``."""
-    connection = Connection(partial(sqlite3.connect, str(path), **kwargs))
+    connection = Connection(partial(sqlite3.connect, str(path), **kwargs),
+                            kwargs.get("timeout", 5.0))
     return await connection
 
 

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select, update
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, event, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -114,14 +114,18 @@ async def bench(url: str, label: str, args: argparse.Namespace) -> None:
     database = Database.open(url)
     try:
         repo = await prepare(database)
+        opened = [0]  # a pool that reconnects per transaction (a failing ping) shows here
+        event.listen(database.engine.sync_engine, "connect",
+                     lambda *_: opened.__setitem__(0, opened[0] + 1))
         print(f"\n{label}: CPU µs per transaction, median of {args.repeats} × "
-              f"{args.iterations} (min–max)")
+              f"{args.iterations} (min–max), connections opened")
         for name, call in cases(repo).items():
             if args.only and not any(word in name for word in args.only):
                 continue
+            opened[0] = 0
             figures = await measure(call, args.iterations, args.repeats)
             print(f"  {name:<24} {statistics.median(figures):8.1f}   "
-                  f"({min(figures):.1f}–{max(figures):.1f})", flush=True)
+                  f"({min(figures):.1f}–{max(figures):.1f})  {opened[0]}", flush=True)
     finally:
         await database.close()
 

@@ -78,6 +78,7 @@ REWRITE_LOCK_TIMEOUT = "1s"
 # service builds a few hundred distinct statements, and one pushed out of the
 # cache is compiled again, ~0.5-1 ms (issue 12).
 QUERY_CACHE_SIZE = 2000
+PREPARED_STATEMENTS = 500
 
 
 def sqlite_url(path: Path) -> str:
@@ -144,12 +145,21 @@ def _ping_without_surprises(engine: AsyncEngine) -> None:
     SQLAlchemy passes on, so the request got a 500 instead of a new connection.
     Any failure of the ping means this connection is unusable: report it dead,
     so the pool opens a fresh one (and a server still down then gives a
-    connection error, which :func:`is_unavailable` turns into a 503)."""
+    connection error, which :func:`is_unavailable` turns into a 503).
+
+    The ping is one round trip (``SELECT 1``, simple protocol), not SQLAlchemy's three
+    (BEGIN, the query, ROLLBACK: a transaction for PgBouncer's transaction
+    mode, which these services do not sit behind): it runs before every
+    transaction (issue 12)."""
     dialect = engine.sync_engine.dialect
     ping = dialect.do_ping
 
     def do_ping(dbapi_connection: Any) -> bool:
         try:
+            driver = getattr(dbapi_connection, "driver_connection", None)
+            if driver is not None and hasattr(dbapi_connection, "await_"):
+                dbapi_connection.await_(driver.execute("SELECT 1"))  # asyncpg: a simple query
+                return True
             return bool(ping(dbapi_connection))
         except Exception:  # the connection is unusable, however it says so
             return False
@@ -246,7 +256,11 @@ class Database:
                 pool_pre_ping=True, query_cache_size=QUERY_CACHE_SIZE,
                 pool_timeout=CONNECT_TIMEOUT_SECONDS, pool_recycle=1800,
                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
-                              "command_timeout": COMMAND_TIMEOUT_SECONDS})
+                              "command_timeout": COMMAND_TIMEOUT_SECONDS,
+                              # Statements asyncpg keeps prepared per connection
+                              # (default 100): a service runs a few hundred distinct
+                              # ones, and a miss is one more round trip (issue 12).
+                              "prepared_statement_cache_size": PREPARED_STATEMENTS})
             _ping_without_surprises(engine)
             database = cls(engine)
         return database

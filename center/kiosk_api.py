@@ -641,7 +641,9 @@ async def report_result(request: web.Request) -> web.Response:
         settled = await uow.settle_order(order.order_id, printed, failed, now,
                                          certificates=certificates)
         if settled is not None:
-            await _settled(uow, request, order, failed, now)
+            await _settled(uow, request, order, failed, now, reconciliation.settled_states(
+                [(c.certificate_id, c.certificate_number, c.fee_yen) for c in certificates],
+                printed, failed))
         else:
             # Already settled (a retry after a lost answer) or voided after 10
             # minutes: the order as that settlement left it.
@@ -661,15 +663,18 @@ async def report_result(request: web.Request) -> web.Response:
 
 
 async def _settled(uow: CenterStore, request: web.Request, order: OrderRecord,
-                   failed: dict[str, str], now: datetime) -> None:
-    """After the result: an incident per failed copy, the outcome owed to the municipality."""
+                   failed: dict[str, str], now: datetime,
+                   states: list[tuple[str, str, str | None]]) -> None:
+    """After the result: an incident per failed copy, the outcome owed to the
+    municipality (``states``: the certificates as the settlement left them)."""
     for certificate_id, reason in sorted(failed.items()):
         await incidents.record_incident(
             uow, kind=incidents.IncidentKind.PRINT_FAILED,
             municipality_code=order.municipality_code, now=now, order_id=order.order_id,
             certificate_id=certificate_id, request_id=request[REQUEST_ID_KEY],
             terminal_id=order.terminal_id, detail_code=reason)
-    await reconciliation.owe_settlement(uow, order.order_id, order.municipality_code, now)
+    await reconciliation.owe_settlement(uow, order.order_id, order.municipality_code, now,
+                                        states=states)
 
 
 @routes.delete("/v1/sessions/{session_id}")

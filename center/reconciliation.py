@@ -29,6 +29,7 @@ import aiohttp
 
 from konbini.wire import REQUEST_ID_HEADER
 
+from .model import orders as order_model
 from .storage import CenterStore
 from .storage.outbox import INTENT
 
@@ -87,6 +88,19 @@ def settlement_outcomes(certificates: Iterable[tuple[str, str, str | None]],
             for number, status, reason in certificates]
 
 
+def settled_states(certificates: Iterable[tuple[str, str, int]], printed: set[str],
+                   failed: dict[str, str]) -> list[tuple[str, str, str | None]]:
+    """(number, status, void reason) of an order's certificates after the
+    kiosk's result settled them, from (certificate id, number, fee) in the
+    order of their numbers (pure): what ``certificate_states`` reads back from
+    the database after the settlement, without reading it (issue 12)."""
+    certificates = list(certificates)
+    settlement = order_model.settle(
+        [order_model.Copy(cid, fee) for cid, _, fee in certificates], printed, failed)
+    return [(number, copy.status.value, copy.void_reason)
+            for (_, number, _), copy in zip(certificates, settlement.copies, strict=True)]
+
+
 def next_attempt(attempts: int, now: datetime) -> datetime:
     """Exponential back-off after ``attempts`` failed sends (pure)."""
     delay = FIRST_RETRY * (2 ** min(max(attempts - 1, 0), 12))
@@ -126,10 +140,14 @@ async def fail_intent(store: CenterStore, request_id: str, reason: str, now: dat
 
 
 async def owe_settlement(store: CenterStore, order_id: str, municipality_code: str,
-                         now: datetime, unprinted: Outcome = Outcome.FAILED) -> None:
-    """After the print result (or the void, ``unprinted=VOIDED``): each copy's outcome."""
-    certificates = settlement_outcomes(await store.outbox.certificate_states(order_id),
-                                       unprinted)
+                         now: datetime, unprinted: Outcome = Outcome.FAILED,
+                         states: Iterable[tuple[str, str, str | None]] | None = None) -> None:
+    """After the print result (or the void, ``unprinted=VOIDED``): each copy's
+    outcome. ``states``: the certificates as the settlement in this unit of work
+    left them (:func:`settled_states`), else read from the database."""
+    if states is None:
+        states = await store.outbox.certificate_states(order_id)
+    certificates = settlement_outcomes(states, unprinted)
     if not certificates:
         return
     delivered = [c for c in certificates if c.outcome is Outcome.DELIVERED]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, cast, delete, exists, func, literal, select
+from sqlalchemy import Integer, String, bindparam, cast, delete, exists, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from konbini.db import Repository
@@ -30,6 +30,18 @@ ORDER_COLUMNS = ("order_id", "session_id", "terminal_id", "request_id", "municip
 CERTIFICATE_COLUMNS = ("certificate_id", "order_id", "certificate_number", "type",
                        "municipality_code", "sha256", "front_sha256", "fee_yen", "status",
                        "void_reason", "issued_at")
+# Read or written by every settlement and every menu and order: built once with
+# bind parameters (issue 12).
+_BOOK = t.ledger_entries.insert()
+_CONTRACTS = select(t.contracts).order_by(func.coalesce(t.contracts.c.municipality_code, ""),
+                                          t.contracts.c.starts_on)
+_CONTRACTS_OF = select(t.contracts).where(
+    (t.contracts.c.municipality_code == bindparam("code"))
+    | t.contracts.c.municipality_code.is_(None)).order_by(
+    func.coalesce(t.contracts.c.municipality_code, ""), t.contracts.c.starts_on)
+_FEE_PERIODS = select(t.fee_periods).where(
+    t.fee_periods.c.municipality_code == bindparam("code")).order_by(
+    t.fee_periods.c.type, t.fee_periods.c.starts_on)
 ENTRY_COLUMNS = ("certificate_id", "order_id", "kind", "municipality_code", "chain",
                  "store_id", "terminal_id", "type", "fee_yen", "center_commission_yen",
                  "store_commission_yen", "issued_at", "booked_at", "void_reason")
@@ -67,7 +79,7 @@ class LedgerStore(Repository):
                 contract.store_commission_yen if charged else 0,
                 where.issued_at, booked_at, copy.void_reason), strict=True)))
         if rows:
-            await self._run(t.ledger_entries.insert(), rows)
+            await self._run(_BOOK, rows)
 
     async def entries(self, order_id: str) -> list[dict[str, Any]]:
         rows = await self._all(select(t.ledger_entries)
@@ -160,13 +172,8 @@ class LedgerStore(Repository):
                 created_at=now.timestamp()))
 
     async def contracts(self, municipality_code: str | None = None) -> list[Contract]:
-        c = t.contracts.c
-        query = select(t.contracts)
-        if municipality_code is not None:
-            query = query.where((c.municipality_code == municipality_code)
-                                | c.municipality_code.is_(None))
-        rows = await self._all(query.order_by(func.coalesce(c.municipality_code, ""),
-                                              c.starts_on))
+        rows = await (self._all(_CONTRACTS) if municipality_code is None else
+                      self._all(_CONTRACTS_OF, {"code": municipality_code}))
         return [Contract(r["municipality_code"], date.fromisoformat(r["starts_on"]),
                          r["center_commission_yen"], r["store_commission_yen"],
                          r["yearly_contribution_yen"]) for r in rows]
@@ -203,9 +210,7 @@ class LedgerStore(Repository):
                          period.starts_on, period.ends_on, int(new_id))
 
     async def fee_periods(self, municipality_code: str) -> list[FeePeriod]:
-        f = t.fee_periods.c
-        rows = await self._all(select(t.fee_periods).where(
-            f.municipality_code == municipality_code).order_by(f.type, f.starts_on))
+        rows = await self._all(_FEE_PERIODS, {"code": municipality_code})
         return [FeePeriod(r["municipality_code"], r["type"], r["fee_yen"],
                           date.fromisoformat(r["starts_on"]), date.fromisoformat(r["ends_on"]),
                           r["id"]) for r in rows]

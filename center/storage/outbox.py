@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from konbini.db import Repository
@@ -19,6 +19,18 @@ from konbini.db import Repository
 from . import tables as t
 
 INTENT = "intent"
+
+# The statements of every order and settlement, built once with bind parameters
+# (issue 12); executed with values.
+_ADD = t.outcome_outbox.insert()
+_ob = t.outcome_outbox.c
+_DROP_INTENT = t.outcome_outbox.delete().where(
+    _ob.request_id == bindparam("request"), _ob.kind == INTENT, _ob.delivered_at.is_(None))
+_CERTIFICATE_STATES = (
+    select(t.certificates.c.certificate_number, t.certificates.c.status,
+           t.certificates.c.void_reason)
+    .where(t.certificates.c.order_id == bindparam("order"))
+    .order_by(t.certificates.c.certificate_number))
 
 
 @dataclass(frozen=True)
@@ -41,16 +53,14 @@ class OutboxStore(Repository):
 
     async def add(self, *, request_id: str, municipality_code: str, kind: str,
                   body: dict[str, Any], now: datetime, due: datetime) -> None:
-        await self._run(t.outcome_outbox.insert().values(
+        await self._run(_ADD, dict(
             request_id=request_id, municipality_code=municipality_code, kind=kind,
             body=json.dumps(body), created_at=now.timestamp(),
             next_attempt_at=due.timestamp()))
 
     async def drop_intent(self, request_id: str) -> None:
         """The request's intent, unless already sent, is gone."""
-        o = t.outcome_outbox.c
-        await self._run(t.outcome_outbox.delete().where(
-            o.request_id == request_id, o.kind == INTENT, o.delivered_at.is_(None)))
+        await self._run(_DROP_INTENT, {"request": request_id})
 
     async def replace_intent(self, request_id: str, body: dict[str, Any],
                              now: datetime) -> None:
@@ -106,8 +116,5 @@ class OutboxStore(Repository):
     async def certificate_states(self, order_id: str) -> list[tuple[str, str, str | None]]:
         """(number, status, void reason) of an order's certificates, by number:
         what its outcome reports after settlement."""
-        c = t.certificates.c
-        rows = await self._all(select(c.certificate_number, c.status, c.void_reason)
-                               .where(c.order_id == order_id)
-                               .order_by(c.certificate_number))
+        rows = await self._all(_CERTIFICATE_STATES, {"order": order_id})
         return [(r["certificate_number"], r["status"], r["void_reason"]) for r in rows]

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, delete, or_, select, text, update
+from sqlalchemy import Executable, bindparam, delete, or_, select, text, update
 
 from konbini.db import Repository, insert
 
@@ -45,14 +45,26 @@ _CLAIM_ORDER_KEY = text(
     "INSERT INTO order_keys (terminal_id, idempotency_key, request_sha256, order_id,"
     " claimed_by, claimed_at) VALUES (:terminal_id, :idempotency_key, :request_sha256,"
     " :order_id, :claimed_by, :claimed_at) ON CONFLICT DO NOTHING")
+# The other statements of every order and every request, built once with bind
+# parameters (issue 12); executed with values, so only the statement is kept.
+_k = t.order_keys.c
+_THIS_KEY = (_k.terminal_id == bindparam("terminal"), _k.idempotency_key == bindparam("key"))
+_ORDER_KEY = select(t.order_keys).where(*_THIS_KEY)
+_ANSWER_ORDER_KEY = update(t.order_keys).where(
+    *_THIS_KEY, _k.claimed_by == bindparam("holder")).values(
+    status=bindparam("b_status"), response=bindparam("b_response"))
+_RELEASE_ORDER_KEY = delete(t.order_keys).where(
+    *_THIS_KEY, _k.claimed_by == bindparam("holder"), _k.status.is_(None),
+    ~select(t.orders.c.order_id).where(t.orders.c.order_id == _k.order_id).exists())
+_DEV_SETTINGS = select(t.dev_settings.c.name, t.dev_settings.c.value)
 
 
 class SharedState(Repository):
     """The cluster-wide state above, on the center's database."""
 
-    async def _count(self, statement: Executable) -> int:
+    async def _count(self, statement: Executable, params: dict[str, Any] | None = None) -> int:
         """Run one writing statement; how many rows it wrote."""
-        return int((await self._run(statement)).rowcount)
+        return int((await self._run(statement, params)).rowcount)
 
     # -- leases ---------------------------------------------------------------
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
@@ -86,7 +98,7 @@ class SharedState(Repository):
     async def claim_order_key(self, terminal_id: str, key: str, request_sha256: str,
                               order_id: str, holder: str, now: float) -> bool:
         """True when this request may make the order (the key was free)."""
-        return await self._count(_CLAIM_ORDER_KEY.bindparams(
+        return await self._count(_CLAIM_ORDER_KEY, dict(
             terminal_id=terminal_id, idempotency_key=key, request_sha256=request_sha256,
             order_id=order_id, claimed_by=holder, claimed_at=now)) == 1
 
@@ -100,9 +112,7 @@ class SharedState(Repository):
             .values(claimed_by=holder, claimed_at=now)) == 1
 
     async def order_key(self, terminal_id: str, key: str) -> OrderKey | None:
-        k = t.order_keys.c
-        row = await self._one(select(t.order_keys).where(
-            k.terminal_id == terminal_id, k.idempotency_key == key))
+        row = await self._one(_ORDER_KEY, {"terminal": terminal_id, "key": key})
         if row is None:
             return None
         return OrderKey(row["request_sha256"], row["order_id"], row["claimed_by"],
@@ -111,20 +121,16 @@ class SharedState(Repository):
     async def answer_order_key(self, terminal_id: str, key: str, holder: str, status: int,
                                response: str) -> None:
         """Record the answer (the order: ids, digests, fees; no personal data)."""
-        k = t.order_keys.c
-        await self._run(update(t.order_keys).where(
-            k.terminal_id == terminal_id, k.idempotency_key == key, k.claimed_by == holder)
-            .values(status=status, response=response))
+        await self._run(_ANSWER_ORDER_KEY, {"terminal": terminal_id, "key": key,
+                                             "holder": holder, "b_status": status,
+                                             "b_response": response})
 
     async def release_order_key(self, terminal_id: str, key: str, holder: str) -> None:
         """A refusal made no order: the kiosk may try the key again. Kept when
         the order exists after all (its commit went through as the connection
         broke): a resend then gets that order, not a second one."""
-        k = t.order_keys.c
-        made = select(t.orders.c.order_id).where(t.orders.c.order_id == k.order_id)
-        await self._run(delete(t.order_keys).where(
-            k.terminal_id == terminal_id, k.idempotency_key == key, k.claimed_by == holder,
-            k.status.is_(None), ~made.exists()))
+        await self._run(_RELEASE_ORDER_KEY, {"terminal": terminal_id, "key": key,
+                                              "holder": holder})
 
     async def forget_order_keys(self, before: float) -> int:
         return await self._count(delete(t.order_keys)
@@ -132,7 +138,7 @@ class SharedState(Repository):
 
     # -- the test environment's clock and faults (--dev) ------------------------------
     async def dev_settings(self) -> dict[str, Any]:
-        rows = await self._all(select(t.dev_settings.c.name, t.dev_settings.c.value))
+        rows = await self._all(_DEV_SETTINGS)
         return {row["name"]: json.loads(row["value"]) for row in rows}
 
     async def set_dev_setting(self, name: str, value: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Double, case, exists, literal, or_, select, update
+from sqlalchemy import Double, bindparam, case, exists, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import aliased
 
@@ -19,6 +19,9 @@ from konbini.db import Repository, insert
 from . import tables as t
 
 REVOKED = "revoked"  # final: a revoked certificate is never written again
+# Read on every request of the mutual-TLS API (center/admission.py): built once
+# with a bind parameter, not on each call (issue 12). The row is read every time.
+_TERMINAL = select(t.terminals).where(t.terminals.c.fingerprint == bindparam("fingerprint"))
 
 
 def _terminal(row: RowMapping) -> dict[str, Any]:
@@ -30,8 +33,7 @@ class TerminalStore(Repository):
     """The ``terminals`` and ``chains`` tables."""
 
     async def get(self, fingerprint: str) -> dict[str, Any] | None:
-        row = await self._one(select(t.terminals)
-                              .where(t.terminals.c.fingerprint == fingerprint))
+        row = await self._one(_TERMINAL, {"fingerprint": fingerprint})
         return None if row is None else _terminal(row)
 
     async def listed(self, chain: str | None = None) -> list[dict[str, Any]]:

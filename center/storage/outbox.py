@@ -31,6 +31,24 @@ _CERTIFICATE_STATES = (
            t.certificates.c.void_reason)
     .where(t.certificates.c.order_id == bindparam("order"))
     .order_by(t.certificates.c.certificate_number))
+# The delivery that follows each settlement (deliver_soon) and the upkeep's rounds.
+_earlier = aliased(t.outcome_outbox)
+_DUE = (select(t.outcome_outbox, t.municipalities.c.endpoint)
+        .select_from(t.outcome_outbox.outerjoin(
+            t.municipalities, t.municipalities.c.code == _ob.municipality_code))
+        .where(_ob.delivered_at.is_(None), _ob.next_attempt_at <= bindparam("now"),
+               ~exists().where(_earlier.c.request_id == _ob.request_id,
+                               _earlier.c.delivered_at.is_(None),
+                               _earlier.c.id < _ob.id)))
+_DUE_ALL = _DUE.order_by(_ob.id).limit(bindparam("limit"))
+_DUE_OF_REQUEST = (_DUE.where(_ob.request_id == bindparam("request"))
+                   .order_by(_ob.id).limit(bindparam("limit")))
+_CLAIM = update(t.outcome_outbox).where(
+    _ob.id == bindparam("row"), _ob.next_attempt_at == bindparam("seen"),
+    _ob.delivered_at.is_(None)).values(next_attempt_at=bindparam("b_retry_at"),
+                                       attempts=_ob.attempts + 1)
+_ACKNOWLEDGE = update(t.outcome_outbox).where(_ob.id == bindparam("row")).values(
+    delivered_at=bindparam("now"), result=bindparam("b_result"))
 
 
 @dataclass(frozen=True)
@@ -80,19 +98,11 @@ class OutboxStore(Repository):
         """Unsent rows due by ``now`` (only ``request_id``'s if given), oldest
         first, each only when no earlier row of its request is still unsent:
         one request's reports go in the order they were written."""
-        o = t.outcome_outbox.c
-        earlier = aliased(t.outcome_outbox)
-        m = t.municipalities.c
-        query = (select(t.outcome_outbox, m.endpoint)
-                 .select_from(t.outcome_outbox.outerjoin(
-                     t.municipalities, m.code == o.municipality_code))
-                 .where(o.delivered_at.is_(None), o.next_attempt_at <= now.timestamp(),
-                        ~exists().where(earlier.c.request_id == o.request_id,
-                                        earlier.c.delivered_at.is_(None),
-                                        earlier.c.id < o.id)))
-        if request_id is not None:
-            query = query.where(o.request_id == request_id)
-        rows = await self._all(query.order_by(o.id).limit(limit))
+        rows = await (
+            self._all(_DUE_ALL, {"now": now.timestamp(), "limit": limit})
+            if request_id is None else
+            self._all(_DUE_OF_REQUEST, {"now": now.timestamp(), "limit": limit,
+                                        "request": request_id}))
         return [OwedOutcome(r["id"], r["request_id"], r["municipality_code"], r["kind"],
                             json.loads(r["body"]), r["attempts"], r["next_attempt_at"],
                             r["endpoint"]) for r in rows]
@@ -101,17 +111,14 @@ class OutboxStore(Repository):
         """Take the row for one sending attempt by moving its next attempt to
         ``retry_at``: False if another worker moved it (or it was sent) since
         it was read."""
-        o = t.outcome_outbox.c
-        result = await self._run(update(t.outcome_outbox).where(
-            o.id == owed.id, o.next_attempt_at == owed.next_attempt_at,
-            o.delivered_at.is_(None))
-            .values(next_attempt_at=retry_at.timestamp(), attempts=o.attempts + 1))
+        result = await self._run(_CLAIM, {"row": owed.id, "seen": owed.next_attempt_at,
+                                          "b_retry_at": retry_at.timestamp()})
         return result.rowcount == 1
 
     async def acknowledge(self, owed: OwedOutcome, result: int, now: datetime) -> None:
         """Done with the row: acknowledged (or given up on) with HTTP ``result``."""
-        await self._run(update(t.outcome_outbox).where(t.outcome_outbox.c.id == owed.id)
-                        .values(delivered_at=now.timestamp(), result=result))
+        await self._run(_ACKNOWLEDGE, {"row": owed.id, "now": now.timestamp(),
+                                       "b_result": result})
 
     async def certificate_states(self, order_id: str) -> list[tuple[str, str, str | None]]:
         """(number, status, void reason) of an order's certificates, by number:

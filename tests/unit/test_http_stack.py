@@ -1,18 +1,22 @@
 """The HTTP stack's cheaper paths (issue 12) answer exactly as before:
 ``service_middleware`` (request id, access log, metrics and problem documents as
-one layer) against the four middlewares it folds."""
+one layer) against the four middlewares it folds, and the JSON written and read
+by orjson against json's for what orjson refuses."""
 
 from __future__ import annotations
 
 import logging
+import math
 
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from center.municipal_client import _encode, _parse
 from konbini.http import (
     access_log_middleware,
     current_request_id,
+    json_bytes,
     json_response,
     problem_middleware,
     request_id_middleware,
@@ -129,3 +133,25 @@ async def test_the_request_id_is_the_log_lines_own_during_the_request(aiohttp_cl
     await client.get("/v1/logs", headers={"X-Request-Id": "req-42"})
     assert seen == ["req-42"]
     assert current_request_id.get() == "-"  # reset after the request
+
+
+def test_json_bytes_writes_what_json_wrote_where_orjson_refuses() -> None:
+    assert json_bytes({"name": "霞 太郎", "n": [1, 2.5, None, True]}).decode() == \
+        '{"name":"霞 太郎","n":[1,2.5,null,true]}'
+    # orjson refuses these; json writes them as it always did
+    assert json_bytes({1: "a"}) == b'{"1": "a"}'
+    assert json_bytes({"big": 2**70}) == b'{"big": 1180591620717411303424}'
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate: an error, as before
+        json_bytes({"x": "\udafa"})
+
+
+def test_municipal_answers_and_requests_round_trip_with_json_fallbacks() -> None:
+    assert _parse(b'{"fee_yen": 300, "pdf": "JVBERi0="}') == {"fee_yen": 300,
+                                                            "pdf": "JVBERi0="}
+    assert math.isnan(_parse(b'{"x": NaN}')["x"])  # json's leniency, as before
+    assert _parse('{"名": 1}'.encode("utf-16")) == {"名": 1}  # json detects UTF-16
+    with pytest.raises(ValueError):
+        _parse(b"<html>")
+    assert _encode({"resident_code": "1", "at": "2026"}) == b'{"resident_code":"1","at":"2026"}'
+    # what orjson refuses goes as aiohttp's json= sent it: ASCII escapes
+    assert _encode({"x": "\udafa"}) == b'{"x": "\\udafa"}'

@@ -17,7 +17,8 @@ client (``time.process_time``), for each combination of:
   validated against a schema, a small JSON answer) and ``pdf`` (the center's
   ``MunicipalClient.certificates`` call against a canned municipal answer
   carrying a ~150 KB PDF as base64: the center's side of that hop, with the
-  answer's validation).
+  answer's validation); and, on request, ``connect``: the ``get`` on a new
+  connection each time (with TLS, a full mutual-TLS handshake: what keep-alive saves).
 
 The machine may be shared: CPU per request is the figure that travels.
 
@@ -193,11 +194,12 @@ async def _drive(kind: str, base: str, context: Any, requests: int, clients: int
             await municipal.certificates(base, {"type": "juminhyo"}, f"req-{i}")
     else:
         municipal = None
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context or False))
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            ssl=context or False, force_close=kind == "connect"))
         headers = {"X-Request-Id": "bench"}
 
         async def one(i: int) -> None:
-            if kind == "get":
+            if kind in ("get", "connect"):
                 async with session.get(f"{base}/v1/ping", headers=headers) as response:
                     await response.read()
             else:
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians printed")
     parser.add_argument("--only", choices=("http", "mtls"), help="one transport only")
     parser.add_argument("--kinds", nargs="+", default=["get", "post", "pdf"],
-                        choices=("get", "post", "pdf"))
+                        choices=("get", "post", "pdf", "connect"))
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
                         help="the event loop of both ends (uvloop: pip install uvloop)")
     parser.add_argument("--chains", nargs="+", default=["bare", "chain", "folded"],
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             for kind, transport, chain in combos:
                 runs[(kind, transport, chain)].append(measure(
                     pki, transport, chain, kind,
-                    args.pdf_requests if kind == "pdf" else args.requests,
+                    args.pdf_requests if kind in ("pdf", "connect") else args.requests,
                     args.clients, args.pdf_kb * 1024, args.loop))
     rows = [{"request": kind, "transport": transport, "middlewares": chain,
              "server_us": round(statistics.median(r[0] for r in found)),

@@ -20,6 +20,10 @@ client (``time.process_time``), for each combination of:
   answer's validation); and, on request, ``connect``: the ``get`` on a new
   connection each time (with TLS, a full mutual-TLS handshake: what keep-alive saves).
 
+Last, in this process and without sockets, the CPU a ``GET`` spends in aiohttp's
+handling (routing, middlewares, handler, response object) for each middleware
+variant: the part that is ours, measured more steadily than across two processes.
+
 The machine may be shared: CPU per request is the figure that travels.
 
     .venv/bin/python benchmarks/http_stack.py
@@ -172,6 +176,41 @@ def _serve(pki_dir: str, chain: str, tls: bool, pdf_size: int, port_pipe: Any,
     _run(main(), loop)
 
 
+# -- in this process: aiohttp's handling of a request, no socket ------------------------------
+async def _in_process(chain: str, requests: int) -> float:
+    """CPU µs a ``GET`` spends in ``Application._handle`` (routing, the middlewares, the
+    handler, the response object), without parsing, sockets or TLS: what is ours to cut."""
+    from aiohttp.test_utils import make_mocked_request
+
+    app = _server_app(chain, False, b"{}")
+    app.freeze()
+    await app.startup()
+    made = [make_mocked_request("GET", "/v1/ping", headers={"X-Request-Id": "bench"}, app=app)
+            for _ in range(requests)]
+    started = time.process_time()
+    for request in made:
+        await app._handle(request)
+    return (time.process_time() - started) * 1e6 / requests
+
+
+def in_process(chains: list[str], requests: int, repeat: int, log_dir: str) -> dict[str, float]:
+    """Median over ``repeat`` round-robin runs, the access log to a file as the services'."""
+    saved = os.dup(2)
+    log_file = os.open(os.path.join(log_dir, "in-process.log"), os.O_WRONLY | os.O_CREAT)
+    os.dup2(log_file, 2)
+    configure_logging("bench")
+    try:
+        asyncio.run(_in_process("bare", 1000))  # warm up
+        found: dict[str, list[float]] = {c: [] for c in chains}
+        for _ in range(repeat):
+            for chain in chains:
+                found[chain].append(asyncio.run(_in_process(chain, requests)))
+    finally:
+        os.dup2(saved, 2)
+        logging.getLogger().handlers.clear()
+    return {chain: round(statistics.median(times), 1) for chain, times in found.items()}
+
+
 def _cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
@@ -286,18 +325,24 @@ def main(argv: list[str] | None = None) -> int:
                     pki, transport, chain, kind,
                     args.pdf_requests if kind in ("pdf", "connect") else args.requests,
                     args.clients, args.pdf_kb * 1024, args.loop))
+        handling = in_process([c for c in args.chains
+                               if not (c == "folded" and service_middleware is None)],
+                              args.requests, max(args.repeat, 3), tmp)
     rows = [{"request": kind, "transport": transport, "middlewares": chain,
              "server_us": round(statistics.median(r[0] for r in found)),
              "client_us": round(statistics.median(r[1] for r in found))}
             for (kind, transport, chain), found in runs.items()]
     if args.json:
-        print(json.dumps({"rows": rows, "load_average": os.getloadavg()}))
+        print(json.dumps({"rows": rows, "in_process_us": handling,
+                          "load_average": os.getloadavg()}))
     else:
         print("| request | transport | middlewares | server CPU µs/req | client CPU µs/req |\n"
               "|---|---|---|---:|---:|")
         for row in rows:
             print(f"| {row['request']} | {row['transport']} | {row['middlewares']} | "
                   f"{row['server_us']} | {row['client_us']} |")
+        print("in this process, GET through the app's handling only (no socket, no TLS), "
+              "CPU µs/req: " + ", ".join(f"{c} {us}" for c, us in handling.items()))
         print(f"load average {os.getloadavg()[0]:.2f}; {args.clients} clients, keep-alive")
     return 0
 

@@ -25,20 +25,32 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Table, event, text
+from sqlalchemy import Executable, Table, TextClause, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, RowMapping, make_url
+from sqlalchemy.engine import Connection, CursorResult, RowMapping, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio.result import _ensure_sync_result
+from sqlalchemy.util import greenlet_spawn
 
 from konbini import sqlite_driver
+
+T = TypeVar("T")
 
 ENV_DATABASE_URL = "KONBINI_DATABASE_URL"
 # A writer waits this long for another process's write before SQLITE_BUSY; the
@@ -62,6 +74,11 @@ RETRY_AFTER_SECONDS = 5
 # How long the rewrite of a table of transient PDFs (Database.rewrite) waits for
 # the table's lock before leaving it to the next round: downloads wait at most this.
 REWRITE_LOCK_TIMEOUT = "1s"
+# Compiled statements SQLAlchemy keeps per engine (its default is 500): a
+# service builds a few hundred distinct statements, and one pushed out of the
+# cache is compiled again, ~0.5-1 ms (issue 12).
+QUERY_CACHE_SIZE = 2000
+PREPARED_STATEMENTS = 500
 
 
 def sqlite_url(path: Path) -> str:
@@ -100,8 +117,8 @@ def make_private(path: Path) -> None:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own transaction handling off: SQLAlchemy's "begin" event
-    # below emits BEGIN (IMMEDIATE for writers) itself.
+    # The driver's own transaction handling off: the dialect's do_begin
+    # (_sqlite_do_begin) emits BEGIN (IMMEDIATE for writers) itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode = WAL", "foreign_keys = ON",
@@ -111,9 +128,11 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _on_sqlite_begin(connection: Any) -> None:
-    immediate = connection.get_execution_options().get("konbini_write", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+def _sqlite_do_begin(dbapi_connection: Any) -> None:
+    # The driver's own transaction handling is off (isolation_level None): BEGIN
+    # here, IMMEDIATE for a writer (Database.write marks it), straight on the
+    # driver, not as a statement through SQLAlchemy's execution (issue 12).
+    dbapi_connection.dbapi_connection.begin()
 
 
 def _ping_without_surprises(engine: AsyncEngine) -> None:
@@ -126,17 +145,70 @@ def _ping_without_surprises(engine: AsyncEngine) -> None:
     SQLAlchemy passes on, so the request got a 500 instead of a new connection.
     Any failure of the ping means this connection is unusable: report it dead,
     so the pool opens a fresh one (and a server still down then gives a
-    connection error, which :func:`is_unavailable` turns into a 503)."""
+    connection error, which :func:`is_unavailable` turns into a 503).
+
+    The ping is one round trip (``SELECT 1``, simple protocol), not SQLAlchemy's three
+    (BEGIN, the query, ROLLBACK: a transaction for PgBouncer's transaction
+    mode, which these services do not sit behind): it runs before every
+    transaction (issue 12)."""
     dialect = engine.sync_engine.dialect
     ping = dialect.do_ping
 
     def do_ping(dbapi_connection: Any) -> bool:
         try:
+            driver = getattr(dbapi_connection, "driver_connection", None)
+            if driver is not None and hasattr(dbapi_connection, "await_"):
+                dbapi_connection.await_(driver.execute("SELECT 1"))  # asyncpg: a simple query
+                return True
             return bool(ping(dbapi_connection))
         except Exception:  # the connection is unusable, however it says so
             return False
 
     dialect.do_ping = do_ping  # type: ignore[method-assign]
+
+
+class TransactionConnection(AsyncConnection):
+    """The connection a read or a write transaction yields: SQLAlchemy's
+    ``AsyncConnection``, whose ``execute`` accepts a statement that completes
+    without waiting. On SQLite most statements run at once on the event loop
+    (konbini/sqlite_driver.py), with no switch out of SQLAlchemy's greenlet,
+    which ``AsyncConnection.execute`` would take for a DB-API that is not
+    asynchronous and refuse (``AwaitRequired``)."""
+
+    async def execute(self, statement: Any, parameters: Any = None, *,  # type: ignore[override]
+                      execution_options: Any = None) -> CursorResult[Any]:
+        result = await greenlet_spawn(self._proxied.execute, statement, parameters,
+                                      execution_options=execution_options)
+        return await _ensure_sync_result(result, self.execute)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None,
+                              execution_options: Any = None) -> CursorResult[Any]:
+        result = await greenlet_spawn(self._proxied.exec_driver_sql, statement, parameters,
+                                      execution_options)
+        return await _ensure_sync_result(result, self.exec_driver_sql)
+
+
+def _end(connection: Connection, commit: bool) -> None:
+    """Commit (or roll back) the connection's transaction and return it to the pool."""
+    try:
+        transaction = connection.get_transaction()
+        if transaction is not None and transaction.is_active:
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
+    finally:
+        connection.close()
+
+
+async def _shielded(ending: Coroutine[Any, Any, None], shield: bool) -> None:
+    """The end of a transaction runs to completion even if the caller is
+    cancelled meanwhile (as SQLAlchemy shields ``AsyncConnection.close``): a
+    COMMIT cut halfway would return a connection in an unknown state."""
+    if shield:
+        await asyncio.shield(ending)
+    else:
+        await ending
 
 
 class Database:
@@ -167,22 +239,28 @@ class Database:
             path = Path(parsed.database)
             make_private(path)
             # konbini.sqlite_driver: aiosqlite with one hand-off to its thread per
-            # statement at most, none for what cannot wait for a lock (issue 12).
+            # statement at most, none for what cannot wait for a lock, and no
+            # greenlet switch for what runs at once (issue 12).
             engine = create_async_engine(
                 url, pool_size=pool_size or SQLITE_POOL_SIZE, max_overflow=5,
-                pool_pre_ping=False,
+                pool_pre_ping=False, query_cache_size=QUERY_CACHE_SIZE,
+                module=sqlite_driver.dbapi(),
                 async_creator=partial(sqlite_driver.connect, path, timeout=BUSY_TIMEOUT_SECONDS,
                                       check_same_thread=False))
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
-            event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+            engine.sync_engine.dialect.do_begin = _sqlite_do_begin  # type: ignore[method-assign]
             database = cls(engine, path)
         else:
             engine = create_async_engine(
                 url, pool_size=pool_size or POSTGRES_POOL_SIZE, max_overflow=5,
-                pool_pre_ping=True,
+                pool_pre_ping=True, query_cache_size=QUERY_CACHE_SIZE,
                 pool_timeout=CONNECT_TIMEOUT_SECONDS, pool_recycle=1800,
                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
-                              "command_timeout": COMMAND_TIMEOUT_SECONDS})
+                              "command_timeout": COMMAND_TIMEOUT_SECONDS,
+                              # Statements asyncpg keeps prepared per connection
+                              # (default 100): a service runs a few hundred distinct
+                              # ones, and a miss is one more round trip (issue 12).
+                              "prepared_statement_cache_size": PREPARED_STATEMENTS})
             _ping_without_surprises(engine)
             database = cls(engine)
         return database
@@ -190,18 +268,58 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One transaction that writes: commit on success, roll back on any error."""
-        async with self.engine.connect() as connection:
-            if self.is_sqlite:
-                connection = await connection.execution_options(konbini_write=True)
-            async with connection.begin():
-                yield connection
-        if self.path is not None:
-            make_private(self.path)  # the first write made the -wal and -shm files
+        async with self._transaction(write=True) as connection:
+            yield connection
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as connection, connection.begin():
+        async with self._transaction(write=False) as connection:
             yield connection
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """Checkout and BEGIN in one greenlet switch, COMMIT (or ROLLBACK) and
+        the return to the pool in one more: what ``engine.connect()`` and
+        ``connection.begin()`` do in five, plus a clone of the connection for
+        an execution option (issue 12)."""
+        sync = await greenlet_spawn(self._begin, write)
+        connection = TransactionConnection(self.engine, sync)
+        # A read on SQLite ends at once on the event loop: nothing to shield.
+        shield = write or not self.is_sqlite
+        try:
+            yield connection
+        except BaseException:
+            await _shielded(greenlet_spawn(_end, sync, False), shield)
+            raise
+        await _shielded(greenlet_spawn(_end, sync, True), shield)
+
+    async def run(self, function: Callable[..., T], *args: Any, write: bool = False) -> T:
+        """``function(connection, *args)`` with a SQLAlchemy (sync) connection in
+        a transaction of its own, committed after it returns, rolled back if
+        it raises: checkout, BEGIN, the statements, COMMIT and the return to the
+        pool in one greenlet switch (a one-statement read or write; issue 12)."""
+        return await greenlet_spawn(self._in_transaction, write, function, *args)
+
+    def _in_transaction(self, write: bool, function: Callable[..., T], *args: Any) -> T:
+        connection = self._begin(write)
+        try:
+            result = function(connection, *args)
+        except BaseException:
+            _end(connection, False)
+            raise
+        _end(connection, True)
+        return result
+
+    def _begin(self, write: bool) -> Connection:
+        connection = self.engine.sync_engine.connect()
+        try:
+            if write and self.path is not None:
+                connection.connection.dbapi_connection.intend_write()  # type: ignore[union-attr]
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     async def ping(self) -> bool:
         """Whether the database answers now (``/readyz``)."""
@@ -393,9 +511,10 @@ class Repository:
     async def _all(self, statement: Executable,
                    params: Mapping[str, Any] | None = None) -> list[RowMapping]:
         try:
-            async with self._read() as connection:
-                result = await connection.execute(statement, params)
-                return list(result.mappings().all())
+            if self._connection is None:
+                return await self.database.run(_mappings, statement, params)
+            return await greenlet_spawn(_mappings, self._connection.sync_connection,
+                                        statement, params)
         except DBAPIError as exc:
             # A key with a NUL character (malformed input) is in no PostgreSQL
             # table: nothing found, as on SQLite. In a unit of work the
@@ -422,8 +541,10 @@ class Repository:
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
         try:
-            async with self._read() as connection:
-                cursor = await SqlConnection(connection).execute(sql, params)
+            if self._connection is None:
+                cursor = await self.database.run(_text_cursor, sql, tuple(params))
+            else:
+                cursor = await SqlConnection(self._connection).execute(sql, params)
         except DBAPIError as exc:
             if self._connection is None and is_invalid_text(exc):
                 return []  # a NUL character matches nothing (see _all)
@@ -434,8 +555,18 @@ class Repository:
                    params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                    ) -> CursorResult[Any]:
         """One statement that writes, in the unit of work or its own transaction."""
-        async with self._write() as connection:
-            return await connection.execute(statement, params)
+        if self._connection is None:
+            return await self.database.run(_execute, statement, params, write=True)
+        return await self._connection.execute(statement, params)
+
+
+def _mappings(connection: Connection, statement: Executable,
+              params: Mapping[str, Any] | None) -> list[RowMapping]:
+    return connection.execute(statement, params).mappings().all()  # type: ignore[return-value]
+
+
+def _execute(connection: Connection, statement: Executable, params: Any) -> CursorResult[Any]:
+    return connection.execute(statement, params)
 
 
 # -- textual SQL for domain modules that keep small tables of their own ----------
@@ -510,16 +641,31 @@ class SqlConnection:
         return _Pending(self._execute(sql, params))
 
     async def _execute(self, sql: str, params: Sequence[Any]) -> SqlCursor:
-        named, binds = qmark_to_named(sql, tuple(params))
-        return SqlCursor(await self.connection.execute(text(named), binds))
+        return await greenlet_spawn(_text_cursor, self.connection.sync_connection, sql,
+                                    tuple(params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if not rows:
             return
-        named, _ = qmark_to_named(sql, rows[0])
         await self.connection.execute(
-            text(named), [qmark_to_named(sql, tuple(r))[1] for r in rows])
+            _text_clause(sql, len(rows[0])), [_binds(tuple(r)) for r in rows])
+
+
+@lru_cache(maxsize=512)
+def _text_clause(sql: str, count: int) -> TextClause:
+    """The statement of ``sql`` with ``count`` ``?`` placeholders, made once
+    (immutable: parsing its binds on every call cost more than running it)."""
+    named, _ = qmark_to_named(sql, (None,) * count)
+    return text(named)
+
+
+def _binds(params: tuple[Any, ...]) -> dict[str, Any]:
+    return {f"p{i}": value for i, value in enumerate(params)}
+
+
+def _text_cursor(connection: Connection, sql: str, params: tuple[Any, ...]) -> SqlCursor:
+    return SqlCursor(connection.execute(_text_clause(sql, len(params)), _binds(params)))
 
 
 def opening_failure(exc: BaseException) -> str | None:

@@ -68,16 +68,20 @@ async def outcome(request: web.Request) -> web.Response:
     body = await read_json(request, OUTCOME_REQUEST)
     ctx = context(request)
     request_id = request.match_info["request_id"][:64]
-    numbers = await ctx.register.issued_numbers(request_id)
-    if numbers is None:
+    if "\x00" in request_id:  # in no table (PostgreSQL's text cannot even hold it)
         raise Problem("not-found", "no issuance with this request id")
-    try:
-        outcomes = per_certificate(numbers, body)
-    except KeyError as exc:
-        raise invalid_request([{"field": "certificates",
-                                "message": f"not a certificate of this request: {exc}"}]) from None
-    await ctx.register.record_outcomes(request_id, outcomes, ctx.clock.now())
-    recorded = await ctx.register.issuance_outcomes(request_id)
+    # One transaction for the lookup, the report and its read-back (issue 12: three).
+    async with ctx.register.unit_of_work() as register:
+        numbers = await register.issued_numbers(request_id)
+        if numbers is None:
+            raise Problem("not-found", "no issuance with this request id")
+        try:
+            outcomes = per_certificate(numbers, body)
+        except KeyError as exc:
+            raise invalid_request([{"field": "certificates", "message":
+                                    f"not a certificate of this request: {exc}"}]) from None
+        await register.record_outcomes(request_id, outcomes, ctx.clock.now())
+        recorded = await register.issuance_outcomes(request_id)
     return json_response({
         "request_id": request_id,
         "outcome": summary(numbers, {n: o["outcome"] for n, o in recorded.items()}),

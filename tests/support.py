@@ -161,3 +161,49 @@ async def eventually(condition: Callable[[], Awaitable[T | None] | T | None], *,
         if time.monotonic() > deadline:
             raise AssertionError(f"still {value!r} after {within:.0f} s")
         await asyncio.sleep(every)
+
+
+# -- a cluster's kiosks: enrolled terminals and cards of synthetic residents --------
+
+def enrolled_terminals(topology: Any, tmp_path: Path, count: int, prefix: str,
+                       chain: str) -> list[Any]:
+    """``count`` new kiosk terminals of ``chain``, their TLS client certificates
+    from the dev PKI, enrolled in the center's registry (tests that start their
+    own system of several workers)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    from kiosk_sim.client import Terminal
+    from konbini.devpki import DevPki, issue_tls_client_cert
+
+    pki = DevPki.at(topology.pki)
+    terminals = []
+    for i in range(count):
+        subject = x509.Name([
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{prefix}-{i:02d}"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, chain),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"store-{prefix}-{i:02d}")])
+        cert, key = issue_tls_client_cert(pki, subject, tmp_path / f"{prefix}-{i:02d}")
+        terminals.append(Terminal(topology.center_url, cert, key,
+                                  topology.pki / "tls-ca.cert.pem"))
+    topology.enrol_terminals([t.cert for t in terminals])
+    return terminals
+
+
+async def synthetic_cards(topology: Any, code: str, count: int,
+                          clock_at: str) -> list[tuple[Any, str]]:
+    """Fresh cards of the first member of ``count`` synthetic households of
+    municipality ``code``, each with its holder's name."""
+    from konbini.clock import Clock, parse_instant
+    from konbini.persona_cards import issue_card
+    from konbini.personas import persona_card
+    from municipal_server.personas import resident_code, synthetic_household
+
+    cards = []
+    for i in range(count):
+        key, resident = synthetic_household(code, "", i).members[0]
+        card, _ = await issue_card(topology.center_url, topology.pki,
+                                   persona_card("kasumi-taro"), Clock(parse_instant(clock_at)),
+                                   resident=resident_code(code, key))
+        cards.append((card, resident.name))
+    return cards

@@ -32,6 +32,7 @@ from .back_page import (
     build_back_page,
     fill_scrambled_image,
     render_back_page,
+    sample_mark_form,
 )
 from .front_digest import page_digest
 from .raster import RenderError
@@ -86,14 +87,16 @@ def _front_and_back(front: pikepdf.Pdf, *, claims: Mapping[str, Any],
     page.contents_add(pikepdf.Stream(front, f"q {TINT_XOBJECT} Do Q\n".encode()),
                       prepend=True)
     if sample:  # over the content, and before the digest: the signature covers it
-        add_sample_mark(front, page, "front")
-    token = sign({**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj))})
+        add_sample_mark(front, page, sample_mark_form(municipality_name, cert_label,
+                                                      inquiry_url, "front"))
+    token = sign({**claims, FRONT_DIGEST_CLAIM: b64url_encode(page_digest(page.obj, learn=True))})
     back = build_back_page(front, token=token, certificate_number=certificate_number,
                            municipality_name=municipality_name, cert_label=cert_label,
                            scrambled=None, tint_name=TINT_XOBJECT, tint=form,
-                           inquiry_url=inquiry_url)
+                           inquiry_url=inquiry_url, sample=sample)
     if sample:
-        add_sample_mark(front, back, "back")
+        add_sample_mark(front, back, sample_mark_form(municipality_name, cert_label,
+                                                      inquiry_url, "back"))
     return back, token
 
 
@@ -108,39 +111,65 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
     is called. ``sample``: signed with a development key, so both pages say 見本;
     ``inquiry_url`` is the inquiry site printed on the back. Thread-safe; raises
     ``ValueError`` if ``front_pdf`` is not a one-page PDF."""
+    _check_secret(scramble_secret)
+    with _open_front(front_pdf) as front:
+        if len(front.pages) != 1:
+            raise ValueError(f"the municipality's front has {len(front.pages)} pages, not 1")
+        return _finish(front, front_pdf, claims=claims, sign=sign,
+                       scramble_secret=scramble_secret,
+                       certificate_number=certificate_number,
+                       municipality_name=municipality_name, cert_label=cert_label,
+                       sample=sample, inquiry_url=inquiry_url)
+
+
+def _check_secret(scramble_secret: bytes) -> None:
     if len(scramble_secret) < 16:
         # The center's configuration, not the municipality's PDF: a defect, never a 4xx/5xx
         # blamed on the municipal server.
         raise RuntimeError("the center has no scramble secret")
+
+
+def _open_front(front_pdf: bytes) -> pikepdf.Pdf:
     try:
-        front = pikepdf.open(io.BytesIO(front_pdf))
+        return pikepdf.open(io.BytesIO(front_pdf))
     except pikepdf.PdfError as exc:
         raise ValueError("the municipality's front is not a readable PDF") from exc
-    with front:
-        if len(front.pages) != 1:
-            raise ValueError(f"the municipality's front has {len(front.pages)} pages, not 1")
-        # PDFium renders without the GIL: this thread renders the front (the critical
-        # path, ~7 ms) while another lays the tint, signs and builds the back page
-        # (~6 ms), which is then ready when the render ends: no wait for a wake-up.
-        preparing = _PREPARE_POOL.submit(
-            _front_and_back, front, claims=claims, sign=sign,
-            certificate_number=certificate_number, municipality_name=municipality_name,
-            cert_label=cert_label, sample=sample, inquiry_url=inquiry_url)
-        try:
-            raster = _front_raster(front_pdf)
-        finally:
-            # Never touch the document while the other thread does, nor leave it working.
-            wait([preparing])
-        back, token = preparing.result()
-        key = scramble_key(scramble_secret, str(claims["cid"]))
-        fill_scrambled_image(back, pdfparts.grey4_flate(scramble_blocks(raster, key)))
-        out = io.BytesIO()
-        # Streams are copied as they are, never decoded or (re)compressed: the front keeps
-        # the municipality's bytes. deterministic_id: the file id is a hash of the
-        # content, so equal input gives equal bytes.
-        front.save(out, deterministic_id=True, compress_streams=False,
-                   stream_decode_level=pikepdf.StreamDecodeLevel.none)
-    return out.getvalue(), token
+
+
+def _finish(front: pikepdf.Pdf, front_pdf: bytes, *, claims: Mapping[str, Any],
+            sign: Callable[[dict[str, Any]], str], scramble_secret: bytes,
+            certificate_number: str, municipality_name: str, cert_label: str,
+            sample: bool, inquiry_url: str) -> tuple[bytes, str]:
+    """``finish_certificate`` on ``front``, the open one-page ``front_pdf``."""
+    # PDFium renders without the GIL: this thread renders the front (the critical
+    # path, ~5 ms) while another lays the tint, signs and builds the back page
+    # (~6 ms), which is then ready when the render ends: no wait for a wake-up.
+    preparing = _PREPARE_POOL.submit(
+        _front_and_back, front, claims=claims, sign=sign,
+        certificate_number=certificate_number, municipality_name=municipality_name,
+        cert_label=cert_label, sample=sample, inquiry_url=inquiry_url)
+    try:
+        raster = _front_raster(front_pdf)
+    finally:
+        # Never touch the document while the other thread does, nor leave it working.
+        wait([preparing])
+    back, token = preparing.result()
+    key = scramble_key(scramble_secret, str(claims["cid"]))
+    fill_scrambled_image(back, pdfparts.grey4_flate(scramble_blocks(raster, key)))
+    return _save(front), token
+
+
+def _save(document: pikepdf.Pdf) -> bytes:
+    """The finished PDF's bytes. Streams are copied as they are, never decoded or
+    (re)compressed: the front keeps the municipality's bytes. deterministic_id: the
+    file id is a hash of the content, so equal input gives equal bytes. The small
+    objects go into object streams (PDF 1.5): ~0.5 KB smaller, and qpdf writes the
+    file in ~0.5 ms instead of ~0.75."""
+    out = io.BytesIO()
+    document.save(out, deterministic_id=True, compress_streams=False,
+                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
 
 
 # -- certificates of several pages (issue 14) ------------------------------------------------
@@ -148,26 +177,17 @@ def finish_certificate(front_pdf: bytes, *, claims: Mapping[str, Any],
 SHEET_CLAIM = "pg"  # [m, n]: this sheet is the m-th of n (only when n > 1)
 
 
-def _split_pages(front_pdf: bytes) -> list[bytes]:
+def _split_pages(document: pikepdf.Pdf) -> list[bytes]:
     """Each page of the municipality's PDF as a PDF of its own, its streams untouched."""
-    try:
-        document = pikepdf.open(io.BytesIO(front_pdf))
-    except pikepdf.PdfError as exc:
-        raise ValueError("the municipality's front is not a readable PDF") from exc
-    with document:
-        if not 1 <= len(document.pages) <= MAX_SHEETS:
-            raise ValueError(f"the municipality's PDF has {len(document.pages)} pages")
-        if len(document.pages) == 1:
-            return [front_pdf]
-        sheets = []
-        for page in document.pages:
-            single = pikepdf.new()
-            single.pages.append(page)
-            out = io.BytesIO()
-            single.save(out, deterministic_id=True, compress_streams=False,
-                        stream_decode_level=pikepdf.StreamDecodeLevel.none)
-            sheets.append(out.getvalue())
-        return sheets
+    sheets = []
+    for page in document.pages:
+        single = pikepdf.new()
+        single.pages.append(page)
+        out = io.BytesIO()
+        single.save(out, deterministic_id=True, compress_streams=False,
+                    stream_decode_level=pikepdf.StreamDecodeLevel.none)
+        sheets.append(out.getvalue())
+    return sheets
 
 
 # A 戸籍 of a very large family runs to a few pages; well beyond that is not a certificate.
@@ -188,13 +208,18 @@ def finish_sheets(front_pdf: bytes, *, claims: Mapping[str, Any],
     the record and the scramble key) is the certificate's, so the inquiry site verifies
     any sheet. ``sample`` and ``inquiry_url`` as for ``finish_certificate``, on every
     sheet. Thread-safe; ValueError for a PDF that cannot be finished."""
-    sheets = _split_pages(front_pdf)
-    if len(sheets) == 1:
-        pdf, token = finish_certificate(
-            front_pdf, claims=claims, sign=sign, scramble_secret=scramble_secret,
-            certificate_number=certificate_number, municipality_name=municipality_name,
-            cert_label=cert_label, sample=sample, inquiry_url=inquiry_url)
-        return pdf, [token]
+    with _open_front(front_pdf) as document:
+        if not 1 <= len(document.pages) <= MAX_SHEETS:
+            raise ValueError(f"the municipality's PDF has {len(document.pages)} pages")
+        if len(document.pages) == 1:  # the PDF is parsed once
+            _check_secret(scramble_secret)
+            pdf, token = _finish(
+                document, front_pdf, claims=claims, sign=sign,
+                scramble_secret=scramble_secret, certificate_number=certificate_number,
+                municipality_name=municipality_name, cert_label=cert_label,
+                sample=sample, inquiry_url=inquiry_url)
+            return pdf, [token]
+        sheets = _split_pages(document)
     merged = pikepdf.new()
     tokens = []
     finished_sheets = []
@@ -209,10 +234,8 @@ def finish_sheets(front_pdf: bytes, *, claims: Mapping[str, Any],
     try:
         for finished in finished_sheets:
             merged.pages.extend(finished.pages)
-        out = io.BytesIO()
-        merged.save(out, deterministic_id=True, compress_streams=False,
-                    stream_decode_level=pikepdf.StreamDecodeLevel.none)
+        pdf = _save(merged)
     finally:
         for finished in finished_sheets:
             finished.close()
-    return out.getvalue(), tokens
+    return pdf, tokens

@@ -19,7 +19,9 @@ from __future__ import annotations
 import functools
 import io
 import math
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 import pikepdf
@@ -32,7 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 from konbini.fonts import RENDER_LOCK, register_mincho
 from konbini.page import Box
 
-from . import detection, pdfparts
+from . import detection, pdfparts, sample_mark
 from .layout import (
     DETECTION_BOX,
     MARGIN,
@@ -125,18 +127,20 @@ def _number_is_plain(number: str) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_text_layer(municipality_name: str, cert_label: str,
-                       inquiry_url: str) -> tuple[bytes, str]:
+def _cached_text_layer(municipality_name: str, cert_label: str, inquiry_url: str,
+                       sample: bool = False) -> tuple[bytes, str]:
     """The layer without a number, and the resource name of its font subset that holds
     :data:`NUMBER_CHARS` (as their ASCII codes)."""
-    return _text_layer(municipality_name, cert_label, None, inquiry_url)
+    return _text_layer(municipality_name, cert_label, None, inquiry_url, sample)
 
 
 def _text_layer(municipality_name: str, cert_label: str, number: str | None,
-                inquiry_url: str) -> tuple[bytes, str]:
+                inquiry_url: str, sample: bool = False) -> tuple[bytes, str]:
     """The words of the back page as a one-page PDF (reportlab, embedded Mincho subset).
 
-    With ``number`` None the number's place is left for :func:`_number_content`."""
+    With ``number`` None the number's place is left for :func:`_number_content`.
+    ``sample``: pages 2 and 3 hold the 見本 marks of the front and the back, in the
+    same font subset (``sample_mark.SIDES`` order)."""
     font = _font()
     out = io.BytesIO()
     with RENDER_LOCK:
@@ -153,8 +157,69 @@ def _text_layer(municipality_name: str, cert_label: str, number: str | None,
             raise RuntimeError("the number's glyphs are not in the font's first subset")
         resource = typeface.getSubsetInternalName(0, canvas._doc)
         canvas.showPage()
+        for side in sample_mark.SIDES if sample else ():
+            sample_mark.draw_mark(canvas, font, side)
+            canvas.showPage()
         canvas.save()
-    return out.getvalue(), resource
+    return pdfparts.flate_only(out.getvalue()), resource
+
+
+class _OpenLayer:
+    """A cached text layer, open, and its 見本 marks as Form XObjects once made."""
+
+    def __init__(self, layer: bytes) -> None:
+        self.document = pdfparts.open_in_memory(layer)
+        self.marks: dict[str, pikepdf.Object] = {}
+
+    def mark(self, side: str) -> pikepdf.Object:
+        form = self.marks.get(side)
+        if form is None:
+            page = self.document.pages[1 + sample_mark.SIDES.index(side)]
+            form = self.marks[side] = page.as_form_xobject()
+        return form
+
+
+class _OpenLayers(threading.local):
+    """This thread's cached text layers, open (pikepdf objects are never shared
+    between threads): opening one took ~0.3 ms a certificate."""
+
+    def __init__(self) -> None:
+        self.layers: OrderedDict[bytes, _OpenLayer] = OrderedDict()
+
+
+_OPEN_LAYERS = _OpenLayers()
+_OPEN_LAYERS_KEPT = 16
+
+
+def _open_layer(layer: bytes) -> _OpenLayer:
+    opened = _OPEN_LAYERS.layers
+    entry = opened.get(layer)
+    if entry is None:
+        entry = opened[layer] = _OpenLayer(layer)
+        if len(opened) > _OPEN_LAYERS_KEPT:
+            opened.popitem(last=False)[1].document.close()
+    else:
+        opened.move_to_end(layer)
+    return entry
+
+
+def sample_mark_form(municipality_name: str, cert_label: str, inquiry_url: str,
+                     side: str) -> pikepdf.Object:
+    """The 見本 mark of ``side`` as a Form XObject of this thread's open text layer of
+    the back page (for ``sample_mark.add_sample_mark``): a certificate copies its
+    words and both marks from one PDF, so they share one font subset."""
+    layer, _ = _cached_text_layer(municipality_name, cert_label, inquiry_url, True)
+    return _open_layer(layer).mark(side)
+
+
+def _append_words(document: pikepdf.Pdf, layer: bytes, cached: bool) -> pikepdf.Page:
+    """Append the text layer's page to ``document``; a cached layer is kept open."""
+    if not cached:
+        with pikepdf.open(io.BytesIO(layer)) as words:
+            document.pages.append(words.pages[0])
+    else:
+        document.pages.append(_open_layer(layer).document.pages[0])
+    return document.pages[-1]
 
 
 def _draw_words(canvas: Canvas, font: str, *, municipality_name: str, cert_label: str,
@@ -264,19 +329,20 @@ def build_back_page(document: pikepdf.Pdf, *, token: str, certificate_number: st
                     municipality_name: str, cert_label: str,
                     scrambled: np.ndarray | None, tint_name: str | None = None,
                     tint: pikepdf.Stream | None = None,
-                    inquiry_url: str = DEFAULT_INQUIRY_URL) -> pikepdf.Page:
+                    inquiry_url: str = DEFAULT_INQUIRY_URL,
+                    sample: bool = False) -> pikepdf.Page:
     """Append the back page to ``document`` and return it.
 
     ``scrambled`` is the scrambled front (uint8 grey), or None for an empty image
     that :func:`fill_scrambled_image` fills before the document is saved; ``tint`` the
-    document's tint Form XObject, drawn under everything when given."""
+    document's tint Form XObject, drawn under everything when given. ``sample``: the
+    words come from the layer that holds the 見本 marks too (:func:`sample_mark_form`;
+    the caller draws them)."""
     plain = _number_is_plain(certificate_number)
     layer, font_resource = (
-        _cached_text_layer(municipality_name, cert_label, inquiry_url) if plain
+        _cached_text_layer(municipality_name, cert_label, inquiry_url, sample) if plain
         else _text_layer(municipality_name, cert_label, certificate_number, inquiry_url))
-    with pikepdf.open(io.BytesIO(layer)) as words:
-        document.pages.append(words.pages[0])
-    page = document.pages[-1]
+    page = _append_words(document, layer, plain)
 
     pixels, modules = _qr_pixels(token)
     border = QR_BOX.w * BORDER_MODULES / (modules - 2 * BORDER_MODULES)

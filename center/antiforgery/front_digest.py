@@ -29,21 +29,25 @@ MAX_DECODED = 64 * 1024 * 1024
 _ENCODING = frozenset({"/Filter", "/DecodeParms"})
 
 
-def page_digest(page: pikepdf.Dictionary | pikepdf.Page, limit: int = MAX_DECODED) -> bytes:
+def page_digest(page: pikepdf.Dictionary | pikepdf.Page, limit: int = MAX_DECODED,
+                learn: bool = False) -> bytes:
     """SHA-256 of the canonical form of one page and everything it references.
 
-    Raises :class:`ExpansionLimit` if its streams decode to more than ``limit`` bytes."""
+    Raises :class:`ExpansionLimit` if its streams decode to more than ``limit`` bytes.
+    ``learn``: a page the center is signing (never an upload), whose large streams'
+    decoded data may be kept for the next (``pdfparts.decoded_within``)."""
     if isinstance(page, pikepdf.Page):
         page = page.obj
     hasher = hashlib.sha256(b"konbini fpd v1\n")
     seen: dict[tuple[int, int], int] = {}
-    _feed(page, hasher, seen, _Budget(limit))
+    _feed(page, hasher, seen, _Budget(limit, learn))
     return hasher.digest()
 
 
 class _Budget:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, learn: bool) -> None:
         self.left = limit
+        self.learn = learn
 
     def spend(self, size: int) -> None:
         self.left -= size
@@ -63,7 +67,7 @@ def _feed(obj: object, hasher: hashlib._Hash, seen: dict[tuple[int, int], int],
         hasher.update(b"S")
         # The data as decoded from Flate (and ASCII85/hex), so a tool that merely
         # recompresses the file keeps the digest; other encodings count as they are.
-        decoded = decoded_within(obj, budget.left)
+        decoded = decoded_within(obj, budget.left, budget.learn)
         if decoded is None:
             data, encoded = obj.read_raw_bytes(), frozenset()
         else:

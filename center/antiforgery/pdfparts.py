@@ -8,7 +8,10 @@ Nothing from one document is shared with another: each call builds fresh objects
 
 from __future__ import annotations
 
+import io
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 import pikepdf
@@ -100,23 +103,118 @@ class ExpansionLimit(ValueError):
 
 _LOSSLESS = {"/FlateDecode", "/ASCII85Decode", "/ASCIIHexDecode"}
 
+# Flate data the center itself puts into every certificate (the tint tile, the 見本
+# mark's font), by length, with its decoded bytes: the front's digest meets them in
+# every certificate it signs and every PDF the inquiry site checks, and inflating the
+# tint tile alone (720 KB) took ~0.8 ms. Immutable, filled once per process by the
+# code that makes the data; an upload never adds to it.
+_KNOWN_FLATE: dict[int, list[tuple[bytes, bytes]]] = {}
 
-def decoded_within(stream: pikepdf.Stream, limit: int) -> bytes | None:
+
+def remember_flate(flate: bytes, decoded: bytes) -> None:
+    """Record that ``flate`` inflates to ``decoded`` (both our own, constant data)."""
+    if zlib.decompress(flate) != decoded:
+        raise ValueError("the Flate data does not decode to what it is said to")
+    known = _KNOWN_FLATE.setdefault(len(flate), [])
+    if all(raw != flate for raw, _ in known):
+        known.append((flate, decoded))
+
+
+def flate_only(pdf: bytes, remember: bool = False) -> bytes:
+    """``pdf`` with every stream Flate-compressed alone: reportlab wraps some streams
+    in ASCII85 too (a quarter larger, and slower to read). For the center's own cached
+    layers, made once. ``remember``: a PDF made once per process whose every stream
+    is then remembered (:func:`remember_flate`); never one of many (a layer per
+    municipality and type), which would grow the memory without bound."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        out = io.BytesIO()
+        document.save(out, deterministic_id=True, compress_streams=True,
+                      stream_decode_level=pikepdf.StreamDecodeLevel.generalized)
+    data = out.getvalue()
+    if not remember:
+        return data
+    with pikepdf.open(io.BytesIO(data)) as document:
+        for obj in document.objects:
+            if isinstance(obj, pikepdf.Stream) and _filter_names(obj) == ["/FlateDecode"] \
+                    and obj.get("/DecodeParms") is None:
+                remember_flate(obj.read_raw_bytes(), obj.read_bytes())
+    return data
+
+
+def open_in_memory(pdf: bytes) -> pikepdf.Pdf:
+    """``pdf`` opened with every object read and every stream's data held in memory,
+    for a document kept open and copied from (``copy_foreign``, ``pages.append``).
+
+    qpdf copies a foreign stream's data lazily: the copy reads it from the source's
+    input (a seek, then a read) when the copy is read or saved, which may happen on
+    another thread while the source's own thread copies or reads from it again. Data
+    held in memory is shared read-only instead, and the source's input is never read
+    after this."""
+    document = pikepdf.open(io.BytesIO(pdf))
+    for obj in document.objects:
+        if isinstance(obj, pikepdf.Stream):
+            obj.write(obj.read_raw_bytes(), filter=obj.get("/Filter"),
+                      decode_parms=obj.get("/DecodeParms"), type_check=False)
+    return document
+
+
+def _filter_names(stream: pikepdf.Stream) -> list[str] | None:
+    filters = stream.get("/Filter")
+    return ([] if filters is None else [str(filters)] if isinstance(filters, Name)
+            else [str(f) for f in filters] if isinstance(filters, Array) else None)
+
+
+def _known_flate(data: bytes) -> bytes | None:
+    for raw, decoded in _KNOWN_FLATE.get(len(data), ()):
+        if raw == data:
+            return decoded
+    with _LEARNED_LOCK:
+        decoded = _LEARNED.get(data)
+        if decoded is not None:
+            _LEARNED.move_to_end(data)
+    return decoded
+
+
+# Flate data met while signing, by its exact bytes, most recently used last: the
+# municipality's 職印 image (270 KB decoded, ~0.35 ms to inflate) is the same on each of
+# its certificates. A memo of a pure function, bounded; only the center's own signing
+# path adds to it (``learn``), never an upload.
+_LEARNED: OrderedDict[bytes, bytes] = OrderedDict()
+_LEARNED_LOCK = threading.Lock()
+_LEARNED_ENTRIES = 16
+_LEARNED_MIN = 64 * 1024  # decoded bytes: smaller streams inflate in a few µs
+_LEARNED_MAX = 1024 * 1024
+
+
+def _learn(raw: bytes, decoded: bytes) -> None:
+    if not _LEARNED_MIN <= len(decoded) <= _LEARNED_MAX:
+        return
+    with _LEARNED_LOCK:
+        _LEARNED[raw] = decoded
+        _LEARNED.move_to_end(raw)
+        while len(_LEARNED) > _LEARNED_ENTRIES:
+            _LEARNED.popitem(last=False)
+
+
+def decoded_within(stream: pikepdf.Stream, limit: int, learn: bool = False) -> bytes | None:
     """A stream's data decoded from Flate / ASCII85 / ASCIIHex, never more than
     ``limit`` bytes (:class:`ExpansionLimit` beyond). None for other encodings (DCT,
     predictors, ...), which the caller treats as opaque bytes.
 
     pikepdf (qpdf) decodes a whole stream at once, however large it grows; a hostile
     upload's 16 MiB of Flate can expand a thousandfold, so untrusted streams are
-    decoded here, step by step, with a ceiling."""
-    filters = stream.get("/Filter")
-    names = ([] if filters is None else [str(filters)] if isinstance(filters, Name)
-             else [str(f) for f in filters] if isinstance(filters, Array) else None)
+    decoded here, step by step, with a ceiling. ``learn``: a stream the center is
+    signing, whose decoded data may be remembered for the next certificate."""
+    names = _filter_names(stream)
     if names is None or any(name not in _LOSSLESS for name in names):
         return None
     if stream.get("/DecodeParms") is not None:
         return None
-    data = stream.read_raw_bytes()
+    data = raw = stream.read_raw_bytes()
+    if names == ["/FlateDecode"] and (known := _known_flate(data)) is not None:
+        if len(known) > limit:
+            raise ExpansionLimit(f"a stream decodes to more than {limit} bytes")
+        return known
     for name in names:
         if name == "/FlateDecode":
             inflater = zlib.decompressobj()
@@ -126,6 +224,8 @@ def decoded_within(stream: pikepdf.Stream, limit: int) -> bytes | None:
                 return None
             if len(data) > limit or inflater.unconsumed_tail:
                 raise ExpansionLimit(f"a stream decodes to more than {limit} bytes")
+            if learn and len(names) == 1:
+                _learn(raw, data)
         elif name == "/ASCII85Decode":
             import base64
             text = data.strip()

@@ -9,20 +9,20 @@ image, clear of everything a scanner must read (QR code, scrambled image,
 registration marks). The mark is drawn over the municipality's content, before the
 front's digest (``fpd``) is taken, so the signature covers it: removing it makes the
 front ``edited``.
+
+Both marks are drawn (:func:`draw_mark`) as pages 2 and 3 of the back page's cached
+text layer, in its Mincho (``back_page``), so the certificate embeds one font subset
+for its words and both marks; each thread that finishes certificates keeps that
+layer open with the marks already made Form XObjects, and copies them from there.
 """
 
 from __future__ import annotations
-
-import functools
-import io
 
 import pikepdf
 from pikepdf import Name
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-
-from konbini.fonts import RENDER_LOCK, register_mincho
 
 from .layout import DETECTION_BOX, QR_BOX
 
@@ -32,55 +32,46 @@ NOTICE = "見本（SAMPLE）　開発用の鍵で署名された見本です。�
 MARK_RGB = (0.85, 0.1, 0.1)
 WORD_SIZE = 200.0
 BACK_WORD_SIZE = 44.0
-FONT_NAME = "KonbiniSampleMincho"
 SAMPLE_XOBJECT = "/KonbiniSample"
+SIDES = ("front", "back")
 
 
-@functools.lru_cache(maxsize=2)
-def mark_pdf(side: str) -> bytes:
-    """One A4 page holding only the mark of ``side`` ("front" or "back")."""
-    font = register_mincho(FONT_NAME)
+def draw_mark(canvas: Canvas, font: str, side: str) -> None:
+    """Draw ``side``'s mark ("front" or "back") on the canvas's current page, in
+    ``font`` (a registered Mincho)."""
     width, height = A4
-    out = io.BytesIO()
-    with RENDER_LOCK:
-        canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1, lang="ja",
-                        initialFontName=font)
-        canvas.setFillColorRGB(*MARK_RGB)
-        canvas.setStrokeColorRGB(*MARK_RGB)
-        canvas.setFont(font, 9)
-        canvas.drawCentredString(width / 2, height - 9 * mm, NOTICE)
-        if side == "front":
-            canvas.saveState()
-            canvas.translate(width / 2, height / 2)
-            canvas.rotate(35)
-            canvas.setLineWidth(2.5)
-            text = canvas.beginText()
-            text.setTextRenderMode(1)  # outline only: what is under it stays legible
-            text.setFont(font, WORD_SIZE)
-            text.setTextOrigin(-WORD_SIZE, -WORD_SIZE * 0.35)
-            text.textOut(WORD)
-            canvas.drawText(text)
-            canvas.restoreState()
-        else:
-            # Between the QR code's caption and the detection image's label.
-            centre_x = QR_BOX.x + QR_BOX.w / 2
-            middle_y = (QR_BOX.y - 20 * mm + DETECTION_BOX.top + 6 * mm) / 2
-            canvas.setLineWidth(1.5)
-            canvas.rect(centre_x - BACK_WORD_SIZE * 1.2, middle_y - BACK_WORD_SIZE * 0.75,
-                        BACK_WORD_SIZE * 2.4, BACK_WORD_SIZE * 1.6, stroke=1, fill=0)
-            canvas.setFont(font, BACK_WORD_SIZE)
-            canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.2, WORD)
-            canvas.setFont(font, 10)
-            canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.6, "SAMPLE")
-        canvas.showPage()
-        canvas.save()
-    return out.getvalue()
+    canvas.setFillColorRGB(*MARK_RGB)
+    canvas.setStrokeColorRGB(*MARK_RGB)
+    canvas.setFont(font, 9)
+    canvas.drawCentredString(width / 2, height - 9 * mm, NOTICE)
+    if side == "front":
+        canvas.saveState()
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(35)
+        canvas.setLineWidth(2.5)
+        text = canvas.beginText()
+        text.setTextRenderMode(1)  # outline only: what is under it stays legible
+        text.setFont(font, WORD_SIZE)
+        text.setTextOrigin(-WORD_SIZE, -WORD_SIZE * 0.35)
+        text.textOut(WORD)
+        canvas.drawText(text)
+        canvas.restoreState()
+    else:
+        # Between the QR code's caption and the detection image's label.
+        centre_x = QR_BOX.x + QR_BOX.w / 2
+        middle_y = (QR_BOX.y - 20 * mm + DETECTION_BOX.top + 6 * mm) / 2
+        canvas.setLineWidth(1.5)
+        canvas.rect(centre_x - BACK_WORD_SIZE * 1.2, middle_y - BACK_WORD_SIZE * 0.75,
+                    BACK_WORD_SIZE * 2.4, BACK_WORD_SIZE * 1.6, stroke=1, fill=0)
+        canvas.setFont(font, BACK_WORD_SIZE)
+        canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.2, WORD)
+        canvas.setFont(font, 10)
+        canvas.drawCentredString(centre_x, middle_y - BACK_WORD_SIZE * 0.6, "SAMPLE")
 
 
-def add_sample_mark(document: pikepdf.Pdf, page: pikepdf.Page, side: str) -> None:
-    """Draw ``side``'s mark over ``page`` of ``document``, as the Form XObject
-    :data:`SAMPLE_XOBJECT` in a content stream of its own after the page's."""
-    with pikepdf.open(io.BytesIO(mark_pdf(side))) as source:
-        form = document.copy_foreign(source.pages[0].as_form_xobject())
-    page.add_resource(form, Name.XObject, SAMPLE_XOBJECT)
+def add_sample_mark(document: pikepdf.Pdf, page: pikepdf.Page, form: pikepdf.Object) -> None:
+    """Draw a mark over ``page`` of ``document``: ``form`` (a Form XObject of another
+    PDF, see ``back_page.sample_mark_form``) becomes :data:`SAMPLE_XOBJECT`, drawn in a
+    content stream of its own after the page's."""
+    page.add_resource(document.copy_foreign(form), Name.XObject, SAMPLE_XOBJECT)
     page.contents_add(pikepdf.Stream(document, f"q {SAMPLE_XOBJECT} Do Q\n".encode()))

@@ -27,6 +27,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from konbini.fonts import font_path
 
+from .pdfparts import remember_flate
+
 DPI = 600
 CELL = 6  # printer dots per cell side (0.254 mm)
 WORD = "複写"
@@ -157,7 +159,10 @@ def tile_indexed_flate() -> tuple[int, int, bytes]:
     index = fine.astype(np.uint8) + 2 * coarse.astype(np.uint8)
     quads = index.reshape(index.shape[0], -1, 4)
     packed = (quads[:, :, 0] << 6) | (quads[:, :, 1] << 4) | (quads[:, :, 2] << 2) | quads[:, :, 3]
-    return index.shape[1], index.shape[0], zlib.compress(packed.astype(np.uint8).tobytes(), 9)
+    data = packed.astype(np.uint8).tobytes()
+    flate = zlib.compress(data, 9)
+    remember_flate(flate, data)  # the front's digest need not inflate it again
+    return index.shape[1], index.shape[0], flate
 
 
 # Each tile is drawn this much (points, half a 600 dpi dot) inside its place

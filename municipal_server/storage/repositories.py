@@ -10,12 +10,13 @@ uow``): a clerk's change and its audit entry commit together."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, func, literal, or_, select, text, update
+from sqlalchemy import Text, bindparam, func, literal, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from konbini.clock import TOKYO
@@ -148,6 +149,51 @@ _RECORD_OUTCOME = text(
     " reported_at = excluded.reported_at")
 
 
+# The reads of every menu and issuance, built once: SQLAlchemy builds a statement
+# and its cache key anew on each call otherwise (~40 µs a statement; issue 12).
+# Only the statement objects are kept, never a row.
+_RESIDENT = select(t.residents).where(t.residents.c.resident_code == bindparam("code"))
+# The resident with their household's address: one statement, not two.
+_RESIDENT_AT_HOME = select(t.residents, t.households.c.address).join(
+    t.households, t.households.c.household_id == t.residents.c.household_id).where(
+    t.residents.c.resident_code == bindparam("code"))
+_HOUSEHOLD = select(t.households).where(t.households.c.household_id == bindparam("household"))
+_MEMBERS = select(t.residents).where(
+    t.residents.c.household_id == bindparam("household"),
+    t.residents.c.status.in_(IN_HOUSEHOLD)).order_by(
+    t.residents.c.household_order, t.residents.c.resident_code)
+_SEAL = select(t.seals).where(t.seals.c.resident_code == bindparam("code"))
+_TAX_RECORDS = select(t.tax_records).where(t.tax_records.c.resident_code == bindparam("code"))
+_KOSEKI_ENTRY = select(t.koseki_persons).where(
+    t.koseki_persons.c.resident_code == bindparam("code"))
+_FAMILY_REGISTER = select(t.family_registers).where(
+    t.family_registers.c.register_id == bindparam("register"))
+_FAMILY_PERSONS = select(t.koseki_persons).where(
+    t.koseki_persons.c.register_id == bindparam("register")).order_by(
+    t.koseki_persons.c.position)
+_USE_STATUS = select(t.use_registrations.c.status).where(
+    t.use_registrations.c.resident_code == bindparam("code"))
+_NOTIFICATION_PENDING = select(t.koseki_notifications.c.notification_id).where(
+    t.koseki_notifications.c.register_id == bindparam("register"),
+    t.koseki_notifications.c.reflected_on.is_(None)).limit(1)
+_DAMAGE_REPORTS = (
+    select(t.disasters.c.disaster_id, t.disasters.c.name, t.disasters.c.occurred_on,
+           t.damage_reports.c.household_id, t.damage_reports.c.property_address,
+           t.damage_reports.c.damage_level, t.damage_reports.c.flooding,
+           t.damage_reports.c.surveyed_on)
+    .select_from(t.damage_reports.join(
+        t.disasters, t.disasters.c.disaster_id == t.damage_reports.c.disaster_id))
+    .where(t.damage_reports.c.household_id == bindparam("household"))
+    .order_by(t.disasters.c.occurred_on.desc(), t.disasters.c.disaster_id))
+_ISSUED_NUMBERS = select(t.issuance_history.c.certificate_numbers).where(
+    t.issuance_history.c.request_id == bindparam("request"))
+_RECORD_ISSUANCE = t.issuance_history.insert()  # the values as parameters: compiled once
+_OUTCOMES = select(
+    t.issuance_outcomes.c.certificate_number, t.issuance_outcomes.c.outcome,
+    t.issuance_outcomes.c.reason, t.issuance_outcomes.c.reported_at).where(
+    t.issuance_outcomes.c.request_id == bindparam("request"))
+
+
 class Register(Repository):
     """The municipality's register over its database (SQLite or PostgreSQL)."""
 
@@ -168,6 +214,23 @@ class Register(Repository):
 
     async def close(self) -> None:
         await self.database.close()
+
+    def bound_to(self, connection: Any) -> Register:
+        """The same interface in a transaction someone else opened (a unit of work
+        of issuance_claims)."""
+        return self._bound(connection)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Register]:
+        """The same interface, every read in one read transaction (one snapshot of
+        the live register; nothing kept after the block). Inside a unit of work:
+        that unit. A request's reads cost one transaction instead of one each
+        (issue 12)."""
+        if self._connection is not None:
+            yield self
+            return
+        async with self.database.read() as connection:
+            yield self._bound(connection)
 
     async def _must_change(self, statement: Any, what: str) -> None:
         """A clerk's change to one record: ``UnknownRecord`` (nothing changed) when
@@ -200,21 +263,23 @@ class Register(Repository):
         await self._run(t.residents.insert().values(**_resident_row(resident)))
 
     async def resident(self, resident_code: str) -> Resident | None:
-        row = await self._one(select(t.residents)
-                              .where(t.residents.c.resident_code == resident_code))
+        row = await self._one(_RESIDENT, {"code": resident_code})
         return None if row is None else _resident(row)
 
+    async def resident_at_home(self, resident_code: str) -> tuple[Resident, Household] | None:
+        """The resident and their household, or None (no such resident, or no household)."""
+        row = await self._one(_RESIDENT_AT_HOME, {"code": resident_code})
+        if row is None:
+            return None
+        return _resident(row), Household(row["household_id"], row["address"])
+
     async def household(self, household_id: str) -> Household | None:
-        row = await self._one(select(t.households)
-                              .where(t.households.c.household_id == household_id))
+        row = await self._one(_HOUSEHOLD, {"household": household_id})
         return None if row is None else Household(row["household_id"], row["address"])
 
     async def household_members(self, household_id: str) -> list[Resident]:
         """Current members, head first; those who left the household are not members."""
-        r = t.residents.c
-        rows = await self._all(select(t.residents).where(
-            r.household_id == household_id, r.status.in_(IN_HOUSEHOLD))
-            .order_by(r.household_order, r.resident_code))
+        rows = await self._all(_MEMBERS, {"household": household_id})
         return [_resident(row) for row in rows]
 
     async def find_residents(self, name: str, limit: int = 20) -> list[Resident]:
@@ -273,7 +338,7 @@ class Register(Repository):
             .values(status="abolished", abolished_on=on.isoformat()), "seals")
 
     async def seal(self, resident_code: str) -> SealRegistration | None:
-        row = await self._one(select(t.seals).where(t.seals.c.resident_code == resident_code))
+        row = await self._one(_SEAL, {"code": resident_code})
         if row is None:
             return None
         return SealRegistration(
@@ -291,8 +356,7 @@ class Register(Repository):
                 set_={"record": statement.excluded.record}))
 
     async def tax_records(self, resident_code: str) -> dict[int, TaxRecord]:
-        rows = await self._all(select(t.tax_records)
-                               .where(t.tax_records.c.resident_code == resident_code))
+        rows = await self._all(_TAX_RECORDS, {"code": resident_code})
         return {row["fiscal_year"]: _tax_record(resident_code, row["fiscal_year"],
                                                 json.loads(row["record"])) for row in rows}
 
@@ -317,19 +381,15 @@ class Register(Repository):
 
     async def koseki_entry(self, resident_code: str) -> KosekiEntry | None:
         """The person whose 附票 carries this 住民票コード, if their 本籍 is here."""
-        row = await self._one(select(t.koseki_persons)
-                              .where(t.koseki_persons.c.resident_code == resident_code))
+        row = await self._one(_KOSEKI_ENTRY, {"code": resident_code})
         return None if row is None else _koseki_entry(row)
 
     async def family_register(self, register_id: str
                               ) -> tuple[FamilyRegister, list[KosekiEntry]] | None:
-        row = await self._one(select(t.family_registers)
-                              .where(t.family_registers.c.register_id == register_id))
+        row = await self._one(_FAMILY_REGISTER, {"register": register_id})
         if row is None:
             return None
-        persons = await self._all(select(t.koseki_persons)
-                                  .where(t.koseki_persons.c.register_id == register_id)
-                                  .order_by(t.koseki_persons.c.position))
+        persons = await self._all(_FAMILY_PERSONS, {"register": register_id})
         return (FamilyRegister(row["register_id"], row["domicile"], row["head_name"],
                                date.fromisoformat(row["compiled_on"])),
                 [_koseki_entry(p) for p in persons])
@@ -347,8 +407,7 @@ class Register(Repository):
 
     async def use_registration_status(self, resident_code: str) -> str | None:
         """``pending``, ``registered``, or None when never applied for."""
-        u = t.use_registrations.c
-        row = await self._one(select(u.status).where(u.resident_code == resident_code))
+        row = await self._one(_USE_STATUS, {"code": resident_code})
         return None if row is None else str(row["status"])
 
     async def use_registered(self, resident_code: str) -> bool:
@@ -394,9 +453,7 @@ class Register(Repository):
             .values(reflected_on=on.isoformat()))
 
     async def notification_pending(self, register_id: str) -> bool:
-        n = t.koseki_notifications.c
-        return await self._one(select(n.notification_id).where(
-            n.register_id == register_id, n.reflected_on.is_(None)).limit(1)) is not None
+        return await self._one(_NOTIFICATION_PENDING, {"register": register_id}) is not None
 
     # -- disasters (罹災) ------------------------------------------------------
     async def add_disaster(self, disaster: Disaster) -> None:
@@ -424,13 +481,7 @@ class Register(Repository):
 
     async def damage_reports(self, household_id: str) -> list[DamageReport]:
         """The household's 罹災 records, the latest disaster first."""
-        d, r = t.disasters.c, t.damage_reports.c
-        rows = await self._all(
-            select(d.disaster_id, d.name, d.occurred_on, r.household_id, r.property_address,
-                   r.damage_level, r.flooding, r.surveyed_on)
-            .select_from(t.damage_reports.join(t.disasters, d.disaster_id == r.disaster_id))
-            .where(r.household_id == household_id)
-            .order_by(d.occurred_on.desc(), d.disaster_id))
+        rows = await self._all(_DAMAGE_REPORTS, {"household": household_id})
         return [DamageReport(Disaster(row["disaster_id"], row["name"],
                                       date.fromisoformat(row["occurred_on"])),
                              row["household_id"], row["property_address"],
@@ -492,15 +543,12 @@ class Register(Repository):
 
     async def issued_numbers(self, request_id: str) -> list[str] | None:
         """The certificate numbers a request was issued, or None if it never was."""
-        h = t.issuance_history.c
-        row = await self._one(select(h.certificate_numbers).where(h.request_id == request_id))
+        row = await self._one(_ISSUED_NUMBERS, {"request": request_id})
         return None if row is None else list(json.loads(row["certificate_numbers"]))
 
     async def issuance_outcomes(self, request_id: str) -> dict[str, dict[str, str]]:
         """Each reported copy's outcome, reason and when it was reported."""
-        o = t.issuance_outcomes.c
-        rows = await self._all(select(o.certificate_number, o.outcome, o.reason, o.reported_at)
-                               .where(o.request_id == request_id))
+        rows = await self._all(_OUTCOMES, {"request": request_id})
         return {r["certificate_number"]: {"outcome": r["outcome"], "reason": r["reason"],
                                           "reported_at": instant_text(r["reported_at"])}
                 for r in rows}
@@ -529,7 +577,7 @@ class Register(Repository):
 
     async def record_issuance(self, issuance: Issuance, issued_at: datetime,
                               kiosk: dict[str, str], numbers: list[str]) -> None:
-        await self._run(t.issuance_history.insert().values(
+        await self._run(_RECORD_ISSUANCE, dict(
             request_id=issuance.request_id, resident_code=issuance.resident_code,
             type=issuance.type, copies=issuance.copies, options=json.dumps(issuance.options),
             issued_at=issued_at.timestamp(), terminal_id=kiosk["terminal_id"],

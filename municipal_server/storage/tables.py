@@ -18,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -188,4 +189,7 @@ issuance_claims = Table(
     Column("claimed_by", Text, nullable=False),
     Column("claimed_at", Double, nullable=False),  # epoch seconds
     Column("response", Text),
-    Column("keep_until", Double))
+    Column("keep_until", Double),
+    # The answers still held, by when they are due to be forgotten (m0007, issue 12).
+    Index("issuance_claims_due", "keep_until", sqlite_where=text("response IS NOT NULL"),
+          postgresql_where=text("response IS NOT NULL")))

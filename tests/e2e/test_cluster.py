@@ -23,22 +23,16 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 
 from kiosk_sim.card import VirtualCard
 from kiosk_sim.client import KioskClient, KioskProblem, Terminal
 from konbini.b64 import b64url_decode, b64url_encode
-from konbini.clock import Clock, parse_instant
 from konbini.cluster import ClusterPorts, free_port_run, worker_health
-from konbini.devpki import DevPki, issue_tls_client_cert
-from konbini.persona_cards import issue_card
-from konbini.personas import persona_card
 from konbini.tls import client_context
 from konbini.topology import Ports, Topology
 from municipal_server.personas import resident_code, synthetic_household
 from tests.conftest import BASE_CLOCK, Raw
-from tests.support import pdf_pages_text, pdf_qr_codes
+from tests.support import enrolled_terminals, pdf_pages_text, pdf_qr_codes, synthetic_cards
 
 CODE = "131016"
 KIOSKS = 16
@@ -109,31 +103,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def _terminals(cluster: Cluster, tmp_path: Path, count: int, prefix: str) -> list[Terminal]:
-    pki = DevPki.at(cluster.pki)
-    terminals = []
-    for i in range(count):
-        subject = x509.Name([
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{prefix}-{i:02d}"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "seven-eleven"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"store-{prefix}-{i:02d}")])
-        cert, key = issue_tls_client_cert(pki, subject, tmp_path / f"{prefix}-{i:02d}")
-        terminals.append(Terminal(cluster.topology.center_url, cert, key,
-                                  cluster.pki / "tls-ca.cert.pem"))
-    cluster.topology.enrol_terminals([t.cert for t in terminals])  # the center's registry
-    return terminals
+    return enrolled_terminals(cluster.topology, tmp_path, count, prefix, chain="seven-eleven")
 
 
 async def _cards(cluster: Cluster, count: int) -> list[tuple[VirtualCard, str]]:
     """Fresh cards of synthetic residents, with each holder's name."""
-    cards = []
-    for i in range(count):
-        household = synthetic_household(CODE, "", i)
-        key, resident = household.members[0]
-        card, _ = await issue_card(cluster.topology.center_url, cluster.pki,
-                                   persona_card("kasumi-taro"), Clock(parse_instant(BASE_CLOCK)),
-                                   resident=resident_code(CODE, key))
-        cards.append((card, resident.name))
-    return cards
+    return await synthetic_cards(cluster.topology, CODE, count, BASE_CLOCK)
 
 
 async def test_every_worker_answers_health_and_readiness(cluster: Cluster) -> None:

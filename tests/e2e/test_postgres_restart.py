@@ -27,21 +27,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 
 from kiosk_sim.card import VirtualCard
 from kiosk_sim.client import KioskClient, KioskProblem, Terminal
-from konbini.clock import Clock, parse_instant
 from konbini.cluster import ClusterPorts, free_port_run, worker_health
-from konbini.devpki import DevPki, issue_tls_client_cert
-from konbini.persona_cards import issue_card
-from konbini.personas import persona_card
 from konbini.postgres import PostgresServer
 from konbini.topology import MUNICIPALITY_CODES, Ports, Topology
-from municipal_server.personas import resident_code, synthetic_household
 from tests.conftest import BASE_CLOCK, TEST_DATABASE, start_test_postgres
-from tests.support import eventually, pdf_pages_text, query_rows
+from tests.support import (
+    enrolled_terminals,
+    eventually,
+    pdf_pages_text,
+    query_rows,
+    synthetic_cards,
+)
 
 CODE = "131016"
 KIOSKS = 8
@@ -123,29 +122,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def _terminals(cluster: Cluster, tmp_path: Path) -> list[Terminal]:
-    pki = DevPki.at(cluster.topology.pki)
-    terminals = []
-    for i in range(KIOSKS):
-        subject = x509.Name([
-            x509.NameAttribute(NameOID.COMMON_NAME, f"pgr-{i:02d}"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lawson"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"store-pgr-{i:02d}")])
-        cert, key = issue_tls_client_cert(pki, subject, tmp_path / f"pgr-{i:02d}")
-        terminals.append(Terminal(cluster.topology.center_url, cert, key,
-                                  cluster.topology.pki / "tls-ca.cert.pem"))
-    cluster.topology.enrol_terminals([t.cert for t in terminals])
-    return terminals
+    return enrolled_terminals(cluster.topology, tmp_path, KIOSKS, "pgr", chain="lawson")
 
 
 async def _cards(cluster: Cluster) -> list[tuple[VirtualCard, str]]:
-    cards = []
-    for i in range(KIOSKS):
-        key, resident = synthetic_household(CODE, "", i).members[0]
-        card, _ = await issue_card(cluster.topology.center_url, cluster.topology.pki,
-                                   persona_card("kasumi-taro"), Clock(parse_instant(BASE_CLOCK)),
-                                   resident=resident_code(CODE, key))
-        cards.append((card, resident.name))
-    return cards
+    return await synthetic_cards(cluster.topology, CODE, KIOSKS, BASE_CLOCK)
 
 
 class Kiosk:

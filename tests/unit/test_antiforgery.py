@@ -252,3 +252,32 @@ def _raster(pdf: bytes, page_index: int, dpi: int) -> bytes:
     with pdf_document(pdf) as document:
         return document[page_index].render(scale=dpi / 72).to_pil().tobytes()
 
+
+
+def _fixed_signature(claims: dict) -> str:
+    """A stand-in for the ES256 signer whose token is a function of the claims alone
+    (an ES256 signature is randomised), so that equal certificates are equal bytes."""
+    body = b64url_encode(repr(sorted(claims.items())).encode())
+    return f"eyJhbGciOiJub25lIn0.{body}.{b64url_encode(hashlib.sha256(body.encode()).digest())}"
+
+
+def test_certificates_finished_at_once_on_several_threads_are_those_finished_one_by_one(
+) -> None:
+    # Each thread keeps the 見本 marks and the back page's words open and copies from
+    # them; a copy's data must never depend on what another thread does meanwhile.
+    fronts = [front_pdf(name) for name in (NAME, "霞 花子", "霞 次郎")]
+
+    def finish_one(i: int) -> bytes:
+        front = fronts[i % len(fronts)]
+        return finish_certificate(
+            front, claims=claims_for(front, cid=f"{i:032x}"), sign=_fixed_signature,
+            scramble_secret=SECRET, certificate_number=f"131016-2026-{i:07d}",
+            municipality_name="千代田区" if i % 2 else "港区", cert_label="住民票の写し",
+            sample=True)[0]
+
+    one_by_one = [finish_one(i) for i in range(12)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        at_once = list(pool.map(finish_one, range(12)))
+    assert [len(pdf) for pdf in at_once] == [len(pdf) for pdf in one_by_one]
+    assert at_once == one_by_one
+    assert len(set(one_by_one)) == 12

@@ -49,10 +49,34 @@ async def test_a_ping_that_fails_in_any_way_makes_the_pool_reconnect() -> None:
         def ping(self) -> None:
             return None
 
+    class Adapted:
+        """asyncpg under SQLAlchemy's adapter: the ping is one empty query."""
+
+        def __init__(self, alive: bool) -> None:
+            self.alive, self.queries = alive, []
+
+            class Driver:
+                async def execute(inner, query: str) -> None:
+                    self.queries.append(query)
+                    if not self.alive:
+                        raise ConnectionDoesNotExistError("connection was closed")
+            self.driver_connection = Driver()
+
+        @staticmethod
+        def await_(coroutine):  # type: ignore[no-untyped-def]
+            try:
+                coroutine.send(None)
+            except StopIteration as done:
+                return done.value
+            raise AssertionError("the fake never waits")
+
     try:
         dialect = database.engine.sync_engine.dialect
         assert dialect.do_ping(Dead()) is False
         assert dialect.do_ping(Alive()) is True
+        alive, dead = Adapted(alive=True), Adapted(alive=False)
+        assert dialect.do_ping(alive) is True and alive.queries == ["SELECT 1"]
+        assert dialect.do_ping(dead) is False and dead.queries == ["SELECT 1"]
     finally:
         await database.close()
 

@@ -17,13 +17,7 @@ from konbini.clock import Clock
 from konbini.db import is_unavailable as is_database_unavailable
 from konbini.devpki import load_jpki_ca
 from konbini.health import add_health_routes, start_health_listener
-from konbini.http import (
-    access_log_middleware,
-    client_role_middleware,
-    json_response,
-    problem_middleware,
-    request_id_middleware,
-)
+from konbini.http import client_role_middleware, json_response, service_middleware
 from konbini.metrics import serve_metrics
 from konbini.subject_binding import load_center_secret
 from konbini.tls import PeerRole, client_context, server_context
@@ -152,8 +146,8 @@ async def upkeep(ctx: CenterContext) -> None:
 def create_api_app(ctx: CenterContext) -> web.Application:
     """The mutual-TLS API: kiosks and municipalities."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[
-        request_id_middleware, access_log_middleware, ctx.metrics.middleware("api"),
-        problem_middleware, client_role_middleware(ROLE_RULES),
+        # request id, access log, metrics and problem documents, as one layer
+        service_middleware(ctx.metrics, "api"), client_role_middleware(ROLE_RULES),
         # The registry, the request budget and the --dev settings: one transaction.
         admission_middleware, refusal_recorder])
     app[CENTER] = ctx
@@ -175,8 +169,7 @@ def create_api_app(ctx: CenterContext) -> web.Application:
 def create_public_app(ctx: CenterContext) -> web.Application:
     """The public site: no client certificate."""
     app = web.Application(client_max_size=MAX_BODY_BYTES,
-                          middlewares=[request_id_middleware, access_log_middleware,
-                                       ctx.metrics.middleware("public"), problem_middleware])
+                          middlewares=[service_middleware(ctx.metrics, "public")])
     app[CENTER] = ctx
     app.router.add_get("/v1/trust-list", trust_list)
     app.router.add_get(jwks.PATH, jwks.serve)

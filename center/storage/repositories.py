@@ -355,13 +355,7 @@ class CenterStore(Repository):
     async def maintenance(self, municipality_code: str | None,
                           now: datetime) -> list[MaintenanceWindow]:
         """Windows not yet over: the municipality's, or center-wide ones for None."""
-        w = t.maintenance_windows
-        whose = (w.c.municipality_code.is_(None) if municipality_code is None
-                 else w.c.municipality_code == municipality_code)
-        rows = await self._all(select(w).where(w.c.ends_at > ts(now), whose)
-                               .order_by(w.c.starts_at))
-        return [MaintenanceWindow(dt(r["starts_at"]), dt(r["ends_at"]), r["reason"])
-                for r in rows]
+        return (await self.maintenance_of([municipality_code], now))[municipality_code]
 
     async def maintenance_of(self, codes: Iterable[str | None], now: datetime,
                              ) -> dict[str | None, list[MaintenanceWindow]]:
@@ -372,8 +366,10 @@ class CenterStore(Repository):
         found: dict[str | None, list[MaintenanceWindow]] = {code: [] for code in wanted}
         if not wanted:
             return found
-        rows = await self._all(_MAINTENANCE[None in wanted, bool(named)],
-                               {"now": ts(now), "codes": named})
+        params: dict[str, Any] = {"now": ts(now)}
+        if named:
+            params["codes"] = named
+        rows = await self._all(_MAINTENANCE[None in wanted, bool(named)], params)
         for r in rows:
             found[r["municipality_code"]].append(
                 MaintenanceWindow(dt(r["starts_at"]), dt(r["ends_at"]), r["reason"]))

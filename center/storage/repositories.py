@@ -23,6 +23,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -102,8 +103,6 @@ _TOUCH_SESSION = update(_s).where(_s.c.session_id == bindparam("session")).value
     last_seen_at=bindparam("now"))
 _CLOSE_SESSION = update(_s).where(_s.c.session_id == bindparam("session")).values(
     closed_at=bindparam("now"), resident_code=None, challenge=None)
-_SESSION_PLACE = select(_s.c.chain, _s.c.store_id).where(
-    _s.c.session_id == bindparam("session"))
 _ADD_ORDER = t.orders.insert()
 _ADD_CERTIFICATES = t.certificates.insert()
 _ADD_PDFS = t.order_pdfs.insert()
@@ -123,7 +122,14 @@ _TAKE_ORDER = (update(t.orders)
                .values(status=bindparam("b_status"), charged_yen=bindparam("b_charged"),
                        refunded_yen=bindparam("b_refunded"), settled_at=bindparam("now"))
                .returning(_o.municipality_code, _o.session_id, _o.terminal_id, _o.type,
-                          _o.created_at))
+                          _o.created_at,
+                          # Where the kiosk stands (its session's), for the ledger: in
+                          # this statement, not a read of its own. Verbatim SQL: SQLite's
+                          # compiler drops the table names in RETURNING, and a subquery
+                          # needs them (the same text on both engines).
+                          *(literal_column(f"(SELECT sessions.{column} FROM sessions WHERE "
+                                           "sessions.session_id = orders.session_id)")
+                            .label(column) for column in ("chain", "store_id"))))
 # Executed with one parameter set per copy: one statement, not one per copy.
 _SETTLE_CERTIFICATE = (update(t.certificates)
                        .where(t.certificates.c.certificate_id == bindparam("certificate"))
@@ -556,8 +562,6 @@ class CenterStore(Repository):
                 "now": ts(now)})).mappings().first()
             if taken is None:
                 return None  # settled or voided already: nothing written
-            session = (await connection.execute(
-                _SESSION_PLACE, {"session": taken["session_id"]})).mappings().first()
             if settlement.copies:
                 await connection.execute(_SETTLE_CERTIFICATE, [
                     {"certificate": copy.certificate_id, "b_status": copy.status.value,
@@ -565,8 +569,8 @@ class CenterStore(Repository):
             contract = await uow.ledger.contract_for(taken["municipality_code"],
                                                      jst_date(dt(taken["created_at"])))
             await uow.ledger.book(EntryContext(
-                order_id, taken["municipality_code"], (session or {}).get("chain") or "",
-                (session or {}).get("store_id") or "", taken["terminal_id"], taken["type"],
+                order_id, taken["municipality_code"], taken["chain"] or "",
+                taken["store_id"] or "", taken["terminal_id"], taken["type"],
                 taken["created_at"]), settlement.copies, contract, ts(now))
             await connection.execute(_DELETE_ORDER_PDFS, {"order": order_id})
         return settlement.charged_yen, settlement.refunded_yen

@@ -192,7 +192,7 @@ async def test_a_claims_answer_leaves_no_file_after_its_60_seconds(
     # The municipal PDFs of two orders differ in a few places only (the number, the
     # marks of issue 14): candidates every few bytes find them.
     windows = _unique_windows(pdf.encode(), _claim_pdf(system, other["order_id"])[1].encode(),
-                              density=64)
+                              density=256)
     assert len(windows) >= 32
     roots = _roots(system)
     _held(system, roots, windows, system.municipal_db("131016"), CLAIM_ANSWER, request_id)

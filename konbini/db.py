@@ -285,59 +285,50 @@ class Database:
         the return to the pool in one more: what ``engine.connect()`` and
         ``connection.begin()`` do in five, plus a clone of the connection for
         an execution option (issue 12)."""
-        queue = await self._take_turn() if write else None
-        try:
+        async with self._turn(write):
             sync = await greenlet_spawn(self._begin, write)
-        except BaseException:
-            if queue is not None:
-                queue.release()
-            raise
-        connection = TransactionConnection(self.engine, sync)
-        # A read on SQLite ends at once on the event loop: nothing to shield.
-        shield = write or not self.is_sqlite
-        try:
+            connection = TransactionConnection(self.engine, sync)
+            # A read on SQLite ends at once on the event loop: nothing to shield.
+            shield = write or not self.is_sqlite
             try:
                 yield connection
             except BaseException:
                 await _shielded(greenlet_spawn(_end, sync, False), shield)
                 raise
             await _shielded(greenlet_spawn(_end, sync, True), shield)
-        finally:
-            if queue is not None:
-                queue.release()
 
     async def run(self, function: Callable[..., T], *args: Any, write: bool = False) -> T:
         """``function(connection, *args)`` with a SQLAlchemy (sync) connection in
         a transaction of its own, committed after it returns, rolled back if
         it raises: checkout, BEGIN, the statements, COMMIT and the return to the
         pool in one greenlet switch (a one-statement read or write; issue 12)."""
-        queue = await self._take_turn() if write else None
-        try:
+        async with self._turn(write):
             return await greenlet_spawn(self._in_transaction, write, function, *args)
-        finally:
-            if queue is not None:
-                queue.release()
 
-    async def _take_turn(self) -> asyncio.Lock | None:
-        """Wait for this process's writers ahead (SQLite); the queue to release
-        after the transaction, or None (PostgreSQL, or a turn not come within
-        the busy timeout: then SQLite's own wait decides, as without a queue)."""
-        queue = self._writer_queue()
-        if queue is None:
-            return None
-        try:
-            await asyncio.wait_for(queue.acquire(), BUSY_TIMEOUT_SECONDS)
-        except TimeoutError:
-            return None
-        return queue
-
-    def _writer_queue(self) -> asyncio.Lock | None:
+    @asynccontextmanager
+    async def _turn(self, write: bool) -> AsyncIterator[None]:
         """SQLite: this process's writers take turns before asking for the write
         lock, so a writer waits for the one ahead of it here, woken the moment it
         commits, rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10 …
         up to 100 ms between tries while the holder runs on this very event loop.
         An order of asking only: SQLite's lock still decides, across processes
-        too (issue 12). None on PostgreSQL (row locks, no single writer)."""
+        too (issue 12). A turn not come within the busy timeout is left to
+        SQLite's own wait, never a hang. Nothing for a read, or on PostgreSQL
+        (row locks, no single writer)."""
+        queue = self._writer_queue() if write else None
+        if queue is not None:
+            try:
+                await asyncio.wait_for(queue.acquire(), BUSY_TIMEOUT_SECONDS)
+            except TimeoutError:
+                queue = None
+        try:
+            yield
+        finally:
+            if queue is not None:
+                queue.release()
+
+    def _writer_queue(self) -> asyncio.Lock | None:
+        """This event loop's queue of writers (SQLite), None on PostgreSQL."""
         if self.path is None:
             return None
         loop = asyncio.get_running_loop()
